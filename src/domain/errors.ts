@@ -1,0 +1,175 @@
+/**
+ * Typed errors. Temporal reports an activity's error by its `name`, so every class sets a
+ * stable one; the permanent ones are listed once, in NON_RETRYABLE_ERROR_TYPES, which the
+ * workflows hand to their retry policies.
+ *
+ * Messages name the client, the field, the value given and what is allowed. They never hold
+ * a secret: callers pass descriptions of secret references, not secret values.
+ */
+
+export abstract class TwowayError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Shows a value in a message: strings quoted, other JSON as JSON, long values shortened. */
+export function describeValue(value: unknown): string {
+  const MAX_SHOWN_CHARACTERS = 80;
+  let shown: string;
+  if (value === undefined) shown = 'nothing';
+  else if (typeof value === 'string') shown = JSON.stringify(value);
+  else {
+    try {
+      shown = JSON.stringify(value) ?? String(value);
+    } catch {
+      shown = String(value);
+    }
+  }
+  return shown.length > MAX_SHOWN_CHARACTERS ? `${shown.slice(0, MAX_SHOWN_CHARACTERS)}…` : shown;
+}
+
+/** A client setting that can never work as given; retrying cannot help. */
+export class InvalidClientSettingError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly field: string,
+    /** Already rendered for display; secrets must be replaced by a placeholder before this point. */
+    readonly given: string,
+    readonly allowed: string,
+  ) {
+    super(`client "${clientId}": ${field} is ${given}; allowed: ${allowed}`);
+  }
+}
+
+export class ClientNotFoundError extends TwowayError {
+  constructor(readonly clientId: string) {
+    super(`client "${clientId}" does not exist in the clients table`);
+  }
+}
+
+/** The report exists only for enabled production clients [§1]. */
+export class ClientNotEligibleError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly reason: 'sandbox' | 'disabled',
+  ) {
+    super(
+      reason === 'sandbox'
+        ? `client "${clientId}": environment is "sandbox"; allowed: "production" (the report exists only for production clients)`
+        : `client "${clientId}": enabled is false; allowed: true (a disabled client receives no report)`,
+    );
+  }
+}
+
+/** A secret reference that cannot be resolved in the delivering process. Names the reference, never a value. */
+export class SecretUnavailableError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly field: string,
+    readonly reference: string,
+    readonly problem: string,
+  ) {
+    super(`client "${clientId}": ${field} refers to ${reference}, which ${problem}`);
+  }
+}
+
+export class HostKeyMismatchError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly host: string,
+    readonly port: number,
+    readonly expected: string,
+    readonly presented: string,
+  ) {
+    super(
+      `client "${clientId}": SFTP server ${host}:${port} presented host key ${presented}; allowed: the pinned delivery.hostKeySha256 ${expected}`,
+    );
+  }
+}
+
+export class AuthenticationFailedError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly host: string,
+    readonly port: number,
+    readonly username: string,
+    readonly method: string,
+  ) {
+    super(`client "${clientId}": SFTP server ${host}:${port} refused ${method} login for user "${username}"`);
+  }
+}
+
+export class RemoteDirectoryMissingError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly host: string,
+    readonly remoteDir: string,
+  ) {
+    super(`client "${clientId}": delivery.remoteDir "${remoteDir}" does not exist on ${host}; allowed: an existing folder the user may write to`);
+  }
+}
+
+/** A different file already stands under the final name; it is never written over [§6]. */
+export class RemoteFileConflictError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly remotePath: string,
+    readonly detail: string,
+  ) {
+    super(`client "${clientId}": ${remotePath} already exists with different content (${detail}); a delivered file is never replaced, a forced rerun delivers a revision`);
+  }
+}
+
+/** A delivered period that was not forced; nothing to do. Not an error to report, but typed so callers can tell. */
+export class PeriodAlreadyDeliveredError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly frequency: string,
+    readonly periodStart: string,
+  ) {
+    super(`client "${clientId}": ${frequency} period ${periodStart} is already delivered; use --force to deliver a changed file as a revision`);
+  }
+}
+
+/** A transfer whose result did not check out (size after upload, say). Retryable: the next attempt uploads afresh. */
+export class UploadVerificationError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly remotePath: string,
+    readonly detail: string,
+  ) {
+    super(`client "${clientId}": upload of ${remotePath} did not verify: ${detail}`);
+  }
+}
+
+/** A network fault, refusal or timeout talking to the SFTP server. Retryable. */
+export class SftpTransientError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly host: string,
+    readonly port: number,
+    readonly operation: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`client "${clientId}": SFTP ${operation} on ${host}:${port} failed: ${detail}`, options);
+  }
+}
+
+/** Bad command-line usage: exit status 2. */
+export class UsageError extends TwowayError {}
+
+/** Errors that no retry can fix. Listed once; retry policies use this list. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
+  InvalidClientSettingError.name,
+  ClientNotFoundError.name,
+  ClientNotEligibleError.name,
+  SecretUnavailableError.name,
+  HostKeyMismatchError.name,
+  AuthenticationFailedError.name,
+  RemoteDirectoryMissingError.name,
+  RemoteFileConflictError.name,
+  UsageError.name,
+];
