@@ -104,7 +104,8 @@ export interface ClientConfig {
   readonly enabled: boolean;
   readonly afterHours: AfterHoursSettings | null;
   readonly delivery: SftpDeliverySettings | null;
-  readonly fileNameTemplate: string | null;
+  /** Checked `file_name_template`, or the default one when the column is null. */
+  readonly fileNameTemplate: string;
 }
 
 /** What a finished build hands on: a reference to the file, never its rows. */

@@ -1,0 +1,171 @@
+/** Validation of a `clients` row into a ClientConfig [SPEC §2, §5, §6]. */
+import { parseAfterHours } from './after-hours.js';
+import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from './errors.js';
+import { parseFileNameTemplate } from './file-name.js';
+import { isTimeZone } from './time-zone.js';
+import {
+  ENVIRONMENTS,
+  FREQUENCIES,
+  type ClientConfig,
+  type Environment,
+  type Frequency,
+  type SecretReference,
+  type SftpAuthentication,
+  type SftpDeliverySettings,
+} from './types.js';
+
+/** A `clients` row as the database hands it over. */
+export interface ClientRow {
+  readonly id: string;
+  readonly name: string;
+  readonly environment: string;
+  readonly timezone: string;
+  readonly frequency: string;
+  readonly enabled: boolean;
+  readonly after_hours: unknown;
+  readonly delivery: unknown;
+  readonly file_name_template: string | null;
+}
+
+/** Client ids become parts of file names, workflow ids and schedule ids. */
+const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DEFAULT_SFTP_PORT = 22;
+const MAX_PORT = 65_535;
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/;
+const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+const HOST_KEY_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DELIVERY_KEYS = ['protocol', 'host', 'port', 'username', 'remoteDir', 'hostKeySha256', 'password', 'privateKey', 'passphrase', 'checksumFile', 'gzip'];
+const SECRET_ALLOWED = '{"env": "VARIABLE_NAME"} or {"file": "/absolute/path"} (a reference, never the secret itself)';
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function oneOf<T extends string>(clientId: string, field: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new InvalidClientSettingError(clientId, field, describeValue(value), allowed.map((item) => `"${item}"`).join(', '));
+}
+
+/** Checks every setting of a client row; the first problem found is thrown, naming its field. */
+export function parseClientConfig(row: ClientRow): ClientConfig {
+  const id = row.id;
+  if (typeof id !== 'string' || !CLIENT_ID_PATTERN.test(id)) {
+    throw new InvalidClientSettingError(String(id), 'id', describeValue(id), 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters');
+  }
+  const environment: Environment = oneOf(id, 'environment', row.environment, ENVIRONMENTS);
+  if (typeof row.timezone !== 'string' || !isTimeZone(row.timezone)) {
+    throw new InvalidClientSettingError(id, 'timezone', describeValue(row.timezone), 'an IANA time zone such as "America/Chicago" or "UTC"');
+  }
+  const frequency: Frequency = oneOf(id, 'frequency', row.frequency, FREQUENCIES);
+  return {
+    id,
+    name: row.name,
+    environment,
+    timeZone: row.timezone,
+    frequency,
+    enabled: row.enabled,
+    afterHours: parseAfterHours(id, row.after_hours, row.timezone),
+    delivery: parseDeliverySettings(id, row.delivery),
+    fileNameTemplate: parseFileNameTemplate(id, row.file_name_template),
+  };
+}
+
+/** The report exists only for production clients [§1]; delivering also needs the client enabled. */
+export function assertReportable(client: ClientConfig, purpose: 'render' | 'deliver'): void {
+  if (client.environment !== 'production') throw new ClientNotEligibleError(client.id, 'sandbox');
+  if (purpose === 'deliver' && !client.enabled) throw new ClientNotEligibleError(client.id, 'disabled');
+}
+
+/** The client's delivery settings, or an error naming the field when there are none. */
+export function requireDelivery(client: ClientConfig): SftpDeliverySettings {
+  if (client.delivery) return client.delivery;
+  throw new InvalidClientSettingError(client.id, 'delivery', 'null', 'SFTP settings as SPEC section 6 describes them');
+}
+
+function parseSecretReference(clientId: string, field: string, value: unknown): SecretReference {
+  // A secret given in place of a reference must not be echoed back: describe its shape only.
+  const refuse = (given: string) => new InvalidClientSettingError(clientId, field, given, SECRET_ALLOWED);
+  if (!isPlainObject(value)) {
+    throw refuse(typeof value === 'string' ? 'a literal string (not shown)' : `a ${value === null ? 'null' : typeof value}`);
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 1 && typeof value.env === 'string' && ENV_NAME_PATTERN.test(value.env)) return { env: value.env };
+  if (keys.length === 1 && typeof value.file === 'string' && value.file.startsWith('/')) return { file: value.file };
+  throw refuse(`an object with keys ${keys.map((key) => `"${key}"`).join(', ') || '(none)'}`);
+}
+
+function parseAuthentication(clientId: string, raw: Record<string, unknown>): SftpAuthentication {
+  const hasPassword = raw.password !== undefined;
+  const hasKey = raw.privateKey !== undefined;
+  if (hasPassword === hasKey) {
+    throw new InvalidClientSettingError(
+      clientId,
+      'delivery.password / delivery.privateKey',
+      hasPassword ? 'both' : 'neither',
+      'exactly one of them',
+    );
+  }
+  if (hasPassword) {
+    if (raw.passphrase !== undefined) {
+      throw new InvalidClientSettingError(clientId, 'delivery.passphrase', 'a reference', 'a passphrase only together with delivery.privateKey');
+    }
+    return { method: 'password', password: parseSecretReference(clientId, 'delivery.password', raw.password) };
+  }
+  const privateKey = parseSecretReference(clientId, 'delivery.privateKey', raw.privateKey);
+  if (raw.passphrase === undefined) return { method: 'privateKey', privateKey };
+  return { method: 'privateKey', privateKey, passphrase: parseSecretReference(clientId, 'delivery.passphrase', raw.passphrase) };
+}
+
+function optionalBoolean(clientId: string, field: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value === 'boolean') return value;
+  throw new InvalidClientSettingError(clientId, field, describeValue(value), 'true or false');
+}
+
+/** Checks `clients.delivery` [§6]; null when the client has none. */
+export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliverySettings | null {
+  if (raw === null || raw === undefined) return null;
+  if (!isPlainObject(raw)) throw new InvalidClientSettingError(clientId, 'delivery', describeValue(raw), 'an object with SFTP settings');
+  const unknownKey = Object.keys(raw).find((key) => !DELIVERY_KEYS.includes(key));
+  if (unknownKey !== undefined) {
+    throw new InvalidClientSettingError(clientId, `delivery.${unknownKey}`, 'present', `only ${DELIVERY_KEYS.join(', ')}`);
+  }
+  oneOf(clientId, 'delivery.protocol', raw.protocol, ['sftp'] as const);
+  const host = raw.host;
+  if (typeof host !== 'string' || !HOST_PATTERN.test(host)) {
+    throw new InvalidClientSettingError(clientId, 'delivery.host', describeValue(host), 'a host name or IP address');
+  }
+  const port = raw.port ?? DEFAULT_SFTP_PORT;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > MAX_PORT) {
+    throw new InvalidClientSettingError(clientId, 'delivery.port', describeValue(port), `a whole number from 1 to ${MAX_PORT}`);
+  }
+  const username = raw.username;
+  if (typeof username !== 'string' || !USERNAME_PATTERN.test(username)) {
+    throw new InvalidClientSettingError(clientId, 'delivery.username', describeValue(username), 'letters, digits, ".", "_", "@" and "-", 1 to 64 characters');
+  }
+  const remoteDir = raw.remoteDir;
+  if (typeof remoteDir !== 'string' || !remoteDir.startsWith('/') || remoteDir.split('/').includes('..') || /[\0\r\n]/.test(remoteDir)) {
+    throw new InvalidClientSettingError(clientId, 'delivery.remoteDir', describeValue(remoteDir), 'an absolute folder path such as "/inbound/twoway", without ".." parts');
+  }
+  const hostKeySha256 = raw.hostKeySha256;
+  if (typeof hostKeySha256 !== 'string' || !HOST_KEY_PATTERN.test(hostKeySha256)) {
+    throw new InvalidClientSettingError(
+      clientId,
+      'delivery.hostKeySha256',
+      describeValue(hostKeySha256),
+      'the pinned host key fingerprint as ssh-keygen -lf prints it, "SHA256:" and 43 base64 characters',
+    );
+  }
+  return {
+    protocol: 'sftp',
+    host,
+    port,
+    username,
+    remoteDir: remoteDir.length > 1 ? remoteDir.replace(/\/+$/, '') : remoteDir,
+    hostKeySha256,
+    auth: parseAuthentication(clientId, raw),
+    checksumFile: optionalBoolean(clientId, 'delivery.checksumFile', raw.checksumFile),
+    gzip: optionalBoolean(clientId, 'delivery.gzip', raw.gzip),
+  };
+}

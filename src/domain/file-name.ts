@@ -1,0 +1,67 @@
+/** File names of the report [SPEC §4] and of its revisions [§6]. */
+import { InvalidClientSettingError, describeValue } from './errors.js';
+import { compactDate } from './local-date.js';
+import type { Frequency, Period } from './types.js';
+
+export const DEFAULT_FILE_NAME_TEMPLATE = 'twoway_activity_{client}_{frequency}_{start}.csv';
+export const FILE_NAME_PLACEHOLDERS = ['client', 'frequency', 'start', 'end'] as const;
+const REQUIRED_EXTENSION = '.csv';
+/** Leaves room under common 255-byte file name limits for `_r99`, `.gz` and `.sha256`. */
+const MAX_FILE_NAME_LENGTH = 200;
+const SAFE_LITERAL = /^[A-Za-z0-9._-]*$/;
+const SAFE_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+
+const TEMPLATE_FIELD = 'file_name_template';
+const TEMPLATE_ALLOWED =
+  'letters, digits, ".", "_", "-" and the placeholders {client}, {frequency}, {start}, {end}; at least one of {start} or {end}; ending in ".csv"';
+
+/**
+ * Checks a client's `file_name_template` (null: the default). Every period must get a name
+ * of its own, so the template must hold `{start}` or `{end}`; names must be safe on any
+ * SFTP server, so only a small alphabet is allowed.
+ */
+export function parseFileNameTemplate(clientId: string, template: string | null | undefined): string {
+  if (template === null || template === undefined) return DEFAULT_FILE_NAME_TEMPLATE;
+  const refuse = () => new InvalidClientSettingError(clientId, TEMPLATE_FIELD, describeValue(template), TEMPLATE_ALLOWED);
+  if (typeof template !== 'string' || !template.endsWith(REQUIRED_EXTENSION)) throw refuse();
+  const names = [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);
+  if (names.some((name) => !(FILE_NAME_PLACEHOLDERS as readonly (string | undefined)[]).includes(name))) throw refuse();
+  if (!names.includes('start') && !names.includes('end')) throw refuse();
+  if (!SAFE_LITERAL.test(template.replace(PLACEHOLDER, ''))) throw refuse();
+  return template;
+}
+
+export interface FileNameParts {
+  readonly clientId: string;
+  readonly frequency: Frequency;
+  readonly period: Period;
+}
+
+/** The period's file name from a checked template; a name that would be unsafe is refused. */
+export function reportFileName(template: string, parts: FileNameParts): string {
+  const values: Record<string, string> = {
+    client: parts.clientId,
+    frequency: parts.frequency,
+    start: compactDate(parts.period.start),
+    end: compactDate(parts.period.lastDay),
+  };
+  const name = template.replace(PLACEHOLDER, (_, placeholder: string) => values[placeholder] ?? '');
+  if (!SAFE_FILE_NAME.test(name) || name.length > MAX_FILE_NAME_LENGTH) {
+    throw new InvalidClientSettingError(
+      parts.clientId,
+      template === DEFAULT_FILE_NAME_TEMPLATE ? 'id' : TEMPLATE_FIELD,
+      `${describeValue(template === DEFAULT_FILE_NAME_TEMPLATE ? parts.clientId : template)} (file name ${describeValue(name)})`,
+      `a file name of letters, digits, ".", "_" and "-", at most ${MAX_FILE_NAME_LENGTH} characters`,
+    );
+  }
+  return name;
+}
+
+/** Revision 1 keeps the name; revision n > 1 inserts `_r<n>` before the extension (`…_20261124_r2.csv`). */
+export function revisionFileName(fileName: string, revision: number): string {
+  if (!Number.isInteger(revision) || revision < 1) throw new RangeError(`revision is ${revision}; allowed: a whole number from 1`);
+  if (revision === 1) return fileName;
+  const dot = fileName.lastIndexOf('.');
+  return dot <= 0 ? `${fileName}_r${revision}` : `${fileName.slice(0, dot)}_r${revision}${fileName.slice(dot)}`;
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assertReportable, parseClientConfig, parseDeliverySettings, requireDelivery, type ClientRow } from '../../src/domain/client-config.js';
+import { ClientNotEligibleError, InvalidClientSettingError } from '../../src/domain/errors.js';
+
+const HOST_KEY = `SHA256:${'A'.repeat(43)}`;
+const DELIVERY = { protocol: 'sftp', host: 'sftp.example.com', port: 2222, username: 'acme', remoteDir: '/inbound/twoway/', hostKeySha256: HOST_KEY, password: { env: 'ACME_SFTP_PASSWORD' } };
+const ROW: ClientRow = {
+  id: 'acme', name: 'Acme', environment: 'production', timezone: 'America/Chicago', frequency: 'daily', enabled: true,
+  after_hours: null, delivery: DELIVERY, file_name_template: null,
+};
+
+function refusal(pattern: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof InvalidClientSettingError, `expected InvalidClientSettingError, got ${String(error)}`);
+    assert.match(error.message, pattern);
+    assert.match(error.message, /^client "acme": .* is .*; allowed: .+/);
+    return true;
+  };
+}
+
+describe('parseClientConfig', () => {
+  it('accepts a complete row and applies defaults', () => {
+    const client = parseClientConfig(ROW);
+    assert.equal(client.timeZone, 'America/Chicago');
+    assert.equal(client.fileNameTemplate, 'twoway_activity_{client}_{frequency}_{start}.csv');
+    assert.deepEqual(client.delivery, {
+      protocol: 'sftp', host: 'sftp.example.com', port: 2222, username: 'acme', remoteDir: '/inbound/twoway', hostKeySha256: HOST_KEY,
+      auth: { method: 'password', password: { env: 'ACME_SFTP_PASSWORD' } }, checksumFile: false, gzip: false,
+    });
+  });
+
+  it('names the field, the value and what is allowed', () => {
+    assert.throws(() => parseClientConfig({ ...ROW, environment: 'staging' }), refusal(/environment is "staging"; allowed: "production", "sandbox"/));
+    assert.throws(() => parseClientConfig({ ...ROW, timezone: 'Mars/Olympus' }), refusal(/timezone is "Mars\/Olympus"; allowed: an IANA time zone/));
+    assert.throws(() => parseClientConfig({ ...ROW, frequency: 'hourly' }), refusal(/frequency is "hourly"; allowed: "daily", "weekly", "monthly"/));
+    assert.throws(() => parseClientConfig({ ...ROW, file_name_template: 'x.csv' }), refusal(/file_name_template is "x.csv"/));
+    assert.throws(() => parseClientConfig({ ...ROW, after_hours: { businessHours: { mon: [['09:00', '25:00']] } } }), refusal(/after_hours\.businessHours\.mon\[0\]\[1\] is "25:00"/));
+  });
+
+  it('refuses a client id that cannot be part of a file name', () => {
+    assert.throws(() => parseClientConfig({ ...ROW, id: 'acme/../x' }), (error: unknown) => {
+      assert.ok(error instanceof InvalidClientSettingError);
+      assert.match(error.message, /^client "acme\/\.\.\/x": id is "acme\/\.\.\/x"; allowed: letters, digits/);
+      return true;
+    });
+  });
+});
+
+describe('eligibility', () => {
+  it('refuses sandbox clients for any report, and disabled ones for delivery only', () => {
+    assert.throws(() => assertReportable(parseClientConfig({ ...ROW, environment: 'sandbox' }), 'render'), (error: unknown) => {
+      assert.ok(error instanceof ClientNotEligibleError);
+      assert.match(error.message, /client "acme": environment is "sandbox"; allowed: "production"/);
+      return true;
+    });
+    const disabled = parseClientConfig({ ...ROW, enabled: false });
+    assert.doesNotThrow(() => assertReportable(disabled, 'render'));
+    assert.throws(() => assertReportable(disabled, 'deliver'), /enabled is false/);
+  });
+
+  it('requires delivery settings to deliver', () => {
+    assert.throws(() => requireDelivery(parseClientConfig({ ...ROW, delivery: null })), refusal(/delivery is null/));
+  });
+});
+
+describe('parseDeliverySettings', () => {
+  const parse = (patch: Record<string, unknown>) => parseDeliverySettings('acme', { ...DELIVERY, ...patch });
+
+  it('takes key authentication with an optional passphrase, and the options', () => {
+    const { password: _password, ...withoutPassword } = DELIVERY;
+    const settings = parseDeliverySettings('acme', {
+      ...withoutPassword, privateKey: { file: '/run/secrets/acme_key' }, passphrase: { env: 'ACME_KEY_PASSPHRASE' }, checksumFile: true, gzip: true,
+    });
+    assert.deepEqual(settings?.auth, { method: 'privateKey', privateKey: { file: '/run/secrets/acme_key' }, passphrase: { env: 'ACME_KEY_PASSPHRASE' } });
+    assert.equal(settings?.checksumFile, true);
+    assert.equal(settings?.gzip, true);
+    assert.equal(parseDeliverySettings('acme', { ...DELIVERY, port: undefined })?.port, 22);
+  });
+
+  it('refuses each malformed field by name', () => {
+    assert.throws(() => parse({ protocol: 'ftp' }), refusal(/delivery\.protocol is "ftp"; allowed: "sftp"/));
+    assert.throws(() => parse({ host: 'bad host' }), refusal(/delivery\.host is "bad host"/));
+    assert.throws(() => parse({ port: 70000 }), refusal(/delivery\.port is 70000; allowed: a whole number from 1 to 65535/));
+    assert.throws(() => parse({ remoteDir: 'inbound' }), refusal(/delivery\.remoteDir is "inbound"; allowed: an absolute folder/));
+    assert.throws(() => parse({ remoteDir: '/inbound/../etc' }), refusal(/delivery\.remoteDir/));
+    assert.throws(() => parse({ hostKeySha256: 'md5:ab:cd' }), refusal(/delivery\.hostKeySha256 is "md5:ab:cd"/));
+    assert.throws(() => parse({ hostKeySha256: undefined }), refusal(/delivery\.hostKeySha256 is nothing/));
+    assert.throws(() => parse({ privateKey: { env: 'KEY' } }), refusal(/delivery\.password \/ delivery\.privateKey is both; allowed: exactly one/));
+    assert.throws(() => parse({ passphrase: { env: 'P' } }), refusal(/delivery\.passphrase/));
+    assert.throws(() => parse({ gzip: 'yes' }), refusal(/delivery\.gzip is "yes"; allowed: true or false/));
+    assert.throws(() => parse({ remote_dir: '/x' }), refusal(/delivery\.remote_dir is present/));
+  });
+
+  it('never repeats a secret given where a reference belongs', () => {
+    for (const password of ['hunter2-secret', { value: 'hunter2-secret' }, { env: 'hunter2-secret!' }]) {
+      assert.throws(() => parse({ password }), (error: unknown) => {
+        assert.ok(error instanceof InvalidClientSettingError);
+        assert.match(error.message, /delivery\.password is .*; allowed: \{"env": "VARIABLE_NAME"\} or \{"file": "\/absolute\/path"\}/);
+        assert.ok(!error.message.includes('hunter2'), error.message);
+        return true;
+      });
+    }
+  });
+});
