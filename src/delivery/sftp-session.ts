@@ -1,0 +1,323 @@
+/**
+ * One SFTP connection for one delivery attempt: a fresh `ssh2-sftp-client` over a TCP socket
+ * this module owns, so that every wait is bounded (connect, each request, stalls of a
+ * transfer) and closing can never hang: when the polite `end()` does not finish in time, the
+ * socket is destroyed.
+ */
+import { connect as connectTcp, type Socket } from 'node:net';
+import { posix } from 'node:path';
+import SftpClient from 'ssh2-sftp-client';
+import type { SFTPWrapper, Stats } from 'ssh2';
+import type { Logger } from '../observability/logger.js';
+import { pinHostKey } from './host-key.js';
+import type { SftpCredentials } from './secrets.js';
+import {
+  ConnectionLostError,
+  OperationTimeoutError,
+  connectError,
+  isNoSuchFile,
+  operationError,
+  sftpStatusOf,
+  type DeliveryTarget,
+} from './sftp-errors.js';
+
+/** Ciphers in order of preference. AES-GCM runs in OpenSSL; without ssh2's optional native binding (not built here) chacha20-poly1305 runs in JavaScript and is slowest. */
+export const PREFERRED_CIPHERS = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+  'chacha20-poly1305@openssh.com',
+] as const;
+/** How long a polite SSH disconnect may take before the socket is destroyed. */
+export const END_TIMEOUT_MS = 2_000;
+const TCP_KEEPALIVE_INITIAL_DELAY_MS = 15_000;
+
+export interface SessionOptions {
+  readonly connectTimeoutMs: number;
+  readonly operationTimeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly logger: Logger;
+}
+
+/** Restarts the inactivity timer of the running operation; transfers call it on every acknowledged chunk. */
+export type Kick = () => void;
+
+export class SftpSession {
+  private lost: ConnectionLostError | null = null;
+  private readonly lostListeners = new Set<(error: ConnectionLostError) => void>();
+  private closed = false;
+
+  private constructor(
+    private readonly target: DeliveryTarget,
+    private readonly client: SftpClient,
+    private readonly sftp: SFTPWrapper,
+    private readonly socket: Socket,
+    private readonly options: SessionOptions,
+  ) {
+    let socketError: string | null = null;
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      socketError = error.code ?? error.message;
+    });
+    socket.once('close', () => {
+      this.lost = new ConnectionLostError(socketError);
+      for (const listener of this.lostListeners) listener(this.lost);
+    });
+  }
+
+  /** Connects, checks the host key against the pin and logs in. */
+  static async open(target: DeliveryTarget, credentials: SftpCredentials, options: SessionOptions): Promise<SftpSession> {
+    const { settings, clientId } = target;
+    const socket = await openSocket(target, options);
+    const client = new SftpClient(`twoway-${clientId}`, quietCallbacks(options.logger));
+    const pin = pinHostKey(settings.hostKeySha256);
+    try {
+      const sftp = await bounded(
+        () => client.connect({
+          sock: socket,
+          host: settings.host,
+          port: settings.port,
+          username: settings.username,
+          ...(credentials.method === 'password'
+            ? { password: credentials.password }
+            : { privateKey: credentials.privateKey, ...(credentials.passphrase !== undefined ? { passphrase: credentials.passphrase } : {}) }),
+          hostVerifier: (key: Buffer) => pin.verify(key),
+          readyTimeout: options.connectTimeoutMs,
+          tryKeyboard: false,
+          keepaliveInterval: 0,
+          algorithms: { cipher: [...PREFERRED_CIPHERS] },
+          // ssh2's debug output (which may show protocol details) stays off.
+          debug: undefined,
+        }),
+        { operation: 'connect', timeoutMs: options.connectTimeoutMs, signal: options.signal, onGiveUp: () => socket.destroy() },
+      );
+      return new SftpSession(target, client, sftp, socket, options);
+    } catch (error) {
+      socket.destroy();
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      throw connectError(target, error, pin.refusedFingerprint());
+    }
+  }
+
+  /**
+   * Runs one request (or a transfer) with the operation timeout, which `kick()` restarts;
+   * the connection closing or the signal aborting end it early. A timeout or abort destroys
+   * the connection: an answer that arrives later must not be mistaken for another one.
+   */
+  async run<T>(operation: string, path: string, work: (sftp: SFTPWrapper, kick: Kick) => Promise<T>): Promise<T> {
+    try {
+      return await bounded((kick) => work(this.sftp, kick), {
+        operation,
+        timeoutMs: this.options.operationTimeoutMs,
+        signal: this.options.signal,
+        onGiveUp: () => this.socket.destroy(),
+        lost: this.lostSignal(),
+      });
+    } catch (error) {
+      if (this.options.signal?.aborted) throw abortReason(this.options.signal);
+      throw operationError(this.target, operation, path, error);
+    }
+  }
+
+  /** Attributes of a remote path, or null when nothing is there. */
+  async stat(path: string): Promise<Stats | null> {
+    return this.run('stat', path, (sftp) => new Promise<Stats | null>((resolve, reject) => {
+      sftp.stat(path, (error, stats) => (error ? (isNoSuchFile(error) ? resolve(null) : reject(error)) : resolve(stats)));
+    }));
+  }
+
+  async list(dir: string): Promise<string[]> {
+    return this.run('list', dir, (sftp) => new Promise<string[]>((resolve, reject) => {
+      sftp.readdir(dir, (error, entries) => (error ? reject(error) : resolve(entries.map((entry) => entry.filename))));
+    }));
+  }
+
+  /** Removes a file; one that is already gone is fine. */
+  async remove(path: string): Promise<void> {
+    await this.run('remove', path, (sftp) => new Promise<void>((resolve, reject) => {
+      sftp.unlink(path, (error) => (error && !isNoSuchFile(error) ? reject(error) : resolve()));
+    }));
+  }
+
+  /**
+   * Renames with the `posix-rename@openssh.com` extension when the server offers it (ssh2
+   * refuses the call otherwise), else with plain SFTP rename, which refuses to replace a file.
+   * A server may offer the extension and still deny it (sftp-server -P): then plain rename too.
+   */
+  async rename(from: string, to: string): Promise<'posix-rename' | 'rename'> {
+    return this.run('rename', to, (sftp) => new Promise<'posix-rename' | 'rename'>((resolve, reject) => {
+      const plain = () => sftp.rename(from, to, (error) => (error ? reject(error) : resolve('rename')));
+      try {
+        sftp.ext_openssh_rename(from, to, (error) => {
+          if (!error) resolve('posix-rename');
+          else if (sftpStatusOf(error) !== undefined) plain();
+          else reject(error);
+        });
+      } catch {
+        plain();
+      }
+    }));
+  }
+
+  /** Ends the connection; never waits longer than END_TIMEOUT_MS. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.client.end(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, END_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (error) {
+      this.options.logger.debug({ err: describeForLog(error) }, 'SFTP end() failed; destroying the socket');
+    } finally {
+      clearTimeout(timer);
+      this.socket.destroy();
+    }
+  }
+
+  private lostSignal(): LostSignal {
+    return {
+      current: () => this.lost,
+      subscribe: (listener) => {
+        this.lostListeners.add(listener);
+        return () => this.lostListeners.delete(listener);
+      },
+    };
+  }
+}
+
+interface LostSignal {
+  current(): ConnectionLostError | null;
+  subscribe(listener: (error: ConnectionLostError) => void): () => void;
+}
+
+interface BoundedOptions {
+  readonly operation: string;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  /** Called once when the wait is given up (timeout, abort, lost connection). */
+  readonly onGiveUp: () => void;
+  readonly lost?: LostSignal;
+}
+
+/** Races `work` against an inactivity timeout, the abort signal and the connection closing. */
+function bounded<T>(work: (kick: Kick) => Promise<T>, options: BoundedOptions): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const cleanups: (() => void)[] = [];
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      for (const cleanup of cleanups) cleanup();
+      outcome();
+    };
+    const giveUp = (error: unknown) => finish(() => {
+      options.onGiveUp();
+      reject(error);
+    });
+    const kick = () => {
+      if (settled) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => giveUp(new OperationTimeoutError(options.operation, options.timeoutMs)), options.timeoutMs);
+    };
+    const { signal, lost } = options;
+    if (signal?.aborted) return giveUp(abortReason(signal));
+    const lostAlready = lost?.current();
+    if (lostAlready) return giveUp(lostAlready);
+    if (signal) {
+      const onAbort = () => giveUp(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+    if (lost) cleanups.push(lost.subscribe((error) => giveUp(error)));
+    kick();
+    let running: Promise<T>;
+    try {
+      running = work(kick);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+  });
+}
+
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The delivery was aborted', 'AbortError');
+}
+
+/**
+ * ssh2 writes every SSH packet as three pieces (length, ciphertext, tag), each its own system
+ * call. Corking the socket until the next tick sends them, and every other packet written in
+ * the same tick, with one writev: about a quarter less CPU per uploaded byte.
+ */
+function batchWritesPerTick(socket: Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as Socket['write'];
+}
+
+/** Opens the TCP connection within the connect timeout. */
+function openSocket(target: DeliveryTarget, options: SessionOptions): Promise<Socket> {
+  const { host, port } = target.settings;
+  const socket = connectTcp({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_INITIAL_DELAY_MS });
+  // ssh2 reports socket errors itself once it owns the socket; this keeps a late one from crashing the process.
+  socket.on('error', () => undefined);
+  batchWritesPerTick(socket);
+  const connected = new Promise<Socket>((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+  return bounded(() => connected, {
+    operation: 'connect',
+    timeoutMs: options.connectTimeoutMs,
+    signal: options.signal,
+    onGiveUp: () => socket.destroy(),
+  }).catch((error: unknown) => {
+    socket.destroy();
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    throw connectError(target, error, null);
+  });
+}
+
+/** ssh2-sftp-client prints to the console unless given callbacks; these log at debug level. */
+function quietCallbacks(logger: Logger): SftpClient.Callbacks {
+  return {
+    error: (error: unknown) => logger.debug({ err: describeForLog(error) }, 'SFTP connection error'),
+    end: () => logger.debug('SFTP connection ended'),
+    close: () => logger.debug('SFTP connection closed'),
+  };
+}
+
+/** Message and code only: a logged error object would carry whatever else hangs off it. */
+export function describeForLog(error: unknown): { message: string; code?: unknown } {
+  if (typeof error !== 'object' || error === null) return { message: String(error) };
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return { message: typeof message === 'string' ? message : String(error), ...(code !== undefined ? { code } : {}) };
+}
+
+/** A path inside the delivery folder. */
+export function remotePathIn(remoteDir: string, name: string): string {
+  return posix.join(remoteDir, name);
+}
+

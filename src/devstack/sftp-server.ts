@@ -1,0 +1,422 @@
+/**
+ * A real OpenSSH sshd on loopback, serving SFTP only, for the tests and the demo.
+ *
+ * Password login needs a real system user, so each harness (as root) creates a user of its
+ * own with a random name and password and deletes it again in `dispose()`: several test
+ * files and the demo run harnesses in parallel and must never share a user.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { hostKeyFingerprint } from '../delivery/host-key.js';
+import { createSilentLogger, type Logger } from '../observability/logger.js';
+import { freePort } from './ports.js';
+
+export interface SftpServer {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  /** Unencrypted private key (OpenSSH format) authorized for the user. */
+  readonly userKeyPath: string;
+  /** The host key's fingerprint, OpenSSH form `SHA256:<base64 without padding>`. */
+  readonly hostKeySha256: string;
+  /** Absolute folder the user can write (the user's home). */
+  readonly rootDir: string;
+  /** Stops sshd and every session it started. */
+  stop(): Promise<void>;
+  /** Starts sshd again: same port, keys and user ("down and comes back"). */
+  start(): Promise<void>;
+  /** Stops sshd, deletes the user and the harness's files. */
+  dispose(): Promise<void>;
+}
+
+export interface StartSftpServerOptions {
+  /** Folder for the configuration, keys and the user's home; created when missing, deleted by `dispose()`. */
+  readonly baseDir: string;
+  readonly port?: number;
+  /** Receives sshd's own log lines at debug level. */
+  readonly logger?: Logger;
+  /** Extra arguments for internal-sftp, e.g. `['-P', 'posix-rename']` to deny a request type. */
+  readonly sftpServerArguments?: readonly string[];
+}
+
+const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'];
+const PRIVILEGE_SEPARATION_DIR = '/run/sshd';
+const NOLOGIN_SHELL = existsSync('/usr/sbin/nologin') ? '/usr/sbin/nologin' : '/bin/false';
+const USER_NAME_PREFIX = 'twsftp';
+const USER_NAME_RANDOM_BYTES = 3;
+const PASSWORD_RANDOM_BYTES = 18;
+const READY_TIMEOUT_MS = 15_000;
+const READY_PROBE_INTERVAL_MS = 50;
+const BANNER_PROBE_TIMEOUT_MS = 1_000;
+const STOP_GRACE_MS = 3_000;
+const SESSION_POLL_INTERVAL_MS = 10;
+// useradd/userdel take a lock on /etc/passwd; parallel harnesses may meet it held.
+const ACCOUNT_LOCK_ATTEMPTS = 20;
+const ACCOUNT_LOCK_RETRY_MS = 100;
+const KEPT_LOG_LINES = 30;
+
+function findSshd(): string | null {
+  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'sshd'));
+  return [...SSHD_CANDIDATES, ...onPath].find((candidate) => existsSync(candidate)) ?? null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
+}
+
+/** Runs a short system command; throws with its standard error when it fails. */
+function runCommand(command: string, args: readonly string[], input?: string): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
+  return { status: result.status ?? 1, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+/** The numeric user and group ids of an account, or null when it does not exist. */
+function accountIds(username: string): { uid: number; gid: number } | null {
+  const uid = runCommand('id', ['-u', username]);
+  const gid = runCommand('id', ['-g', username]);
+  return uid.status === 0 && gid.status === 0 ? { uid: Number(uid.stdout), gid: Number(gid.stdout) } : null;
+}
+
+/** Live processes (no zombies: they cannot be killed, only reaped) running as `uid`, found through /proc. */
+function processesOfUser(uid: number): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid && !/^State:\s+Z/m.test(status);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Runs an account command, retrying while another process holds the password-file lock. */
+async function runAccountCommand(command: string, args: readonly string[], input?: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const result = runCommand(command, args, input);
+    if (result.status === 0) return;
+    const locked = /lock|try again/i.test(result.stderr);
+    if (!locked || attempt >= ACCOUNT_LOCK_ATTEMPTS) {
+      throw new Error(`${command} ${args.join(' ')} exited with status ${result.status}: ${result.stderr}`);
+    }
+    await sleep(ACCOUNT_LOCK_RETRY_MS * attempt);
+  }
+}
+
+/** OpenSSH's fingerprint of a `*.pub` line (`type base64-blob comment`). */
+export function fingerprintOfPublicKeyLine(line: string): string {
+  const blob = line.trim().split(/\s+/)[1];
+  if (!blob) throw new Error(`not an OpenSSH public key line: ${line.slice(0, 40)}`);
+  return hostKeyFingerprint(Buffer.from(blob, 'base64'));
+}
+
+async function generateKey(path: string, comment: string): Promise<void> {
+  await rm(path, { force: true });
+  await rm(`${path}.pub`, { force: true });
+  const result = runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+  if (result.status !== 0) throw new Error(`ssh-keygen could not create ${path}: ${result.stderr}`);
+}
+
+/** The sftp user's processes must get through every parent folder of its home. */
+async function openParentsToOthers(dir: string): Promise<void> {
+  for (let current = dirname(dir); ; current = dirname(current)) {
+    const mode = (await stat(current)).mode;
+    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+    if (dirname(current) === current) return;
+  }
+}
+
+function sshdConfig(options: { port: number; hostKeyPath: string; pidFile: string; authorizedKeysPath: string; username: string; sftpServerArguments: readonly string[] }): string {
+  const internalSftp = ['internal-sftp', ...options.sftpServerArguments].join(' ');
+  return [
+    `Port ${options.port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${options.hostKeyPath}`,
+    `PidFile ${options.pidFile}`,
+    `AuthorizedKeysFile ${options.authorizedKeysPath}`,
+    `AllowUsers ${options.username}`,
+    'PermitRootLogin no',
+    'StrictModes no',
+    'UsePAM no',
+    'PasswordAuthentication yes',
+    'PubkeyAuthentication yes',
+    'KbdInteractiveAuthentication no',
+    'PermitEmptyPasswords no',
+    'UseDNS no',
+    'AllowTcpForwarding no',
+    'AllowAgentForwarding no',
+    'X11Forwarding no',
+    'PermitTTY no',
+    // Tests open many short connections at once; the default 10:30:100 would drop some.
+    'MaxStartups 100',
+    'MaxSessions 20',
+    'LoginGraceTime 30',
+    'LogLevel INFO',
+    `Subsystem sftp ${internalSftp}`,
+    `ForceCommand ${internalSftp}`,
+    '',
+  ].join('\n');
+}
+
+/** Waits until the port answers with an SSH banner. */
+function probeSshBanner(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let received = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolvePromise(ok);
+    };
+    socket.setTimeout(BANNER_PROBE_TIMEOUT_MS, () => done(false));
+    socket.on('data', (data: Buffer) => {
+      received += data.toString('latin1');
+      if (received.includes('\n')) done(received.startsWith('SSH-2.0-'));
+    });
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
+}
+
+/** The parent of a process, or -1 once it is gone. */
+function parentOf(pid: number): number {
+  try {
+    const statLine = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 4 (ppid) follows the parenthesised command name, which may hold spaces.
+    return Number(statLine.slice(statLine.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+/** Every process below `rootPid` (sshd's per-connection children run in sessions of their own). */
+function descendantPids(rootPid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const ppid = parentOf(pid);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const found: number[] = [];
+  const queue = [rootPid];
+  while (queue.length > 0) {
+    const below = children.get(queue.shift() as number) ?? [];
+    found.push(...below);
+    queue.push(...below);
+  }
+  return found;
+}
+
+/** Still in the process table (running, or a zombie its parent has not reaped yet). */
+function exists(pid: number): boolean {
+  return existsSync(`/proc/${pid}`);
+}
+
+/**
+ * Ends sshd's sessions from the bottom up, while sshd runs: each process exits once its
+ * child has, and is reaped by its parent. Killing a whole tree at once would leave orphans
+ * for init to reap, which some containers' init never does.
+ */
+async function endSessions(sshdPid: number): Promise<void> {
+  const deadline = Date.now() + STOP_GRACE_MS;
+  for (let sessions = descendantPids(sshdPid); sessions.length > 0; sessions = descendantPids(sshdPid)) {
+    if (Date.now() > deadline) {
+      for (const pid of sessions) killQuietly(pid, 'SIGKILL');
+      return;
+    }
+    for (const pid of leavesAmong(sessions)) killQuietly(pid, 'SIGTERM');
+    await sleep(SESSION_POLL_INTERVAL_MS);
+  }
+}
+
+/** The processes among `pids` that have no children (zombies included: their parent reaps them). */
+function leavesAmong(pids: readonly number[]): number[] {
+  const parents = new Set(pids.map(parentOf));
+  return pids.filter((pid) => !parents.has(pid));
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+class OpenSshSftpServer implements SftpServer {
+  readonly host = '127.0.0.1' as const;
+  private child: ChildProcess | null = null;
+  private recentLog: string[] = [];
+  private disposed = false;
+  private readonly cleanUpOnExit = () => this.cleanUpNow();
+
+  constructor(
+    private readonly sshdPath: string,
+    private readonly baseDir: string,
+    private readonly configPath: string,
+    readonly port: number,
+    readonly username: string,
+    readonly password: string,
+    readonly userKeyPath: string,
+    readonly hostKeySha256: string,
+    readonly rootDir: string,
+    private readonly logger: Logger,
+  ) {
+    // A test run that ends without dispose() must not leave sshd running or the user behind.
+    process.once('exit', this.cleanUpOnExit);
+  }
+
+  async start(): Promise<void> {
+    if (this.disposed) throw new Error('this SFTP server harness was disposed');
+    if (this.child) return;
+    await mkdir(PRIVILEGE_SEPARATION_DIR, { recursive: true, mode: 0o755 });
+    const child = spawn(this.sshdPath, ['-D', '-e', '-f', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    this.recentLog = [];
+    let pending = '';
+    child.stderr?.setEncoding('utf8').on('data', (data: string) => {
+      const lines = (pending + data).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) this.onLogLine(line);
+    });
+    child.once('exit', () => {
+      if (this.child === child) this.child = null;
+    });
+    await this.waitUntilReady(child);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.pid === undefined) return;
+    await endSessions(child.pid);
+    const exited = new Promise<void>((resolvePromise) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolvePromise();
+      else child.once('exit', () => resolvePromise());
+    });
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+    this.child = null;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    await this.stop();
+    this.disposed = true;
+    process.removeListener('exit', this.cleanUpOnExit);
+    await this.killUserProcesses();
+    await runAccountCommand('userdel', [this.username]).catch((error: unknown) => {
+      this.logger.warn({ err: error, user: this.username }, 'could not delete the SFTP test user');
+    });
+    await rm(this.baseDir, { recursive: true, force: true });
+  }
+
+  private onLogLine(raw: string): void {
+    const line = raw.replace(/\r$/, '');
+    if (!line) return;
+    this.recentLog.push(line);
+    if (this.recentLog.length > KEPT_LOG_LINES) this.recentLog.shift();
+    this.logger.debug({ sshd: line, port: this.port }, 'sshd');
+  }
+
+  private async waitUntilReady(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        this.child = null;
+        throw new Error(`sshd on 127.0.0.1:${this.port} exited during start-up:\n${this.recentLog.join('\n')}`);
+      }
+      if (await probeSshBanner(this.port)) return;
+      await sleep(READY_PROBE_INTERVAL_MS);
+    }
+    await this.stop();
+    throw new Error(`sshd on 127.0.0.1:${this.port} did not accept SSH within ${READY_TIMEOUT_MS} ms:\n${this.recentLog.join('\n')}`);
+  }
+
+  private async waitForSessionsToEnd(pids: readonly number[]): Promise<void> {
+    const deadline = Date.now() + STOP_GRACE_MS;
+    let alive = pids.filter(exists);
+    while (alive.length > 0 && Date.now() < deadline) {
+      await sleep(SESSION_POLL_INTERVAL_MS);
+      alive = alive.filter(exists);
+    }
+    for (const pid of alive) killQuietly(pid, 'SIGKILL');
+  }
+
+  /** Sessions can outlive a stop that raced with a login; userdel refuses a user with processes. */
+  private async killUserProcesses(): Promise<void> {
+    const ids = accountIds(this.username);
+    if (!ids) return;
+    const pids = processesOfUser(ids.uid);
+    for (const pid of pids) killQuietly(pid, 'SIGKILL');
+    await this.waitForSessionsToEnd(pids);
+  }
+
+  /** dispose(), synchronously: the last resort when the process exits. */
+  private cleanUpNow(): void {
+    const pid = this.child?.pid;
+    if (pid !== undefined) {
+      const sessions = descendantPids(pid);
+      killQuietly(pid, 'SIGKILL');
+      for (const session of sessions) killQuietly(session, 'SIGKILL');
+    }
+    const ids = accountIds(this.username);
+    if (ids) for (const session of processesOfUser(ids.uid)) killQuietly(session, 'SIGKILL');
+    runCommand('userdel', [this.username]);
+    rmSync(this.baseDir, { recursive: true, force: true });
+  }
+}
+
+export async function startSftpServer(options: StartSftpServerOptions): Promise<SftpServer> {
+  const sshdPath = findSshd();
+  if (!sshdPath) throw new Error("OpenSSH's sshd was not found (looked in /usr/sbin, /usr/local/sbin and PATH); run `npm run setup` to install Debian's openssh-server");
+  if (process.getuid?.() !== 0) {
+    throw new Error('the SFTP test server needs root: password login needs a system user of its own, which only root can create');
+  }
+  const logger = options.logger ?? createSilentLogger();
+  const baseDir = resolve(options.baseDir);
+  const port = options.port ?? (await freePort());
+  const username = `${USER_NAME_PREFIX}${randomBytes(USER_NAME_RANDOM_BYTES).toString('hex')}`;
+  const password = randomBytes(PASSWORD_RANDOM_BYTES).toString('base64url');
+  const rootDir = join(baseDir, 'home');
+  const hostKeyPath = join(baseDir, 'ssh_host_ed25519_key');
+  const userKeyPath = join(baseDir, 'user_ed25519_key');
+  const authorizedKeysPath = join(baseDir, 'authorized_keys');
+  const configPath = join(baseDir, 'sshd_config');
+
+  await mkdir(baseDir, { recursive: true });
+  await chmod(baseDir, 0o711);
+  await openParentsToOthers(baseDir);
+  await generateKey(hostKeyPath, 'twoway-test-host');
+  await generateKey(userKeyPath, username);
+  const hostKeySha256 = fingerprintOfPublicKeyLine(await readFile(`${hostKeyPath}.pub`, 'utf8'));
+  await writeFile(authorizedKeysPath, await readFile(`${userKeyPath}.pub`, 'utf8'), { mode: 0o644 });
+  await writeFile(configPath, sshdConfig({ port, hostKeyPath, pidFile: join(baseDir, 'sshd.pid'), authorizedKeysPath, username, sftpServerArguments: options.sftpServerArguments ?? [] }), { mode: 0o644 });
+
+  await runAccountCommand('useradd', ['--no-create-home', '--home-dir', rootDir, '--shell', NOLOGIN_SHELL, '--user-group', username]);
+  try {
+    await runAccountCommand('chpasswd', [], `${username}:${password}\n`);
+    await mkdir(rootDir, { recursive: true, mode: 0o755 });
+    const ids = accountIds(username);
+    if (!ids) throw new Error(`useradd created no account ${username}`);
+    await chown(rootDir, ids.uid, ids.gid);
+  } catch (error) {
+    await runAccountCommand('userdel', [username]).catch(() => undefined);
+    throw error;
+  }
+
+  const server = new OpenSshSftpServer(sshdPath, baseDir, configPath, port, username, password, userKeyPath, hostKeySha256, rootDir, logger);
+  try {
+    await server.start();
+  } catch (error) {
+    await server.dispose();
+    throw error;
+  }
+  return server;
+}
