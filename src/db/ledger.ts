@@ -1,0 +1,138 @@
+import type { Knex } from 'knex';
+import type { Frequency, LocalDate } from '../domain/types.js';
+
+/** The ledger of period runs [SPEC §7]: `report_runs`, one row per workflow run of a period. */
+const TABLE = 'report_runs';
+
+export type RunStatus = 'running' | 'delivered' | 'unchanged' | 'skipped' | 'failed';
+
+export interface PeriodKey {
+  readonly clientId: string;
+  readonly frequency: Frequency;
+  readonly periodStart: LocalDate;
+}
+
+export interface RunKey {
+  readonly workflowId: string;
+  readonly runId: string;
+}
+
+export interface DeliveredRevision {
+  readonly revision: number;
+  readonly sha256: string;
+  readonly fileName: string;
+  readonly remotePath: string;
+  readonly rowCount: number;
+  readonly bytes: number;
+}
+
+export interface LedgerRow {
+  readonly id: number;
+  readonly client_id: string;
+  readonly frequency: Frequency;
+  readonly period_start: string;
+  readonly period_end: string;
+  readonly status: RunStatus;
+  readonly forced: boolean;
+  readonly revision: number | null;
+  readonly row_count: number | null;
+  readonly bytes: number | null;
+  readonly sha256: string | null;
+  readonly file_name: string | null;
+  readonly remote_path: string | null;
+  readonly workflow_id: string;
+  readonly run_id: string;
+  readonly attempts: number;
+  readonly started_at: Date;
+  readonly finished_at: Date | null;
+  readonly last_error: string | null;
+}
+
+/** The newest delivered revision of a period, if any. */
+export async function latestDelivered(knex: Knex, key: PeriodKey): Promise<DeliveredRevision | null> {
+  const row = (await knex(TABLE)
+    .where({ client_id: key.clientId, frequency: key.frequency, period_start: key.periodStart, status: 'delivered' })
+    .orderBy('revision', 'desc')
+    .first()) as LedgerRow | undefined;
+  if (!row || row.revision === null || row.sha256 === null) return null;
+  return {
+    revision: row.revision,
+    sha256: row.sha256,
+    fileName: row.file_name ?? '',
+    remotePath: row.remote_path ?? '',
+    rowCount: row.row_count ?? 0,
+    bytes: row.bytes ?? 0,
+  };
+}
+
+/** Records that a run of the period started; idempotent per workflow run (activity retries). */
+export async function recordRunStarted(knex: Knex, key: PeriodKey & RunKey & { periodEnd: LocalDate; forced: boolean }): Promise<void> {
+  await knex(TABLE)
+    .insert({
+      client_id: key.clientId,
+      frequency: key.frequency,
+      period_start: key.periodStart,
+      period_end: key.periodEnd,
+      status: 'running',
+      forced: key.forced,
+      workflow_id: key.workflowId,
+      run_id: key.runId,
+    })
+    .onConflict(['workflow_id', 'run_id'])
+    .merge({ status: 'running', updated_at: knex.fn.now(), last_error: null, finished_at: null });
+}
+
+/** Counts one delivery attempt of the run. */
+export async function recordAttempt(knex: Knex, run: RunKey): Promise<void> {
+  await knex(TABLE).where({ workflow_id: run.workflowId, run_id: run.runId }).increment('attempts', 1).update({ updated_at: knex.fn.now() });
+}
+
+export interface RunOutcome {
+  readonly status: Exclude<RunStatus, 'running' | 'failed'>;
+  readonly revision?: number | null;
+  readonly rowCount?: number | null;
+  readonly bytes?: number | null;
+  readonly sha256?: string | null;
+  readonly fileName?: string | null;
+  readonly remotePath?: string | null;
+}
+
+export async function recordRunFinished(knex: Knex, run: RunKey, outcome: RunOutcome): Promise<void> {
+  await knex(TABLE)
+    .where({ workflow_id: run.workflowId, run_id: run.runId })
+    .update({
+      status: outcome.status,
+      revision: outcome.revision ?? null,
+      row_count: outcome.rowCount ?? null,
+      bytes: outcome.bytes ?? null,
+      sha256: outcome.sha256 ?? null,
+      file_name: outcome.fileName ?? null,
+      remote_path: outcome.remotePath ?? null,
+      last_error: null,
+      finished_at: knex.fn.now(),
+      updated_at: knex.fn.now(),
+    });
+}
+
+export async function recordRunFailed(knex: Knex, run: RunKey, error: string): Promise<void> {
+  await knex(TABLE)
+    .where({ workflow_id: run.workflowId, run_id: run.runId })
+    .update({ status: 'failed', last_error: error, finished_at: knex.fn.now(), updated_at: knex.fn.now() });
+}
+
+/** Period starts (local dates) of the client's delivered periods in [from, to]. */
+export async function deliveredPeriodStarts(knex: Knex, clientId: string, frequency: Frequency, from: LocalDate, to: LocalDate): Promise<LocalDate[]> {
+  const rows = (await knex(TABLE)
+    .distinct('period_start')
+    .where({ client_id: clientId, frequency, status: 'delivered' })
+    .whereBetween('period_start', [from, to])
+    .orderBy('period_start')) as { period_start: string }[];
+  return rows.map((row) => row.period_start);
+}
+
+/** The newest runs, newest first, optionally of one client. */
+export async function listRuns(knex: Knex, options: { clientId?: string; limit: number }): Promise<LedgerRow[]> {
+  const query = knex(TABLE).select('*').orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(options.limit);
+  if (options.clientId) query.where({ client_id: options.clientId });
+  return (await query) as LedgerRow[];
+}

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import pg from 'pg';
+import { createAfterHoursClassifier } from '../domain/after-hours.js';
+import { SOURCE_INDEX, toReportRecord, type ReportRecord } from '../domain/report-row.js';
+import type { BuiltFile, ClientConfig, Period } from '../domain/types.js';
+import { streamPeriodEvents } from '../db/period-events.js';
+import { createReportCsv } from './csv.js';
+
+/** Bytes of CSV gathered before one write: few system calls, little memory. */
+const WRITE_BATCH_BYTES = 1 << 20;
+
+export interface BuildReportRequest {
+  readonly client: ClientConfig;
+  readonly period: Period;
+  /** Where the finished file goes; it appears there only when complete. */
+  readonly outputPath: string;
+}
+
+export interface BuildReportOptions {
+  /** Called after each write with the rows written so far (heartbeats, progress bars). */
+  readonly onProgress?: (rowsWritten: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Builds one period's file: streams the period's events out of PostgreSQL, maps them to
+ * records (after-hours flags from precomputed business intervals), writes RFC 4180 CSV and
+ * returns its row count, size and SHA-256. The same data always yields the same bytes.
+ * The file is written under a temporary name and renamed when complete.
+ */
+export async function buildReportFile(databaseUrl: string, request: BuildReportRequest, options: BuildReportOptions = {}): Promise<BuiltFile> {
+  const { client, period, outputPath } = request;
+  const isAfterHours = createAfterHoursClassifier(client.afterHours, period.startInstant, period.endInstant);
+  const csv = createReportCsv();
+  const partPath = `${outputPath}.part`;
+  await mkdir(dirname(outputPath), { recursive: true });
+  const connection = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report build' });
+  const file = await open(partPath, 'w');
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let rowCount = 0;
+  let pending = csv.header;
+
+  const flush = async () => {
+    const chunk = Buffer.from(pending, 'utf8');
+    pending = '';
+    hash.update(chunk);
+    bytes += chunk.length;
+    await file.write(chunk);
+    options.onProgress?.(rowCount);
+  };
+
+  try {
+    await connection.connect();
+    for await (const rows of streamPeriodEvents(connection, { clientId: client.id, startInstant: period.startInstant, endInstant: period.endInstant })) {
+      options.signal?.throwIfAborted();
+      const records: ReportRecord[] = rows.map((row) => toReportRecord(row, isAfterHours(row[SOURCE_INDEX.event_time] ?? '')));
+      pending += csv.stringify(records);
+      rowCount += rows.length;
+      if (pending.length >= WRITE_BATCH_BYTES) await flush();
+    }
+    await flush();
+    await file.close();
+    await rename(partPath, outputPath);
+  } catch (error) {
+    await file.close().catch(() => {});
+    await rm(partPath, { force: true });
+    throw error;
+  } finally {
+    // A COPY stopped half way leaves the connection unusable; it is ours alone, so end it.
+    await connection.end().catch(() => {});
+  }
+  return { path: outputPath, fileName: basename(outputPath), rowCount, bytes, sha256: hash.digest('hex') };
+}
