@@ -1,0 +1,194 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { assertReportable, requireDelivery } from '../domain/client-config.js';
+import { UsageError } from '../domain/errors.js';
+import type { BuiltFile, Frequency, LocalDate } from '../domain/types.js';
+import { loadClient } from '../db/clients.js';
+import {
+  deliveredPeriodStarts,
+  latestDelivered,
+  recordAttempt,
+  recordRunFailed,
+  recordRunFinished,
+  recordRunStarted,
+  type DeliveredRevision,
+  type RunOutcome,
+} from '../db/ledger.js';
+import { deliverFile, type DeliveryResult } from '../delivery/sftp-delivery.js';
+import type { Logger } from '../observability/logger.js';
+import type { ReportMetrics } from '../observability/metrics.js';
+import { buildPlannedFile, planPeriodFile } from '../report/period-file.js';
+
+/** Timeouts and retries the worker hands its workflows (workflows cannot read configuration). */
+export interface RunPolicy {
+  /** How long delivery of one file may keep retrying, from first attempt to giving up. */
+  readonly deliveryDeadlineMs: number;
+  readonly retryInitialIntervalMs: number;
+  readonly retryMaxIntervalMs: number;
+  /** Longest a single build may take. */
+  readonly buildTimeoutMs: number;
+  /** Silence after which a build or upload counts as stuck. */
+  readonly heartbeatTimeoutMs: number;
+  /** How long a host-bound step may wait for its host before the file is rebuilt elsewhere. */
+  readonly hostScheduleToStartTimeoutMs: number;
+  /** How many hosts one run may try before failing. */
+  readonly maxHosts: number;
+}
+
+export interface ActivityDeps {
+  readonly knex: Knex;
+  readonly databaseUrl: string;
+  /** Where this host writes files before delivering them. */
+  readonly workDir: string;
+  /** The task queue only this worker process polls (build and delivery of one file stay on one host). */
+  readonly hostTaskQueue: string;
+  readonly policy: RunPolicy;
+  /** Where secret references of type `env` are read; the delivering process's own environment. */
+  readonly secretsEnv: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  readonly metrics?: ReportMetrics;
+  readonly sftpTimeouts?: { readonly connectTimeoutMs?: number; readonly operationTimeoutMs?: number };
+}
+
+export interface PeriodInput {
+  readonly clientId: string;
+  readonly frequency: Frequency;
+  readonly periodStart: LocalDate;
+}
+
+export type StartRunResult =
+  | { readonly action: 'skip'; readonly delivered: DeliveredRevision }
+  | { readonly action: 'build'; readonly fileName: string; readonly latest: DeliveredRevision | null; readonly policy: RunPolicy };
+
+export interface DeliverInput {
+  readonly clientId: string;
+  readonly path: string;
+  readonly fileName: string;
+  /** SHA-256 of the built file: the bytes sent must match it before anything is renamed into place. */
+  readonly sha256: string;
+}
+
+function currentRun(): { workflowId: string; runId: string } {
+  const execution = Context.current().info.workflowExecution;
+  if (!execution) throw new Error('report activities run only inside a workflow');
+  return { workflowId: execution.workflowId, runId: execution.runId };
+}
+
+function heartbeatThrottled(): (details: unknown) => void {
+  // The SDK throttles too; this keeps the per-row callbacks from allocating a heartbeat each.
+  const HEARTBEAT_EVERY_MS = 1_000;
+  let last = 0;
+  return (details) => {
+    const now = Date.now();
+    if (now - last < HEARTBEAT_EVERY_MS) return;
+    last = now;
+    Context.current().heartbeat(details);
+  };
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const log = (input: PeriodInput) =>
+    deps.logger.child({ client: input.clientId, frequency: input.frequency, period: input.periodStart, workflowId: currentRun().workflowId });
+
+  async function plan(input: PeriodInput) {
+    const planned = await planPeriodFile(deps.knex, { clientId: input.clientId, frequency: input.frequency, date: input.periodStart, purpose: 'deliver' });
+    if (planned.period.start !== input.periodStart) {
+      throw new UsageError(
+        `client "${input.clientId}": period ${input.periodStart} is not the first day of a ${input.frequency} period; allowed: ${planned.period.start}`,
+      );
+    }
+    return planned;
+  }
+
+  return {
+    /** Checks the client, records the run in the ledger and says whether there is anything to do. */
+    async startRun(input: PeriodInput & { readonly force: boolean }): Promise<StartRunResult> {
+      const planned = await plan(input);
+      requireDelivery(planned.client);
+      const delivered = await latestDelivered(deps.knex, input);
+      await recordRunStarted(deps.knex, { ...input, ...currentRun(), periodEnd: planned.period.end, forced: input.force });
+      if (delivered && !input.force) {
+        await recordRunFinished(deps.knex, currentRun(), { status: 'skipped', revision: delivered.revision, sha256: delivered.sha256, fileName: delivered.fileName, remotePath: delivered.remotePath });
+        log(input).info({ revision: delivered.revision }, 'period already delivered; nothing to do');
+        return { action: 'skip', delivered };
+      }
+      return { action: 'build', fileName: planned.fileName, latest: delivered, policy: deps.policy };
+    },
+
+    /** The task queue of the worker that runs this activity: later steps go there. */
+    async claimHost(): Promise<string> {
+      return deps.hostTaskQueue;
+    },
+
+    /** Builds the period's file on this host; heartbeats rows written and stops when cancelled. */
+    async buildReport(input: PeriodInput): Promise<BuiltFile> {
+      const context = Context.current();
+      const previous = context.info.heartbeatDetails as { rowsWritten?: number } | undefined;
+      const logger = log(input);
+      if (previous?.rowsWritten !== undefined) {
+        logger.info({ previousRows: previous.rowsWritten }, 'earlier attempt stopped part way; rebuilding (the file is deterministic)');
+      }
+      const planned = await plan(input);
+      const startedAt = performance.now();
+      const heartbeat = heartbeatThrottled();
+      const built = await buildPlannedFile(deps.databaseUrl, planned, join(deps.workDir, input.clientId, input.frequency), 1, {
+        onProgress: (rowsWritten) => heartbeat({ rowsWritten }),
+        signal: context.cancellationSignal,
+      });
+      const seconds = (performance.now() - startedAt) / 1000;
+      deps.metrics?.recordBuild(built.rowCount, built.bytes, seconds);
+      logger.info({ rows: built.rowCount, bytes: built.bytes, sha256: built.sha256, seconds }, 'built report file');
+      return built;
+    },
+
+    /** Delivers a built file over SFTP under `fileName`; retried by the workflow's policy. */
+    async deliverReport(input: PeriodInput & DeliverInput): Promise<DeliveryResult> {
+      const context = Context.current();
+      await recordAttempt(deps.knex, currentRun());
+      const client = await loadClient(deps.knex, input.clientId);
+      const logger = log(input).child({ attempt: context.info.attempt });
+      const startedAt = performance.now();
+      const heartbeat = heartbeatThrottled();
+      try {
+        const result = await deliverFile(
+          { clientId: client.id, settings: requireDelivery(client), localPath: input.path, fileName: input.fileName, sha256: input.sha256 },
+          { env: deps.secretsEnv, logger, signal: context.cancellationSignal, onProgress: (bytesSent: number) => heartbeat({ bytesSent }), ...deps.sftpTimeouts },
+        );
+        deps.metrics?.recordDelivery(result.alreadyPresent ? 'already_present' : 'delivered', result.bytes, (performance.now() - startedAt) / 1000);
+        await rm(input.path, { force: true });
+        return result;
+      } catch (error) {
+        deps.metrics?.recordDelivery(error instanceof Error ? error.name : 'error', 0, (performance.now() - startedAt) / 1000);
+        throw error;
+      }
+    },
+
+    /** Removes a built file that needs no delivery (a forced rerun that changed nothing). */
+    async discardFile(input: { readonly path: string }): Promise<void> {
+      await rm(input.path, { force: true });
+    },
+
+    async finishRun(outcome: RunOutcome): Promise<void> {
+      await recordRunFinished(deps.knex, currentRun(), outcome);
+    },
+
+    async failRun(input: { readonly error: string }): Promise<void> {
+      await recordRunFailed(deps.knex, currentRun(), input.error);
+    },
+
+    /** What a backfill needs to know of its client. */
+    async describeClient(input: { readonly clientId: string }): Promise<{ timeZone: string; frequency: Frequency }> {
+      const client = await loadClient(deps.knex, input.clientId);
+      assertReportable(client, 'deliver');
+      return { timeZone: client.timeZone, frequency: client.frequency };
+    },
+
+    async listDeliveredPeriods(input: { readonly clientId: string; readonly frequency: Frequency; readonly from: LocalDate; readonly to: LocalDate }): Promise<LocalDate[]> {
+      return deliveredPeriodStarts(deps.knex, input.clientId, input.frequency, input.from, input.to);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

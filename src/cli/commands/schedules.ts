@@ -1,0 +1,32 @@
+import { parseScheduleTime } from '../../config/env.js';
+import { UsageError } from '../../domain/errors.js';
+import { connectTemporal } from '../../temporal/client.js';
+import { listSchedules, syncSchedules } from '../../temporal/schedules.js';
+import { parseOptions } from '../args.js';
+import { print, withDatabase, type CliContext } from '../context.js';
+
+const NEXT_RUNS_SHOWN = 3;
+
+/** `schedules sync` and `schedules list`. */
+export async function schedulesCommand(args: readonly string[], context: CliContext): Promise<void> {
+  const [action, ...rest] = args;
+  parseOptions(`schedules ${action ?? ''}`.trim(), rest, {});
+  if (action !== 'sync' && action !== 'list') throw new UsageError(`schedules ${action ?? ''}: allowed: schedules sync, schedules list`);
+  const temporal = await connectTemporal(context.env);
+  try {
+    if (action === 'sync') {
+      const time = parseScheduleTime(context.env);
+      const results = await withDatabase(context, ({ knex }) => syncSchedules(knex, temporal.client, time));
+      for (const result of results) print(context, `${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
+      return;
+    }
+    const schedules = await listSchedules(temporal.client);
+    if (schedules.length === 0) print(context, 'no schedules; run `twoway-report schedules sync`');
+    for (const schedule of schedules) {
+      const next = schedule.nextRuns.slice(0, NEXT_RUNS_SHOWN).map((date) => date.toISOString()).join(', ');
+      print(context, `${schedule.scheduleId}  ${schedule.frequency} ${schedule.timeZone}${schedule.paused ? ' (paused)' : ''}  next: ${next || 'none'}`);
+    }
+  } finally {
+    await temporal.close();
+  }
+}

@@ -1,0 +1,26 @@
+import { listRuns, type LedgerRow } from '../../db/ledger.js';
+import { parseOptions, parseWholeNumberOption } from '../args.js';
+import { print, withDatabase, type CliContext } from '../context.js';
+
+const DEFAULT_LIMIT = 30;
+const SHORT_SHA_LENGTH = 12;
+
+function line(row: LedgerRow): string {
+  const revision = row.revision === null ? '' : ` r${row.revision}`;
+  const counts = row.row_count === null ? '' : ` ${row.row_count} rows ${row.bytes} bytes sha256 ${row.sha256?.slice(0, SHORT_SHA_LENGTH)}`;
+  const where = row.remote_path ? ` ${row.remote_path}` : row.file_name ? ` ${row.file_name}` : '';
+  const error = row.last_error ? ` — ${row.last_error}` : '';
+  const when = row.finished_at ?? row.started_at;
+  return `${when.toISOString()}  ${row.client_id} ${row.frequency} ${row.period_start}${revision}  ${row.status}${row.forced ? ' (forced)' : ''}  attempts ${row.attempts}${counts}${where}${error}`;
+}
+
+/** The ledger: the newest period runs, newest first. */
+export async function statusCommand(args: readonly string[], context: CliContext): Promise<void> {
+  const options = parseOptions('status', args, { client: { type: 'string' }, limit: { type: 'string' } });
+  const limit = options.limit === undefined ? DEFAULT_LIMIT : parseWholeNumberOption('limit', options.limit, 1, 10_000);
+  await withDatabase(context, async ({ knex }) => {
+    const rows = await listRuns(knex, { ...(options.client ? { clientId: options.client } : {}), limit });
+    if (rows.length === 0) print(context, options.client ? `no runs of client "${options.client}" yet` : 'no runs yet');
+    for (const row of rows) print(context, line(row));
+  });
+}

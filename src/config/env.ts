@@ -1,0 +1,143 @@
+/**
+ * Configuration from environment variables, parsed once and checked: a bad value stops the
+ * process with a message naming the variable, the value and what is allowed. Secrets (API
+ * keys, TLS keys) are read here but never printed.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunPolicy } from '../activities/index.js';
+import { TwowayError, describeValue } from '../domain/errors.js';
+import { dataDir } from './paths.js';
+
+export class InvalidEnvironmentError extends TwowayError {
+  constructor(
+    readonly variable: string,
+    given: string,
+    allowed: string,
+  ) {
+    super(`${variable} is ${given}; allowed: ${allowed}`);
+  }
+}
+
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
+const DEFAULT_METRICS_ADDRESS = '0.0.0.0:9464';
+
+const MS_PER_SECOND = 1_000;
+const MS_PER_MINUTE = 60 * MS_PER_SECOND;
+const MS_PER_HOUR = 60 * MS_PER_MINUTE;
+const MS_PER_DAY = 24 * MS_PER_HOUR;
+const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: MS_PER_SECOND, m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY };
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION_ALLOWED = 'a duration such as 500ms, 30s, 15m, 6h or 2d';
+
+/** Defaults of the run policy; every one can be set through the environment. */
+export const DEFAULT_RUN_POLICY: RunPolicy = {
+  deliveryDeadlineMs: 24 * MS_PER_HOUR,
+  retryInitialIntervalMs: 30 * MS_PER_SECOND,
+  retryMaxIntervalMs: 15 * MS_PER_MINUTE,
+  buildTimeoutMs: 2 * MS_PER_HOUR,
+  heartbeatTimeoutMs: 2 * MS_PER_MINUTE,
+  hostScheduleToStartTimeoutMs: 5 * MS_PER_MINUTE,
+  maxHosts: 3,
+};
+
+function duration(env: NodeJS.ProcessEnv, variable: string, fallbackMs: number): number {
+  const raw = env[variable]?.trim();
+  if (!raw) return fallbackMs;
+  const match = DURATION_PATTERN.exec(raw);
+  if (!match?.[1] || !match[2]) throw new InvalidEnvironmentError(variable, describeValue(raw), DURATION_ALLOWED);
+  return Math.round(Number(match[1]) * (MS_PER_UNIT[match[2]] ?? 1));
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable]?.trim();
+  if (!raw) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidEnvironmentError(variable, describeValue(raw), `a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export function parseRunPolicy(env: NodeJS.ProcessEnv): RunPolicy {
+  return {
+    deliveryDeadlineMs: duration(env, 'TWOWAY_DELIVERY_DEADLINE', DEFAULT_RUN_POLICY.deliveryDeadlineMs),
+    retryInitialIntervalMs: duration(env, 'TWOWAY_RETRY_INITIAL_INTERVAL', DEFAULT_RUN_POLICY.retryInitialIntervalMs),
+    retryMaxIntervalMs: duration(env, 'TWOWAY_RETRY_MAX_INTERVAL', DEFAULT_RUN_POLICY.retryMaxIntervalMs),
+    buildTimeoutMs: duration(env, 'TWOWAY_BUILD_TIMEOUT', DEFAULT_RUN_POLICY.buildTimeoutMs),
+    heartbeatTimeoutMs: duration(env, 'TWOWAY_HEARTBEAT_TIMEOUT', DEFAULT_RUN_POLICY.heartbeatTimeoutMs),
+    hostScheduleToStartTimeoutMs: duration(env, 'TWOWAY_HOST_TIMEOUT', DEFAULT_RUN_POLICY.hostScheduleToStartTimeoutMs),
+    maxHosts: wholeNumber(env, 'TWOWAY_MAX_HOSTS', DEFAULT_RUN_POLICY.maxHosts, 1, 100),
+  };
+}
+
+export interface TemporalConfig {
+  readonly address: string;
+  readonly namespace: string;
+  /** TLS for a hosted cluster: on with an API key or client certificate, or TEMPORAL_TLS=true. */
+  readonly tls: false | { readonly clientCertPair?: { readonly crt: Buffer; readonly key: Buffer }; readonly serverRootCACertificate?: Buffer };
+  readonly apiKey?: string;
+}
+
+function readFileVariable(env: NodeJS.ProcessEnv, variable: string): Buffer | undefined {
+  const path = env[variable]?.trim();
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new InvalidEnvironmentError(variable, describeValue(path), 'the path of a readable PEM file');
+  }
+}
+
+export function parseTemporalConfig(env: NodeJS.ProcessEnv): TemporalConfig {
+  const address = env.TEMPORAL_ADDRESS?.trim() || DEFAULT_TEMPORAL_ADDRESS;
+  if (!/^[^\s:/]+:\d{1,5}$/.test(address)) throw new InvalidEnvironmentError('TEMPORAL_ADDRESS', describeValue(address), 'host:port, e.g. localhost:7233');
+  const namespace = env.TEMPORAL_NAMESPACE?.trim() || DEFAULT_TEMPORAL_NAMESPACE;
+  const apiKey = env.TEMPORAL_API_KEY?.trim() || undefined;
+  const crt = readFileVariable(env, 'TEMPORAL_TLS_CERT');
+  const key = readFileVariable(env, 'TEMPORAL_TLS_KEY');
+  if (Boolean(crt) !== Boolean(key)) {
+    throw new InvalidEnvironmentError(crt ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT', 'not set', 'both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY, or neither');
+  }
+  const ca = readFileVariable(env, 'TEMPORAL_TLS_CA');
+  const tlsWanted = env.TEMPORAL_TLS?.trim().toLowerCase() === 'true' || Boolean(apiKey) || Boolean(crt) || Boolean(ca);
+  const tls = tlsWanted ? { ...(crt && key ? { clientCertPair: { crt, key } } : {}), ...(ca ? { serverRootCACertificate: ca } : {}) } : false;
+  return { address, namespace, tls, ...(apiKey ? { apiKey } : {}) };
+}
+
+export interface WorkerConfig {
+  readonly temporal: TemporalConfig;
+  readonly workDir: string;
+  /** `host:port` of the Prometheus endpoint, or null when TWOWAY_METRICS_ADDRESS=off. */
+  readonly metricsAddress: string | null;
+  readonly policy: RunPolicy;
+  readonly sftpTimeouts: { readonly connectTimeoutMs: number; readonly operationTimeoutMs: number };
+  /** Builds and uploads at once on this host (each holds a database connection and a file). */
+  readonly maxConcurrentHostActivities: number;
+  readonly maxConcurrentWorkflowTasks: number;
+}
+
+export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
+  const metrics = env.TWOWAY_METRICS_ADDRESS?.trim() || DEFAULT_METRICS_ADDRESS;
+  return {
+    temporal: parseTemporalConfig(env),
+    workDir: env.TWOWAY_WORK_DIR?.trim() || join(dataDir(env), 'work'),
+    metricsAddress: metrics === 'off' ? null : metrics,
+    policy: parseRunPolicy(env),
+    sftpTimeouts: {
+      connectTimeoutMs: duration(env, 'TWOWAY_SFTP_CONNECT_TIMEOUT', 20 * MS_PER_SECOND),
+      operationTimeoutMs: duration(env, 'TWOWAY_SFTP_OPERATION_TIMEOUT', 60 * MS_PER_SECOND),
+    },
+    maxConcurrentHostActivities: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_FILES', 4, 1, 256),
+    maxConcurrentWorkflowTasks: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+  };
+}
+
+/** Local time of day (HH:MM, the client's zone) at which schedules run. */
+export function parseScheduleTime(env: NodeJS.ProcessEnv): { readonly hour: number; readonly minute: number } {
+  const raw = env.TWOWAY_SCHEDULE_TIME?.trim() || '03:00';
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw);
+  if (!match) throw new InvalidEnvironmentError('TWOWAY_SCHEDULE_TIME', describeValue(raw), 'a local time HH:MM from 00:00 to 23:59');
+  return { hour: Number(match[1]), minute: Number(match[2]) };
+}

@@ -1,0 +1,155 @@
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { parseClientConfig } from '../domain/client-config.js';
+import { calendarFor, type LocalTimeOfDay } from '../domain/schedule-plan.js';
+import type { ClientConfig } from '../domain/types.js';
+import { SCHEDULE_ID_PREFIX, TASK_QUEUE, scheduleId, scheduledWorkflowId } from '../domain/workflow-ids.js';
+import { listClientRows } from '../db/clients.js';
+import { clientSearchAttributes } from '../workflows/search-attributes.js';
+import type { scheduledReportWorkflow } from '../workflows/scheduled-report-workflow.js';
+
+/**
+ * Runs missed while Temporal was down are caught up for this long; overlapping runs are
+ * buffered, not skipped. Together: no period is silently skipped.
+ */
+const CATCHUP_WINDOW = '365 days';
+/** Bumped when the shape of what a schedule starts changes, so sync rewrites every schedule. */
+const SCHEDULE_REVISION = 1;
+
+function clockOf(time: LocalTimeOfDay): string {
+  return `${String(time.hour).padStart(2, '0')}:${String(time.minute).padStart(2, '0')}`;
+}
+
+/**
+ * The schedule's note, shown in the UI. It states everything the schedule is built from, so
+ * comparing notes tells sync whether a schedule is current.
+ */
+function noteFor(client: ClientConfig, time: LocalTimeOfDay, taskQueue: string): string {
+  const calendar = calendarFor(client.frequency, time);
+  return `Two-Way Activity Report v${SCHEDULE_REVISION}: ${client.frequency} at ${clockOf(time)} ${client.timeZone} on ${taskQueue}; ${calendar.comment}`;
+}
+
+/** The schedule one client should have. */
+export function scheduleOptionsFor(client: ClientConfig, time: LocalTimeOfDay, taskQueue = TASK_QUEUE): ScheduleOptions {
+  const calendar = calendarFor(client.frequency, time);
+  return {
+    scheduleId: scheduleId(client.id),
+    spec: { calendars: [calendar], timezone: client.timeZone },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'scheduledReportWorkflow',
+      args: [{ clientId: client.id, frequency: client.frequency, timeZone: client.timeZone }] satisfies Parameters<typeof scheduledReportWorkflow>,
+      taskQueue,
+      workflowId: scheduledWorkflowId(client.id),
+      typedSearchAttributes: clientSearchAttributes(client.id, client.frequency),
+    },
+    policies: { overlap: ScheduleOverlapPolicy.BUFFER_ALL, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
+    state: { note: noteFor(client, time, taskQueue) },
+  };
+}
+
+export type SyncAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'skipped';
+
+export interface SyncResult {
+  readonly clientId: string;
+  readonly action: SyncAction;
+  readonly detail: string;
+}
+
+async function existingScheduleIds(client: Client): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const schedule of client.schedule.list()) {
+    if (schedule.scheduleId.startsWith(SCHEDULE_ID_PREFIX)) ids.add(schedule.scheduleId);
+  }
+  return ids;
+}
+
+/**
+ * Makes Temporal's schedules match the clients table: one per enabled production client
+ * with valid settings, in its time zone; schedules of other clients are deleted. A client
+ * whose settings do not validate keeps no schedule and is reported.
+ */
+export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeOfDay, taskQueue = TASK_QUEUE): Promise<SyncResult[]> {
+  const results: SyncResult[] = [];
+  const existing = await existingScheduleIds(client);
+  const wanted = new Set<string>();
+  for (const row of await listClientRows(knex)) {
+    let config: ClientConfig;
+    try {
+      config = parseClientConfig(row);
+    } catch (error) {
+      results.push({ clientId: row.id, action: 'skipped', detail: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
+    if (config.environment !== 'production' || !config.enabled) {
+      results.push({ clientId: config.id, action: 'skipped', detail: config.enabled ? 'sandbox client' : 'disabled' });
+      continue;
+    }
+    if (!config.delivery) {
+      results.push({ clientId: config.id, action: 'skipped', detail: 'no delivery settings' });
+      continue;
+    }
+    const options = scheduleOptionsFor(config, time, taskQueue);
+    wanted.add(options.scheduleId);
+    const note = noteFor(config, time, taskQueue);
+    if (!existing.has(options.scheduleId)) {
+      await client.schedule.create(options);
+      results.push({ clientId: config.id, action: 'created', detail: note });
+      continue;
+    }
+    const handle = client.schedule.getHandle(options.scheduleId);
+    const current = await handle.describe();
+    if (current.state.note === note) {
+      results.push({ clientId: config.id, action: 'unchanged', detail: note });
+      continue;
+    }
+    // An update keeps the schedule's history and any buffered runs, unlike delete and create.
+    await handle.update((previous) => ({
+      ...previous,
+      spec: options.spec,
+      action: options.action,
+      policies: options.policies,
+      state: { ...previous.state, note },
+    }));
+    results.push({ clientId: config.id, action: 'updated', detail: note });
+  }
+  for (const id of existing) {
+    if (wanted.has(id)) continue;
+    try {
+      await client.schedule.getHandle(id).delete();
+    } catch (error) {
+      if (!(error instanceof ScheduleNotFoundError)) throw error;
+    }
+    results.push({ clientId: id.slice(SCHEDULE_ID_PREFIX.length), action: 'deleted', detail: 'client no longer scheduled' });
+  }
+  return results;
+}
+
+export interface ScheduleSummary {
+  readonly scheduleId: string;
+  readonly clientId: string;
+  readonly frequency: string;
+  readonly timeZone: string;
+  readonly paused: boolean;
+  readonly nextRuns: Date[];
+  readonly recentRuns: { readonly nominal: Date; readonly workflowId: string }[];
+}
+
+/** The project's schedules with their next run times, as Temporal computes them. */
+export async function listSchedules(client: Client): Promise<ScheduleSummary[]> {
+  const summaries: ScheduleSummary[] = [];
+  for (const id of [...(await existingScheduleIds(client))].sort()) {
+    const description = await client.schedule.getHandle(id).describe();
+    const [input] = (description.action.type === 'startWorkflow' ? description.action.args : []) as Partial<Parameters<typeof scheduledReportWorkflow>[0]>[];
+    summaries.push({
+      scheduleId: id,
+      clientId: input?.clientId ?? id.slice(SCHEDULE_ID_PREFIX.length),
+      frequency: input?.frequency ?? '?',
+      timeZone: description.spec.timezone ?? 'UTC',
+      paused: description.state.paused,
+      nextRuns: description.info.nextActionTimes,
+      recentRuns: description.info.recentActions.map((action) => ({ nominal: action.scheduledAt, workflowId: action.action.workflow.workflowId })),
+    });
+  }
+  return summaries;
+}

@@ -1,0 +1,152 @@
+/**
+ * Where the pieces are wired together: configuration, logging and metrics, the database,
+ * the Temporal connection, the activities and the two workers of a process — one on the
+ * shared task queue (workflows, ledger steps), one on a queue of this host only (building
+ * and delivering files, which must happen on the same machine).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createRequire } from 'node:module';
+import proto from '@temporalio/proto';
+import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import { createActivities, type ActivityDeps } from './activities/index.js';
+import { parseWorkerConfig, type TemporalConfig } from './config/env.js';
+import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
+import { TASK_QUEUE } from './domain/workflow-ids.js';
+import { openDatabase } from './db/database.js';
+import { migrateLatest } from './db/knex.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createReportMetrics } from './observability/metrics.js';
+import { SEARCH_ATTRIBUTE_KEYS } from './workflows/search-attributes.js';
+
+const require = createRequire(import.meta.url);
+
+/** Makes sure the namespace knows the project's search attributes (a fresh dev server or cluster needs no manual step). */
+export async function ensureSearchAttributes(connection: NativeConnection, namespace: string): Promise<void> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+  const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !known.has(key.name));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+}
+
+export function temporalConnectionOptions(config: TemporalConfig) {
+  return { address: config.address, tls: config.tls === false ? undefined : config.tls, ...(config.apiKey ? { apiKey: config.apiKey } : {}) };
+}
+
+export interface ReportWorkersOptions extends Omit<ActivityDeps, 'hostTaskQueue'> {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  /** Shared task queue; tests use one of their own. */
+  readonly taskQueue?: string;
+  readonly maxConcurrentHostActivities?: number;
+  readonly maxConcurrentWorkflowTasks?: number;
+}
+
+export interface ReportWorkers {
+  readonly hostTaskQueue: string;
+  /** Runs both workers until shutdown. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/** The workflow code: the prebuilt bundle when there is one, else bundled now from source. */
+function workflowSource() {
+  return existsSync(WORKFLOW_BUNDLE_PATH) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } } : { workflowsPath: require.resolve('./workflows/index.js') };
+}
+
+export async function createReportWorkers(options: ReportWorkersOptions): Promise<ReportWorkers> {
+  const taskQueue = options.taskQueue ?? TASK_QUEUE;
+  // Unique per process: a file built here is delivered from here.
+  const hostTaskQueue = `${taskQueue}/host/${hostname()}/${process.pid}-${randomBytes(3).toString('hex')}`;
+  const activities = createActivities({ ...options, hostTaskQueue });
+  const { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods, buildReport, deliverReport, discardFile } = activities;
+  const shared = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue,
+    ...workflowSource(),
+    activities: { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods },
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
+    shutdownGraceTime: '30 seconds',
+  });
+  const host = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: hostTaskQueue,
+    activities: { buildReport, deliverReport, discardFile },
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentHostActivities ?? 4,
+    // Long uploads get time to finish; the workflow retries whatever is cut off.
+    shutdownGraceTime: '60 seconds',
+  });
+  return {
+    hostTaskQueue,
+    run: async () => {
+      await Promise.all([shared.run(), host.run()]);
+    },
+    shutdown: () => {
+      shared.shutdown();
+      host.shutdown();
+    },
+  };
+}
+
+/** Temporal's own log lines, through the project's JSON logger. */
+function temporalLogger(logger: Logger): TemporalLogger {
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) => logger[levels[level]](meta ?? {}, message);
+  return {
+    log: write,
+    trace: (message, meta) => write('TRACE', message, meta),
+    debug: (message, meta) => write('DEBUG', message, meta),
+    info: (message, meta) => write('INFO', message, meta),
+    warn: (message, meta) => write('WARN', message, meta),
+    error: (message, meta) => write('ERROR', message, meta),
+  };
+}
+
+/**
+ * The `worker` command: a long-running worker process for the environment's configuration.
+ * Stops gracefully on SIGINT/SIGTERM (the SDK's runtime handles the signals).
+ */
+export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = createLogger({ name: 'twoway-worker' })): Promise<void> {
+  const config = parseWorkerConfig(env);
+  Runtime.install({
+    logger: temporalLogger(logger),
+    ...(config.metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsAddress } } } } : {}),
+  });
+  const database = await openDatabase(env, (line) => logger.debug({ component: 'postgres' }, line));
+  await migrateLatest(database.knex);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  try {
+    await ensureSearchAttributes(connection, config.temporal.namespace);
+    const workers = await createReportWorkers({
+      connection,
+      namespace: config.temporal.namespace,
+      knex: database.knex as Knex,
+      databaseUrl: database.url,
+      workDir: config.workDir,
+      policy: config.policy,
+      secretsEnv: env,
+      logger,
+      metrics: createReportMetrics(Runtime.instance().metricMeter),
+      sftpTimeouts: config.sftpTimeouts,
+      maxConcurrentHostActivities: config.maxConcurrentHostActivities,
+      maxConcurrentWorkflowTasks: config.maxConcurrentWorkflowTasks,
+    });
+    logger.info(
+      { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: TASK_QUEUE, hostTaskQueue: workers.hostTaskQueue, metrics: config.metricsAddress },
+      'worker started',
+    );
+    await workers.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+    await database.close();
+  }
+}

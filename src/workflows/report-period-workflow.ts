@@ -1,0 +1,110 @@
+import { log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities, PeriodInput, RunPolicy } from '../activities/index.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import { revisionFileName } from '../domain/file-name.js';
+import type { Frequency, LocalDate } from '../domain/types.js';
+import { describeFailure, failWithRootReason, isHostLost } from './failures.js';
+import { periodSearchAttributes } from './search-attributes.js';
+
+export interface ReportPeriodInput {
+  readonly clientId: string;
+  readonly frequency: Frequency;
+  /** First local date of the period. */
+  readonly periodStart: LocalDate;
+  /** Deliver a changed file of a delivered period as a new revision. */
+  readonly force?: boolean;
+}
+
+/** What a period run did. Only names, counts and checksums: the rows never enter history. */
+export interface ReportPeriodOutcome {
+  /** delivered: a file went out; unchanged: forced, but the file equals the delivered one; already-delivered: nothing to do. */
+  readonly status: 'delivered' | 'unchanged' | 'already-delivered';
+  readonly clientId: string;
+  readonly frequency: Frequency;
+  readonly periodStart: LocalDate;
+  readonly revision: number;
+  readonly fileName: string;
+  readonly remotePath: string;
+  readonly rowCount: number;
+  readonly bytes: number;
+  /** SHA-256 of the report's CSV bytes (before any gzip). */
+  readonly sha256: string;
+}
+
+// Ledger and planning steps: quick database work on any worker, retried until the database answers.
+const shared = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+});
+
+function hostActivities(taskQueue: string, policy: RunPolicy) {
+  const retry = {
+    initialInterval: policy.retryInitialIntervalMs,
+    maximumInterval: policy.retryMaxIntervalMs,
+    backoffCoefficient: 2,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  };
+  const build = proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: policy.hostScheduleToStartTimeoutMs,
+    startToCloseTimeout: policy.buildTimeoutMs,
+    heartbeatTimeout: policy.heartbeatTimeoutMs,
+    retry,
+  });
+  // Delivery keeps retrying network faults with backoff until the deadline, then gives up.
+  const deliver = proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: policy.hostScheduleToStartTimeoutMs,
+    scheduleToCloseTimeout: policy.deliveryDeadlineMs,
+    heartbeatTimeout: policy.heartbeatTimeoutMs,
+    retry,
+  });
+  return { buildReport: build.buildReport, discardFile: build.discardFile, deliverReport: deliver.deliverReport };
+}
+
+function outcomeOf(status: ReportPeriodOutcome['status'], input: PeriodInput, file: Omit<ReportPeriodOutcome, 'status' | 'clientId' | 'frequency' | 'periodStart'>): ReportPeriodOutcome {
+  return { status, clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart, ...file };
+}
+
+/**
+ * One client's report for one period: check the client, build the file, deliver it once,
+ * record the ledger. A delivered period is left alone unless forced; a forced rerun delivers
+ * a changed file as the next revision and an unchanged one not at all [SPEC §6, §7].
+ * Build and delivery of a file run on one host; if that host is lost, another rebuilds the
+ * (byte-identical) file and delivers it.
+ */
+export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<ReportPeriodOutcome> {
+  const period: PeriodInput = { clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart };
+  upsertSearchAttributes(periodSearchAttributes(input.clientId, input.frequency, input.periodStart));
+  const start = await shared.startRun({ ...period, force: input.force ?? false });
+  if (start.action === 'skip') {
+    const { revision, fileName, remotePath, rowCount, bytes, sha256 } = start.delivered;
+    return outcomeOf('already-delivered', period, { revision, fileName, remotePath, rowCount, bytes, sha256 });
+  }
+  try {
+    for (let host = 1; ; host++) {
+      const onHost = hostActivities(await shared.claimHost(), start.policy);
+      try {
+        const built = await onHost.buildReport(period);
+        const file = { rowCount: built.rowCount, bytes: built.bytes, sha256: built.sha256 };
+        if (start.latest && start.latest.sha256 === built.sha256) {
+          await onHost.discardFile({ path: built.path });
+          const unchanged = { ...file, revision: start.latest.revision, fileName: start.latest.fileName, remotePath: start.latest.remotePath };
+          await shared.finishRun({ status: 'unchanged', ...unchanged });
+          return outcomeOf('unchanged', period, unchanged);
+        }
+        const revision = (start.latest?.revision ?? 0) + 1;
+        const delivered = await onHost.deliverReport({ ...period, path: built.path, fileName: revisionFileName(start.fileName, revision), sha256: built.sha256 });
+        const result = { ...file, revision, fileName: delivered.remotePath.slice(delivered.remotePath.lastIndexOf('/') + 1), remotePath: delivered.remotePath };
+        await shared.finishRun({ status: 'delivered', ...result });
+        return outcomeOf('delivered', period, result);
+      } catch (error) {
+        if (!isHostLost(error) || host >= start.policy.maxHosts) throw error;
+        log.warn('host lost; rebuilding the file on another host', { host, reason: describeFailure(error) });
+      }
+    }
+  } catch (error) {
+    await shared.failRun({ error: describeFailure(error) });
+    throw failWithRootReason(error);
+  }
+}

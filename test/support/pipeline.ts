@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { chown, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { RunPolicy } from '../../src/activities/index.js';
+import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
+import { createSilentLogger } from '../../src/observability/logger.js';
+import { createReportWorkers, type ReportWorkers } from '../../src/worker.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { startTestTemporal } from './temporal.js';
+
+/** Fast retries and short timeouts, so failure paths take seconds in tests. */
+export const TEST_POLICY: RunPolicy = {
+  deliveryDeadlineMs: 60_000,
+  retryInitialIntervalMs: 200,
+  retryMaxIntervalMs: 1_000,
+  buildTimeoutMs: 60_000,
+  heartbeatTimeoutMs: 10_000,
+  hostScheduleToStartTimeoutMs: 10_000,
+  maxHosts: 2,
+};
+
+export interface Pipeline {
+  readonly db: TestDatabase;
+  readonly sftp: SftpServer;
+  readonly temporal: TestWorkflowEnvironment;
+  readonly taskQueue: string;
+  readonly workers: ReportWorkers;
+  /** Environment the worker resolves `env` secret references from. */
+  readonly secretsEnv: NodeJS.ProcessEnv;
+  /** A delivery setting for this sshd, with key login, into `<sftp root>/<folder>` (created). */
+  deliveryTo(folder: string, patch?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Every real part a period run touches: a migrated PostgreSQL database, OpenSSH sshd, a
+ * Temporal dev server, and the project's own workers on a task queue of this test file.
+ */
+export async function startPipeline(options: { readonly policy?: RunPolicy } = {}): Promise<Pipeline> {
+  const baseDir = await mkdtemp(join(tmpdir(), 'twoway-pipeline-'));
+  const db = await createTestDatabase();
+  const sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
+  const temporal = await startTestTemporal();
+  const taskQueue = `twoway-test-${randomBytes(4).toString('hex')}`;
+  const secretsEnv: NodeJS.ProcessEnv = { TEST_SFTP_PASSWORD: sftp.password, TEST_WRONG_PASSWORD: 'not-the-password' };
+  const workers = await createReportWorkers({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace ?? 'default',
+    taskQueue,
+    knex: db.knex,
+    databaseUrl: db.url,
+    workDir: join(baseDir, 'work'),
+    policy: options.policy ?? TEST_POLICY,
+    secretsEnv,
+    logger: createSilentLogger(),
+    sftpTimeouts: { connectTimeoutMs: 5_000, operationTimeoutMs: 10_000 },
+  });
+  const running = workers.run();
+  return {
+    db,
+    sftp,
+    temporal,
+    taskQueue,
+    workers,
+    secretsEnv,
+    deliveryTo: async (folder, patch = {}) => {
+      // Created as root here; the SFTP user must own it to write.
+      await mkdir(join(sftp.rootDir, folder), { recursive: true });
+      const owner = await stat(sftp.rootDir);
+      await chown(join(sftp.rootDir, folder), owner.uid, owner.gid);
+      return {
+        protocol: 'sftp',
+        host: sftp.host,
+        port: sftp.port,
+        username: sftp.username,
+        remoteDir: join(sftp.rootDir, folder),
+        hostKeySha256: sftp.hostKeySha256,
+        privateKey: { file: sftp.userKeyPath },
+        ...patch,
+      };
+    },
+    close: async () => {
+      workers.shutdown();
+      await running;
+      await temporal.teardown();
+      await sftp.dispose();
+      await db.drop();
+      await rm(baseDir, { recursive: true, force: true });
+    },
+  };
+}
