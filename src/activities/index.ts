@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { assertReportable, requireDelivery } from '../domain/client-config.js';
-import { UsageError } from '../domain/errors.js';
+import { PeriodNotEndedError, UsageError } from '../domain/errors.js';
 import type { BuiltFile, Frequency, LocalDate } from '../domain/types.js';
 import { loadClient } from '../db/clients.js';
 import {
@@ -107,6 +107,9 @@ export function createActivities(deps: ActivityDeps) {
     async startRun(input: PeriodInput & { readonly force: boolean }): Promise<StartRunResult> {
       const planned = await plan(input);
       requireDelivery(planned.client);
+      if (planned.period.endInstant > Date.now()) {
+        throw new PeriodNotEndedError(input.clientId, input.frequency, input.periodStart, new Date(planned.period.endInstant).toISOString());
+      }
       const delivered = await latestDelivered(deps.knex, input);
       await recordRunStarted(deps.knex, { ...input, ...currentRun(), periodEnd: planned.period.end, forced: input.force });
       if (delivered && !input.force) {

@@ -133,6 +133,18 @@ export class PeriodAlreadyDeliveredError extends TwowayError {
   }
 }
 
+/** Only finished periods are delivered: a file of a period still running would be partial [§3, §6]. */
+export class PeriodNotEndedError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly frequency: string,
+    readonly periodStart: string,
+    readonly periodEndsAt: string,
+  ) {
+    super(`client "${clientId}": ${frequency} period ${periodStart} ends at ${periodEndsAt}; allowed: periods that have ended (render shows a running period locally)`);
+  }
+}
+
 /** A transfer whose result did not check out (size after upload, say). Retryable: the next attempt uploads afresh. */
 export class UploadVerificationError extends TwowayError {
   constructor(
@@ -171,5 +183,6 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   AuthenticationFailedError.name,
   RemoteDirectoryMissingError.name,
   RemoteFileConflictError.name,
+  PeriodNotEndedError.name,
   UsageError.name,
 ];

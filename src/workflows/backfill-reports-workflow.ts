@@ -21,7 +21,7 @@ import { clientSearchAttributes, periodSearchAttributes } from './search-attribu
 
 export interface BackfillInput {
   readonly clientId: string;
-  /** Inclusive local dates; every period touching the range is run. */
+  /** Inclusive local dates; every period touching the range that has ended is run. */
   readonly from: LocalDate;
   readonly to: LocalDate;
   /** Default: the client's frequency. */
@@ -43,6 +43,8 @@ export interface BackfillFailure {
 
 export interface BackfillState {
   readonly timeZone: string;
+  /** Workflow time of the first run: the same periods count as ended in every continued run. */
+  readonly startedAt: number;
   readonly frequency: Frequency;
   readonly total: number;
   /** Index of the first period not yet handled. */
@@ -56,7 +58,7 @@ export interface BackfillState {
   failures: BackfillFailure[];
 }
 
-export interface BackfillProgress extends Omit<BackfillState, 'nextIndex'> {
+export interface BackfillProgress extends Omit<BackfillState, 'nextIndex' | 'startedAt'> {
   readonly clientId: string;
   readonly done: number;
   /** Period starts in flight now. */
@@ -82,7 +84,8 @@ async function initialState(input: BackfillInput): Promise<BackfillState> {
   return {
     timeZone: client.timeZone,
     frequency,
-    total: periodsBetween(frequency, input.from, input.to, client.timeZone).length,
+    startedAt: Date.now(),
+    total: endedPeriods(frequency, input.from, input.to, client.timeZone, Date.now()).length,
     nextIndex: 0,
     delivered: 0,
     unchanged: 0,
@@ -90,6 +93,11 @@ async function initialState(input: BackfillInput): Promise<BackfillState> {
     failed: 0,
     failures: [],
   };
+}
+
+/** Periods of the range that have ended when the backfill starts; later ones would be partial files. */
+function endedPeriods(frequency: Frequency, from: LocalDate, to: LocalDate, timeZone: string, now: number) {
+  return periodsBetween(frequency, from, to, timeZone).filter((period) => period.endInstant <= now);
 }
 
 /**
@@ -102,13 +110,13 @@ export async function backfillReportsWorkflow(input: BackfillInput): Promise<Bac
   const concurrency = Math.min(Math.max(1, input.concurrency ?? DEFAULT_BACKFILL_CONCURRENCY), MAX_BACKFILL_CONCURRENCY);
   const running = new Set<LocalDate>();
   const progress = (): BackfillProgress => {
-    const { nextIndex: _nextIndex, ...counts } = state;
+    const { nextIndex: _nextIndex, startedAt: _startedAt, ...counts } = state;
     return { ...counts, clientId: input.clientId, done: state.delivered + state.unchanged + state.skipped + state.failed, running: [...running] };
   };
   setHandler(backfillProgressQuery, progress);
   upsertSearchAttributes(clientSearchAttributes(input.clientId, state.frequency));
 
-  const periods = periodsBetween(state.frequency, input.from, input.to, state.timeZone);
+  const periods = endedPeriods(state.frequency, input.from, input.to, state.timeZone, state.startedAt);
   const batch = periods.slice(state.nextIndex, state.nextIndex + Math.max(1, input.periodsPerRun ?? PERIODS_PER_RUN));
   const first = batch[0];
   const last = batch[batch.length - 1];

@@ -76,7 +76,13 @@ function outcomeOf(status: ReportPeriodOutcome['status'], input: PeriodInput, fi
 export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<ReportPeriodOutcome> {
   const period: PeriodInput = { clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart };
   upsertSearchAttributes(periodSearchAttributes(input.clientId, input.frequency, input.periodStart));
-  const start = await shared.startRun({ ...period, force: input.force ?? false });
+  let start: Awaited<ReturnType<typeof shared.startRun>>;
+  try {
+    start = await shared.startRun({ ...period, force: input.force ?? false });
+  } catch (error) {
+    // Refused before the run was recorded (unknown client, bad settings, a period not ended).
+    throw failWithRootReason(error);
+  }
   if (start.action === 'skip') {
     const { revision, fileName, remotePath, rowCount, bytes, sha256 } = start.delivered;
     return outcomeOf('already-delivered', period, { revision, fileName, remotePath, rowCount, bytes, sha256 });

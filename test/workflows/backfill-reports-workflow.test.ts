@@ -90,12 +90,17 @@ describe('backfillReportsWorkflow (real Temporal dev server, PostgreSQL and sshd
   });
 
   it('takes the client\'s frequency and every week touching the range', async () => {
-    const { summary } = await backfill({ clientId: 'weekly', from: '2026-11-25', to: '2026-12-08', concurrency: 4 });
+    const { summary } = await backfill({ clientId: 'weekly', from: '2026-10-28', to: '2026-11-10', concurrency: 4 });
     assert.equal(summary.frequency, 'weekly');
     assert.deepEqual([summary.total, summary.delivered], [3, 3]);
     assert.deepEqual((await readdir(join(pipeline.sftp.rootDir, 'weekly'))).sort(), [
-      'twoway_activity_weekly_weekly_20261123.csv', 'twoway_activity_weekly_weekly_20261130.csv', 'twoway_activity_weekly_weekly_20261207.csv',
+      'twoway_activity_weekly_weekly_20261026.csv', 'twoway_activity_weekly_weekly_20261102.csv', 'twoway_activity_weekly_weekly_20261109.csv',
     ]);
+  });
+
+  it('leaves out periods that have not ended', async () => {
+    const { summary } = await backfill({ clientId: 'weekly', from: '2030-01-01', to: '2030-01-31' });
+    assert.deepEqual([summary.total, summary.done, summary.delivered], [0, 0, 0]);
   });
 
   it('refuses a sandbox client before running anything', async () => {

@@ -37,7 +37,7 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     const { knex } = pipeline.db;
     await knex('clients').insert([
       { id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily', delivery: JSON.stringify(await pipeline.deliveryTo('acme')) },
-      { id: 'beta', name: 'Beta', timezone: 'Europe/Berlin', frequency: 'daily', delivery: JSON.stringify(await pipeline.deliveryTo('beta', { privateKey: undefined, password: { env: 'TEST_WRONG_PASSWORD' } })) },
+      { id: 'beta', name: 'Beta', timezone: 'Europe/Berlin', frequency: 'daily', delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_WRONG_PASSWORD' } })) },
       { id: 'gamma', name: 'Gamma', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await pipeline.deliveryTo('gamma', { gzip: true, checksumFile: true })) },
     ]);
     await knex('customers').insert({ client_id: 'acme', ccid: 'cc-1', first_name: CUSTOMER_MARKER, last_name: 'Chen' });
@@ -162,10 +162,19 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     }
     assert.deepEqual(found, [workflowId]);
 
-    await pipeline.db.knex('clients').where({ id: 'beta' }).update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { privateKey: undefined, password: { env: 'TEST_SFTP_PASSWORD' } })) });
+    await pipeline.db.knex('clients').where({ id: 'beta' }).update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_SFTP_PASSWORD' } })) });
     const outcome = await run(input);
     assert.equal(outcome.status, 'delivered');
     assert.deepEqual(await remoteFiles('beta'), ['twoway_activity_beta_daily_20261124.csv']);
+  });
+
+  it('refuses a period that has not ended, delivering nothing', async () => {
+    await assert.rejects(run({ clientId: 'acme', frequency: 'daily', periodStart: '2030-01-01' }), (error: unknown) => {
+      assert.ok(error instanceof WorkflowFailedError);
+      assert.match(String(error.cause?.message), /^client "acme": daily period 2030-01-01 ends at 2030-01-02T06:00:00\.000Z; allowed: periods that have ended/);
+      return true;
+    });
+    assert.ok(!(await remoteFiles('acme')).some((name) => name.includes('2030')));
   });
 
   it('delivers gzip with a .sha256 companion when the client asks for them', async () => {

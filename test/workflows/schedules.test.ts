@@ -38,6 +38,16 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
     return rows;
   }
 
+  /** Listing goes through Temporal's visibility store, which catches up within moments. */
+  async function listedSchedules(expected: number) {
+    let schedules = await listSchedules(pipeline.temporal.client);
+    for (let waited = 0; schedules.length !== expected && waited < 10_000; waited += 200) {
+      await sleep(200);
+      schedules = await listSchedules(pipeline.temporal.client);
+    }
+    return schedules;
+  }
+
   before(async () => {
     pipeline = await startPipeline();
     const { knex } = pipeline.db;
@@ -51,8 +61,8 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
       { id: 'broken', name: 'Broken', timezone: 'Mars/Olympus' },
     ]);
     await knex('twoway_events').insert([
-      { client_id: 'month', event_name: 'twoway.agent_ping', event_time: '2026-11-15T00:00:00Z' },
-      { client_id: 'week', event_name: 'twoway.agent_ping', event_time: '2026-11-25T12:00:00Z' },
+      { client_id: 'month', event_name: 'twoway.agent_ping', event_time: '2026-10-15T00:00:00Z' },
+      { client_id: 'week', event_name: 'twoway.agent_ping', event_time: '2026-11-11T12:00:00Z' },
     ]);
   });
 
@@ -68,7 +78,7 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
   });
 
   it('reports next run times at 03:00 in each client\'s zone: daily, Mondays, first and second Saturdays', async () => {
-    const schedules = Object.fromEntries((await listSchedules(pipeline.temporal.client)).map((schedule) => [schedule.clientId, schedule]));
+    const schedules = Object.fromEntries((await listedSchedules(3)).map((schedule) => [schedule.clientId, schedule]));
     assert.deepEqual(Object.keys(schedules).sort(), ['day', 'month', 'week']);
     const now = Date.now();
 
@@ -97,24 +107,25 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
 
   it('derives the period from the nominal time: a monthly run on the second Saturday does nothing after the first delivered', async () => {
     const handle = pipeline.temporal.client.schedule.getHandle(scheduleId('month'));
-    // Saturday 5 December 2026, 03:00 in Tokyo is 18:00 UTC the day before.
-    await handle.backfill({ start: new Date('2026-12-04T17:59:00Z'), end: new Date('2026-12-04T18:01:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
-    assert.equal(await ledgerRows('month', '2026-11-01', 'delivered', 1), 1);
-    await handle.backfill({ start: new Date('2026-12-11T17:59:00Z'), end: new Date('2026-12-11T18:01:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
-    assert.equal(await ledgerRows('month', '2026-11-01', 'skipped', 1), 1);
-    assert.deepEqual(await readdir(join(pipeline.sftp.rootDir, 'month')), ['twoway_activity_month_monthly_20261101.csv']);
+    // Saturday 7 November 2026 (the first of the month), 03:00 in Tokyo is 18:00 UTC the day before.
+    await handle.backfill({ start: new Date('2026-11-06T17:59:00Z'), end: new Date('2026-11-06T18:01:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
+    assert.equal(await ledgerRows('month', '2026-10-01', 'delivered', 1), 1);
+    // The second Saturday, 14 November.
+    await handle.backfill({ start: new Date('2026-11-13T17:59:00Z'), end: new Date('2026-11-13T18:01:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
+    assert.equal(await ledgerRows('month', '2026-10-01', 'skipped', 1), 1);
+    assert.deepEqual(await readdir(join(pipeline.sftp.rootDir, 'month')), ['twoway_activity_month_monthly_20261001.csv']);
     const delivered = await pipeline.db.knex('report_runs').where({ client_id: 'month', status: 'delivered' }).first();
-    assert.equal(delivered.workflow_id, 'twoway-report/month/monthly/2026-11-01');
+    assert.equal(delivered.workflow_id, 'twoway-report/month/monthly/2026-10-01');
     assert.equal(delivered.row_count, 1);
   });
 
   it('derives the previous ISO week from a Monday run in the client\'s zone', async () => {
-    // Monday 30 November 2026, 03:00 in Berlin is 02:00 UTC.
+    // Monday 16 November 2026, 03:00 in Berlin is 02:00 UTC.
     await pipeline.temporal.client.schedule
       .getHandle(scheduleId('week'))
-      .backfill({ start: new Date('2026-11-30T01:59:00Z'), end: new Date('2026-11-30T02:01:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
-    assert.equal(await ledgerRows('week', '2026-11-23', 'delivered', 1), 1);
-    assert.deepEqual(await readdir(join(pipeline.sftp.rootDir, 'week')), ['twoway_activity_week_weekly_20261123.csv']);
+      .backfill({ start: new Date('2026-11-16T01:59:00Z'), end: new Date('2026-11-16T02:01:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
+    assert.equal(await ledgerRows('week', '2026-11-09', 'delivered', 1), 1);
+    assert.deepEqual(await readdir(join(pipeline.sftp.rootDir, 'week')), ['twoway_activity_week_weekly_20261109.csv']);
   });
 
   it('follows the clients table: a new zone updates the schedule, a disabled client loses it', async () => {
@@ -123,7 +134,7 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
     const results = byClient(await sync());
     assert.equal(results.day, 'updated');
     assert.equal(results.week, 'deleted');
-    const schedules = await listSchedules(pipeline.temporal.client);
+    const schedules = await listedSchedules(2);
     assert.deepEqual(schedules.map((schedule) => schedule.clientId).sort(), ['day', 'month']);
     const daily = schedules.find((schedule) => schedule.clientId === 'day');
     assert.equal(daily?.timeZone, 'Asia/Kolkata');
