@@ -16,7 +16,7 @@ export async function connectTemporal(env: NodeJS.ProcessEnv): Promise<TemporalC
       address: config.address,
       tls: config.tls === false ? undefined : config.tls,
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
-      connectTimeout: '10 seconds',
+      connectTimeout: '5 seconds',
     });
   } catch (error) {
     throw new Error(`cannot reach Temporal at ${config.address} (TEMPORAL_ADDRESS): ${error instanceof Error ? error.message : String(error)}`);

@@ -1,4 +1,4 @@
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { parseClientConfig } from '../domain/client-config.js';
 import { calendarFor, type LocalTimeOfDay } from '../domain/schedule-plan.js';
@@ -56,6 +56,17 @@ export interface SyncResult {
   readonly detail: string;
 }
 
+/** The schedule as the server has it now, or null (describe is consistent; listing is not). */
+async function describeIfExists(client: Client, id: string): Promise<ScheduleDescription | null> {
+  try {
+    return await client.schedule.getHandle(id).describe();
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) return null;
+    throw error;
+  }
+}
+
+/** Schedule ids of this project as the visibility store lists them (eventually consistent). */
 async function existingScheduleIds(client: Client): Promise<Set<string>> {
   const ids = new Set<string>();
   for await (const schedule of client.schedule.list()) {
@@ -71,7 +82,6 @@ async function existingScheduleIds(client: Client): Promise<Set<string>> {
  */
 export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeOfDay, taskQueue = TASK_QUEUE): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
-  const existing = await existingScheduleIds(client);
   const wanted = new Set<string>();
   for (const row of await listClientRows(knex)) {
     let config: ClientConfig;
@@ -92,13 +102,19 @@ export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeO
     const options = scheduleOptionsFor(config, time, taskQueue);
     wanted.add(options.scheduleId);
     const note = noteFor(config, time, taskQueue);
-    if (!existing.has(options.scheduleId)) {
-      await client.schedule.create(options);
-      results.push({ clientId: config.id, action: 'created', detail: note });
-      continue;
+    let current = await describeIfExists(client, options.scheduleId);
+    if (!current) {
+      try {
+        await client.schedule.create(options);
+        results.push({ clientId: config.id, action: 'created', detail: note });
+        continue;
+      } catch (error) {
+        // Created by a concurrent sync a moment ago: treat it as existing.
+        if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+        current = await client.schedule.getHandle(options.scheduleId).describe();
+      }
     }
     const handle = client.schedule.getHandle(options.scheduleId);
-    const current = await handle.describe();
     if (current.state.note === note) {
       results.push({ clientId: config.id, action: 'unchanged', detail: note });
       continue;
@@ -113,7 +129,8 @@ export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeO
     }));
     results.push({ clientId: config.id, action: 'updated', detail: note });
   }
-  for (const id of existing) {
+  // Stale schedules are found by listing; one created moments ago may be missed, and the next sync removes it.
+  for (const id of await existingScheduleIds(client)) {
     if (wanted.has(id)) continue;
     try {
       await client.schedule.getHandle(id).delete();
