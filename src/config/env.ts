@@ -19,6 +19,35 @@ export class InvalidEnvironmentError extends TwowayError {
   }
 }
 
+/** Every environment variable the project reads, with its default: the README's configuration table and the compose file follow this list. */
+export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; readonly default: string; readonly meaning: string }> = [
+  { name: 'DATABASE_URL', default: 'embedded PostgreSQL in .data/postgres', meaning: 'PostgreSQL event store (source tables and ledger)' },
+  { name: 'TEMPORAL_ADDRESS', default: 'localhost:7233', meaning: 'Temporal frontend host:port' },
+  { name: 'TEMPORAL_NAMESPACE', default: 'default', meaning: 'Temporal namespace' },
+  { name: 'TEMPORAL_API_KEY', default: 'none', meaning: 'API key for a hosted cluster (turns TLS on)' },
+  { name: 'TEMPORAL_TLS', default: 'false', meaning: 'true: TLS with the system CAs' },
+  { name: 'TEMPORAL_TLS_CERT', default: 'none', meaning: 'client certificate file for mTLS (with TEMPORAL_TLS_KEY)' },
+  { name: 'TEMPORAL_TLS_KEY', default: 'none', meaning: 'client key file for mTLS' },
+  { name: 'TEMPORAL_TLS_CA', default: 'system CAs', meaning: 'CA bundle file of the server' },
+  { name: 'TWOWAY_WORK_DIR', default: '.data/work', meaning: 'where a worker writes files before delivering them' },
+  { name: 'TWOWAY_DATA_DIR', default: '.data', meaning: 'embedded services\' state (PostgreSQL, demo Temporal and sshd)' },
+  { name: 'TWOWAY_EMBEDDED_PG_PORT', default: '54329', meaning: 'port of the embedded PostgreSQL' },
+  { name: 'TWOWAY_METRICS_ADDRESS', default: '0.0.0.0:9464', meaning: 'Prometheus endpoint of a worker (/metrics); off to disable' },
+  { name: 'TWOWAY_DELIVERY_DEADLINE', default: '24h', meaning: 'how long delivery of one file keeps retrying' },
+  { name: 'TWOWAY_RETRY_INITIAL_INTERVAL', default: '30s', meaning: 'first retry delay (doubles each time)' },
+  { name: 'TWOWAY_RETRY_MAX_INTERVAL', default: '15m', meaning: 'longest retry delay' },
+  { name: 'TWOWAY_BUILD_TIMEOUT', default: '2h', meaning: 'longest a single file build may take' },
+  { name: 'TWOWAY_HEARTBEAT_TIMEOUT', default: '2m', meaning: 'silence after which a build or upload counts as stuck' },
+  { name: 'TWOWAY_HOST_TIMEOUT', default: '5m', meaning: 'wait for a file\'s host before rebuilding it on another' },
+  { name: 'TWOWAY_MAX_HOSTS', default: '3', meaning: 'hosts one period run may try' },
+  { name: 'TWOWAY_SFTP_CONNECT_TIMEOUT', default: '20s', meaning: 'TCP connect, handshake and login, each' },
+  { name: 'TWOWAY_SFTP_OPERATION_TIMEOUT', default: '60s', meaning: 'every SFTP request and any stall of an upload' },
+  { name: 'TWOWAY_MAX_CONCURRENT_FILES', default: '4', meaning: 'builds and uploads at once per worker' },
+  { name: 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', default: '40', meaning: 'workflow tasks at once per worker' },
+  { name: 'TWOWAY_SCHEDULE_TIME', default: '03:00', meaning: 'local time (client\'s zone) at which schedules run' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error' },
+];
+
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 const DEFAULT_METRICS_ADDRESS = '0.0.0.0:9464';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -8,6 +8,7 @@ import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { createReportWorkers, type ReportWorkers } from '../../src/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { deliveryFor } from './delivery.js';
 import { startTestTemporal } from './temporal.js';
 
 /** Fast retries and short timeouts, so failure paths take seconds in tests. */
@@ -65,22 +66,7 @@ export async function startPipeline(options: { readonly policy?: RunPolicy } = {
     taskQueue,
     workers,
     secretsEnv,
-    deliveryTo: async (folder, patch = {}) => {
-      // Created as root here; the SFTP user must own it to write.
-      await mkdir(join(sftp.rootDir, folder), { recursive: true });
-      const owner = await stat(sftp.rootDir);
-      await chown(join(sftp.rootDir, folder), owner.uid, owner.gid);
-      return {
-        protocol: 'sftp',
-        host: sftp.host,
-        port: sftp.port,
-        username: sftp.username,
-        remoteDir: join(sftp.rootDir, folder),
-        hostKeySha256: sftp.hostKeySha256,
-        privateKey: { file: sftp.userKeyPath },
-        ...patch,
-      };
-    },
+    deliveryTo: (folder, patch) => deliveryFor(sftp, folder, patch),
     close: async () => {
       workers.shutdown();
       await running;
