@@ -15,6 +15,9 @@ const USAGE = `usage: twoway-report <command> [options]
   schedules sync | schedules list           keep one Temporal schedule per client; show next run times
   status [--client ID] [--limit N]          the ledger of period runs, newest first
   worker                                    run a Temporal worker (stops on SIGINT/SIGTERM)
+  clients list                              every client's settings (secret references only) or why they are invalid
+  clients set --client ID --set PATH=VALUE [--unset PATH]
+                                            change a client's settings; saved only when the result is valid
 
 environment: DATABASE_URL (default: embedded PostgreSQL in .data/), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE
 exit status: 0 success, 1 failure (reason on stderr), 2 bad usage`;
@@ -29,6 +32,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   schedules: async () => (await import('./commands/schedules.js')).schedulesCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   worker: async () => (await import('./commands/worker.js')).workerCommand,
+  clients: async () => (await import('./commands/clients.js')).clientsCommand,
 };
 
 /** Runs one command line; returns the exit status. */

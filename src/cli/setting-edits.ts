@@ -1,0 +1,66 @@
+/**
+ * Edits of a client row given on the command line: `--set path=value` and `--unset path`,
+ * where path is a column (`timezone`) or a path into a JSON column (`delivery.password.env`).
+ * Pure: the command validates the result with the domain before saving anything.
+ */
+import { UsageError, describeValue } from '../domain/errors.js';
+
+export const EDITABLE_COLUMNS = ['name', 'environment', 'timezone', 'frequency', 'enabled', 'after_hours', 'delivery', 'file_name_template'] as const;
+const JSON_COLUMNS = new Set(['after_hours', 'delivery']);
+const PATH_PART = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export type Edit = { readonly kind: 'set'; readonly path: string[]; readonly value: unknown } | { readonly kind: 'unset'; readonly path: string[] };
+
+function parsePath(raw: string): string[] {
+  const path = raw.split('.');
+  const [column] = path;
+  if (!column || !(EDITABLE_COLUMNS as readonly string[]).includes(column) || !path.every((part) => PATH_PART.test(part))) {
+    throw new UsageError(`setting ${describeValue(raw)}: allowed: one of ${EDITABLE_COLUMNS.join(', ')}, or a path into after_hours or delivery such as delivery.password.env`);
+  }
+  if (path.length > 1 && !JSON_COLUMNS.has(column)) throw new UsageError(`setting ${describeValue(raw)}: ${column} has no fields; allowed: paths into after_hours or delivery`);
+  return path;
+}
+
+/** `path=value`; the value is read as JSON when it is JSON (true, 22, {"env":"X"}), else as text. */
+export function parseSetEdit(raw: string): Edit {
+  const equals = raw.indexOf('=');
+  if (equals <= 0) throw new UsageError(`--set ${describeValue(raw)}: allowed: path=value, e.g. frequency=weekly`);
+  const text = raw.slice(equals + 1);
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Plain text, such as a time zone name.
+  }
+  return { kind: 'set', path: parsePath(raw.slice(0, equals)), value };
+}
+
+export function parseUnsetEdit(raw: string): Edit {
+  return { kind: 'unset', path: parsePath(raw) };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Applies the edits to a copy of the row; JSON objects on the way are created as needed. */
+export function applyEdits(row: Readonly<Record<string, unknown>>, edits: readonly Edit[]): Record<string, unknown> {
+  const result: Record<string, unknown> = structuredClone({ ...row });
+  for (const edit of edits) {
+    const [column, ...inside] = edit.path as [string, ...string[]];
+    if (inside.length === 0) {
+      result[column] = edit.kind === 'set' ? edit.value : null;
+      continue;
+    }
+    if (!isObject(result[column])) result[column] = {};
+    let target = result[column] as Record<string, unknown>;
+    for (const part of inside.slice(0, -1)) {
+      if (!isObject(target[part])) target[part] = {};
+      target = target[part] as Record<string, unknown>;
+    }
+    const last = inside[inside.length - 1] as string;
+    if (edit.kind === 'set') target[last] = edit.value;
+    else delete target[last];
+  }
+  return result;
+}
