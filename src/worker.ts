@@ -89,15 +89,15 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     run: async () => {
       await Promise.all([shared.run(), host.run()]);
     },
+    // The SDK's runtime may have stopped them already (SIGINT, SIGTERM).
     shutdown: () => {
-      shared.shutdown();
-      host.shutdown();
+      for (const worker of [shared, host]) if (worker.getState() === 'RUNNING') worker.shutdown();
     },
   };
 }
 
 /** Temporal's own log lines, through the project's JSON logger. */
-function temporalLogger(logger: Logger): TemporalLogger {
+export function temporalLogger(logger: Logger): TemporalLogger {
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
   const write = (level: LogLevel, message: string, meta?: LogMetadata) => logger[levels[level]](meta ?? {}, message);
   return {

@@ -15,6 +15,7 @@ const USAGE = `usage: twoway-report <command> [options]
   schedules sync | schedules list           keep one Temporal schedule per client; show next run times
   status [--client ID] [--limit N]          the ledger of period runs, newest first
   worker                                    run a Temporal worker (stops on SIGINT/SIGTERM)
+  demo [--once] [--events N] [--days D]    the whole pipeline on embedded defaults (--once: verify, stop, exit)
   clients list                              every client's settings (secret references only) or why they are invalid
   clients set --client ID --set PATH=VALUE [--unset PATH]
                                             change a client's settings; saved only when the result is valid
@@ -33,6 +34,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   status: async () => (await import('./commands/status.js')).statusCommand,
   worker: async () => (await import('./commands/worker.js')).workerCommand,
   clients: async () => (await import('./commands/clients.js')).clientsCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
 };
 
 /** Runs one command line; returns the exit status. */

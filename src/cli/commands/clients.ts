@@ -7,8 +7,8 @@ import { parseOptions, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
 import { applyEdits, EDITABLE_COLUMNS, parseSetEdit, parseUnsetEdit } from '../setting-edits.js';
 
-/** Columns whose change moves the client's schedule. */
-const SCHEDULE_COLUMNS = new Set(['environment', 'timezone', 'frequency', 'enabled', 'delivery']);
+/** Columns whose change moves the client's schedule (delivery only when it appears or goes). */
+const SCHEDULE_COLUMNS = new Set(['environment', 'timezone', 'frequency', 'enabled']);
 
 function reference(ref: SecretReference): string {
   return 'env' in ref ? `env ${ref.env}` : `file ${ref.file}`;
@@ -54,7 +54,8 @@ async function setCommand(knex: Knex, context: CliContext, clientId: string, set
   }
   await knex('clients').where({ id: clientId }).update(changes);
   print(context, `saved ${Object.keys(changes).join(', ')}: ${describeClient(config)}`);
-  if (Object.keys(changes).some((column) => SCHEDULE_COLUMNS.has(column))) {
+  const deliveryAppearedOrWent = (edited.delivery === null) !== ((row as unknown as Record<string, unknown>).delivery === null);
+  if (deliveryAppearedOrWent || Object.keys(changes).some((column) => SCHEDULE_COLUMNS.has(column))) {
     print(context, 'run `twoway-report schedules sync` to bring the schedule in line');
   }
 }

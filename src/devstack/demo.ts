@@ -1,0 +1,275 @@
+/**
+ * The whole product on embedded defaults, in one process: PostgreSQL, the Temporal dev
+ * server with its Web UI, a loopback OpenSSH SFTP server and a worker; demo clients with
+ * schedules, a backfill of recent periods, and a summary of what was delivered. One client's
+ * SFTP login is broken on purpose so a failed period can be found and rerun from the UI.
+ */
+import { createHash } from 'node:crypto';
+import { chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { pino } from 'pino';
+import { createProgress } from '../cli/progress.js';
+import { parseRunPolicy, parseScheduleTime } from '../config/env.js';
+import { dataDir } from '../config/paths.js';
+import { addDays } from '../domain/local-date.js';
+import { periodContaining, previousPeriod } from '../domain/periods.js';
+import { REPORT_HEADER } from '../domain/report-row.js';
+import { localDateOf } from '../domain/time-zone.js';
+import type { Frequency, LocalDate } from '../domain/types.js';
+import { backfillWorkflowId, TASK_QUEUE } from '../domain/workflow-ids.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { migrateLatest } from '../db/knex.js';
+import { countPeriodEvents } from '../db/period-events.js';
+import { DEMO_CLIENTS, clearClientData, seedClients, seedEvents } from '../db/seed.js';
+import { createLogger } from '../observability/logger.js';
+import { createReportMetrics } from '../observability/metrics.js';
+import { listSchedules, syncSchedules } from '../temporal/schedules.js';
+import { createReportWorkers, ensureSearchAttributes, temporalLogger } from '../worker.js';
+import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
+import { freePort, isPortFree } from './ports.js';
+import { startSftpServer, type SftpServer } from './sftp-server.js';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server.js';
+
+const DEFAULT_TEMPORAL_PORT = 7233;
+const DEFAULT_UI_PORT = 8233;
+const DEFAULT_METRICS_PORT = 9464;
+const MS_PER_DAY = 86_400_000;
+/** Daily clients get the last few days; weekly and monthly clients their last complete period. */
+const DAILY_BACKFILL_DAYS = 3;
+const DEMO_BACKFILL_CONCURRENCY = 4;
+/** The broken client: its password reference resolves to a password the server refuses. */
+export const BROKEN_CLIENT = 'hooli';
+const CORRECT_PASSWORD_VARIABLE = 'DEMO_SFTP_PASSWORD';
+const WRONG_PASSWORD_VARIABLE = 'HOOLI_SFTP_PASSWORD';
+
+export interface DemoOptions {
+  /** Verify every delivered file, stop everything and return instead of waiting for Ctrl-C. */
+  readonly once: boolean;
+  readonly events: number;
+  readonly days: number;
+  readonly env: NodeJS.ProcessEnv;
+  readonly out: (line: string) => void;
+  readonly progress: NodeJS.WriteStream;
+}
+
+async function portOr(preferred: number): Promise<number> {
+  return (await isPortFree(preferred)) ? preferred : freePort();
+}
+
+/** Each demo client's delivery settings: folders of its own, several login and file options. */
+function demoDelivery(sftp: SftpServer, folder: (clientId: string) => string) {
+  const base = { protocol: 'sftp', host: sftp.host, port: sftp.port, username: sftp.username, hostKeySha256: sftp.hostKeySha256 };
+  const key = { privateKey: { file: sftp.userKeyPath } };
+  return (clientId: string): unknown => {
+    const remoteDir = folder(clientId);
+    switch (clientId) {
+      case 'acme':
+        return { ...base, ...key, remoteDir, checksumFile: true };
+      case 'globex':
+        return { ...base, remoteDir, password: { env: CORRECT_PASSWORD_VARIABLE }, gzip: true };
+      case BROKEN_CLIENT:
+        return { ...base, remoteDir, password: { env: WRONG_PASSWORD_VARIABLE } };
+      default:
+        return { ...base, ...key, remoteDir };
+    }
+  };
+}
+
+/** Local date range a demo backfill covers for a client: recent days, or the last complete week or month. */
+function backfillRange(frequency: Frequency, timeZone: string, now: number): { from: LocalDate; to: LocalDate } {
+  if (frequency === 'daily') {
+    const today = localDateOf(timeZone, now);
+    return { from: addDays(today, -DAILY_BACKFILL_DAYS), to: addDays(today, -1) };
+  }
+  const period = previousPeriod(frequency, now, timeZone);
+  return { from: period.start, to: period.lastDay };
+}
+
+interface Services {
+  database: Database;
+  temporal: TemporalDevServer;
+  sftp: SftpServer;
+  client: Client;
+  clientConnection: Connection;
+  workerConnection: NativeConnection;
+  shutdownWorkers: () => void;
+  workersDone: Promise<void>;
+}
+
+interface Check {
+  readonly ok: boolean;
+  readonly text: string;
+}
+
+/** Checks every delivered file against the ledger and an independent count of its period's events. */
+async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<Check[]> {
+  const checks: Check[] = [];
+  const delivered = (await database.knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as {
+    client_id: string; frequency: string; period_start: string; remote_path: string; sha256: string; row_count: number;
+  }[];
+  checks.push({ ok: delivered.length > 0, text: `${delivered.length} files delivered` });
+  for (const run of delivered) {
+    const bytes = await readFile(run.remote_path);
+    const csv = run.remote_path.endsWith('.gz') ? gunzipSync(bytes) : bytes;
+    const sha256 = createHash('sha256').update(csv).digest('hex');
+    const headerOk = csv.subarray(0, csv.indexOf('\r\n') + 2).toString('utf8') === `${REPORT_HEADER.join(',')}\r\n`;
+    const client = DEMO_CLIENTS.find((candidate) => candidate.id === run.client_id);
+    const period = periodContaining(run.frequency as Frequency, run.period_start, client?.timezone ?? 'UTC');
+    const expectedRows = await countPeriodEvents(database.knex, { clientId: run.client_id, startInstant: period.startInstant, endInstant: period.endInstant });
+    const ok = sha256 === run.sha256 && headerOk && run.row_count === expectedRows;
+    checks.push({ ok, text: `${run.remote_path.slice(sftp.rootDir.length + 1)}: sha256 ${ok ? 'matches the ledger' : `${sha256} vs ledger ${run.sha256}`}, header ${headerOk ? 'ok' : 'wrong'}, ${run.row_count} rows (SQL counts ${expectedRows})` });
+    if (run.client_id === 'acme') {
+      const companion = (await readFile(`${run.remote_path}.sha256`, 'utf8').catch(() => '')).trim();
+      checks.push({ ok: companion === `${createHash('sha256').update(bytes).digest('hex')}  ${run.remote_path.slice(run.remote_path.lastIndexOf('/') + 1)}`, text: `${run.remote_path.slice(run.remote_path.lastIndexOf('/') + 1)}.sha256 companion` });
+    }
+  }
+  const failed = (await database.knex('report_runs').where({ status: 'failed' })) as { client_id: string; last_error: string }[];
+  checks.push({
+    ok: failed.length > 0 && failed.every((run) => run.client_id === BROKEN_CLIENT && /refused password login/.test(run.last_error)),
+    text: `${failed.length} runs failed, all of ${BROKEN_CLIENT} with a refused login`,
+  });
+  const sandbox = await database.knex('report_runs').where({ client_id: 'umbrella' }).first();
+  checks.push({ ok: sandbox === undefined, text: 'the sandbox client received nothing' });
+  return checks;
+}
+
+export async function runDemo(options: DemoOptions): Promise<boolean> {
+  // --once works in a folder of its own (the test suite runs it beside a developer's demo).
+  const scratch = options.once ? await mkdtemp(join(tmpdir(), 'twoway-demo-')) : null;
+  const home = scratch ?? join(dataDir(options.env), 'demo');
+  const env: NodeJS.ProcessEnv = scratch && !options.env.DATABASE_URL
+    ? { ...options.env, TWOWAY_DATA_DIR: scratch, TWOWAY_EMBEDDED_PG_PORT: String(await freePort()) }
+    : options.env;
+  const logPath = join(home, 'worker.log');
+  const logger = createLogger({ name: 'twoway-demo', destination: pino.destination({ dest: logPath, mkdir: true, sync: false }) });
+  const metricsPort = await portOr(DEFAULT_METRICS_PORT);
+  Runtime.install({ logger: temporalLogger(logger), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } });
+
+  const services: Partial<Services> = {};
+  try {
+    options.out('starting PostgreSQL, the Temporal dev server, sshd and a worker…');
+    services.database = await openDatabase(env);
+    const { knex } = services.database;
+    await migrateLatest(knex);
+    services.temporal = await startTemporalDevServer({ port: await portOr(DEFAULT_TEMPORAL_PORT), uiPort: await portOr(DEFAULT_UI_PORT), onLog: (line) => logger.debug({ component: 'temporal' }, line) });
+    services.sftp = await startSftpServer({ baseDir: join(home, 'sftp'), logger });
+    const sftp = services.sftp;
+    const folder = (clientId: string) => join(sftp.rootDir, 'inbound', clientId);
+
+    const clientIds = DEMO_CLIENTS.map((client) => client.id);
+    await clearClientData(knex, clientIds);
+    await knex('report_runs').whereIn('client_id', clientIds).delete();
+    await seedClients(knex, DEMO_CLIENTS, demoDelivery(sftp, folder));
+    await makeFolders(sftp, clientIds.map(folder));
+    const now = Date.now();
+    const seeding = createProgress('seed', 'events', options.events, options.progress);
+    await seedEvents(knex, { clientIds, from: now - options.days * MS_PER_DAY, to: now, count: options.events, onProgress: (done) => seeding.update(done) });
+    seeding.finish();
+
+    services.workerConnection = await NativeConnection.connect({ address: services.temporal.address });
+    await ensureSearchAttributes(services.workerConnection, 'default');
+    const workers = await createReportWorkers({
+      connection: services.workerConnection,
+      namespace: 'default',
+      knex,
+      databaseUrl: services.database.url,
+      workDir: join(home, 'work'),
+      policy: parseRunPolicy(env),
+      secretsEnv: { ...env, [CORRECT_PASSWORD_VARIABLE]: sftp.password, [WRONG_PASSWORD_VARIABLE]: 'an-expired-password' },
+      logger,
+      metrics: createReportMetrics(Runtime.instance().metricMeter),
+    });
+    services.shutdownWorkers = () => workers.shutdown();
+    services.workersDone = workers.run();
+
+    services.clientConnection = await Connection.connect({ address: services.temporal.address });
+    const client = new Client({ connection: services.clientConnection });
+    services.client = client;
+    const synced = await syncSchedules(knex, client, parseScheduleTime(env));
+    for (const result of synced) options.out(`schedule ${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
+
+    const production = DEMO_CLIENTS.filter((candidate) => candidate.environment === 'production');
+    const summaries = await Promise.all(
+      production.map(async (demoClient) => {
+        const range = backfillRange(demoClient.frequency, demoClient.timezone, now);
+        const handle = await client.workflow.start<typeof backfillReportsWorkflow>('backfillReportsWorkflow', {
+          taskQueue: TASK_QUEUE,
+          workflowId: backfillWorkflowId(demoClient.id, demoClient.frequency, range.from, range.to),
+          args: [{ clientId: demoClient.id, from: range.from, to: range.to, concurrency: DEMO_BACKFILL_CONCURRENCY }],
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        });
+        return handle.result() as Promise<BackfillProgress>;
+      }),
+    );
+
+    options.out('');
+    for (const summary of summaries) {
+      options.out(`${summary.clientId} (${summary.frequency}): ${summary.delivered} delivered, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}`);
+    }
+    const delivered = (await knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as { file_name: string; row_count: number; remote_path: string }[];
+    for (const run of delivered) options.out(`  delivered ${run.file_name.padEnd(48)} ${String(run.row_count).padStart(7)} rows  ${run.remote_path}`);
+    const failures = (await knex('report_runs').where({ status: 'failed' }).orderBy('period_start')) as { client_id: string; period_start: string; last_error: string }[];
+    for (const run of failures) options.out(`  FAILED    ${run.client_id} ${run.period_start}: ${run.last_error}`);
+    const schedules = await listSchedules(client);
+    options.out('');
+    for (const schedule of schedules) options.out(`schedule ${schedule.clientId} (${schedule.frequency}, ${schedule.timeZone}) next run ${schedule.nextRuns[0]?.toISOString() ?? 'none'}`);
+    printWhereToLook(options, services.temporal, metricsPort, logPath, services.database.url, sftp);
+
+    if (options.once) {
+      options.out('');
+      const checks = await verifyDeliveries(services.database, sftp);
+      for (const check of checks) options.out(`${check.ok ? 'ok  ' : 'FAIL'} ${check.text}`);
+      return checks.every((check) => check.ok);
+    }
+    options.out('\nthe demo keeps running; press Ctrl-C to stop everything');
+    await services.workersDone;
+    return true;
+  } finally {
+    // Every step runs even when an earlier one fails: nothing may be left behind.
+    const steps: Array<() => unknown> = [
+      () => services.shutdownWorkers?.(),
+      () => services.workersDone,
+      () => services.clientConnection?.close(),
+      () => services.workerConnection?.close(),
+      () => services.temporal?.stop(),
+      () => services.sftp?.dispose(),
+      () => services.database?.close(),
+      () => (scratch ? rm(scratch, { recursive: true, force: true }) : undefined),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        logger.warn({ err: error }, 'demo clean-up step failed');
+      }
+    }
+    logger.flush();
+  }
+}
+
+/** Inbox folders, owned by the SFTP user (this process creates them as root). */
+async function makeFolders(sftp: SftpServer, folders: readonly string[]): Promise<void> {
+  const owner = await stat(sftp.rootDir);
+  for (const path of [join(sftp.rootDir, 'inbound'), ...folders]) {
+    await mkdir(path, { recursive: true });
+    await chown(path, owner.uid, owner.gid);
+  }
+}
+
+function printWhereToLook(options: DemoOptions, temporal: TemporalDevServer, metricsPort: number, logPath: string, databaseUrl: string, sftp: SftpServer): void {
+  const ui = temporal.uiUrl ?? '';
+  const failedQuery = encodeURIComponent(`TwowayClient="${BROKEN_CLIENT}" AND ExecutionStatus="Failed"`);
+  options.out('');
+  options.out(`Temporal Web UI:   ${ui}  (runs: ${ui}/namespaces/default/workflows, schedules: ${ui}/namespaces/default/schedules)`);
+  options.out(`failed periods:    ${ui}/namespaces/default/workflows?query=${failedQuery}`);
+  options.out(`worker metrics:    http://127.0.0.1:${metricsPort}/metrics`);
+  options.out(`worker log:        ${logPath}`);
+  options.out(`delivered files:   ${join(sftp.rootDir, 'inbound')}`);
+  options.out(`CLI against this demo: TEMPORAL_ADDRESS=${temporal.address} DATABASE_URL=${databaseUrl} npx twoway-report status`);
+  options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${CORRECT_PASSWORD_VARIABLE}`);
+  options.out(`then rerun a failed period from the UI (Reset) or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`);
+}
