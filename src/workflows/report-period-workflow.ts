@@ -1,4 +1,4 @@
-import { log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities, PeriodInput, RunPolicy } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
@@ -110,7 +110,10 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
       }
     }
   } catch (error) {
-    await shared.failRun({ error: describeFailure(error) });
-    throw failWithRootReason(error);
+    const cancelled = isCancellation(error);
+    // Recorded even when the run was cancelled (its own scope would refuse new activities).
+    await CancellationScope.nonCancellable(() => shared.failRun({ error: cancelled ? 'cancelled' : describeFailure(error) }));
+    // A cancelled run ends as Cancelled in the UI, a failed one with its root reason on top.
+    throw cancelled ? error : failWithRootReason(error);
   }
 }
