@@ -37,6 +37,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   demo: async () => (await import('./commands/demo.js')).demoCommand,
 };
 
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 /** Runs one command line; returns the exit status. */
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
   const [name, ...args] = argv;
