@@ -10,7 +10,6 @@ import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import proto from '@temporalio/proto';
 import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
-import type { Knex } from 'knex';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { parseWorkerConfig, type TemporalConfig } from './config/env.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
@@ -128,7 +127,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
     const workers = await createReportWorkers({
       connection,
       namespace: config.temporal.namespace,
-      knex: database.knex as Knex,
+      knex: database.knex,
       databaseUrl: database.url,
       workDir: config.workDir,
       policy: config.policy,

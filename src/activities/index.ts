@@ -77,7 +77,7 @@ function currentRun(): { workflowId: string; runId: string } {
 }
 
 function heartbeatThrottled(): (details: unknown) => void {
-  // The SDK throttles too; this keeps the per-row callbacks from allocating a heartbeat each.
+  // The SDK throttles what it sends; this also spares the allocations of progress calls that come many times a second.
   const HEARTBEAT_EVERY_MS = 1_000;
   let last = 0;
   return (details) => {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunPolicy } from '../activities/index.js';
 import { TwowayError, describeValue } from '../domain/errors.js';
+import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND } from '../domain/time-zone.js';
 import { dataDir } from './paths.js';
 
 export class InvalidEnvironmentError extends TwowayError {
@@ -52,10 +53,6 @@ export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 const DEFAULT_METRICS_ADDRESS = '0.0.0.0:9464';
 
-const MS_PER_SECOND = 1_000;
-const MS_PER_MINUTE = 60 * MS_PER_SECOND;
-const MS_PER_HOUR = 60 * MS_PER_MINUTE;
-const MS_PER_DAY = 24 * MS_PER_HOUR;
 const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: MS_PER_SECOND, m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY };
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const DURATION_ALLOWED = 'a duration such as 500ms, 30s, 15m, 6h or 2d';

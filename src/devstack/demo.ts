@@ -18,7 +18,7 @@ import { dataDir } from '../config/paths.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
 import { REPORT_HEADER } from '../domain/report-row.js';
-import { localDateOf } from '../domain/time-zone.js';
+import { localDateOf, MS_PER_DAY } from '../domain/time-zone.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 import { backfillWorkflowId, TASK_QUEUE } from '../domain/workflow-ids.js';
 import { openDatabase, type Database } from '../db/database.js';
@@ -37,7 +37,6 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-s
 const DEFAULT_TEMPORAL_PORT = 7233;
 const DEFAULT_UI_PORT = 8233;
 const DEFAULT_METRICS_PORT = 9464;
-const MS_PER_DAY = 86_400_000;
 /** Daily clients get the last few days; weekly and monthly clients their last complete period. */
 const DAILY_BACKFILL_DAYS = 3;
 const DEMO_BACKFILL_CONCURRENCY = 4;

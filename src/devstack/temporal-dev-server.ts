@@ -4,11 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TOOLS_DIR } from '../config/paths.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes.js';
+import { isListening } from './ports.js';
 
 const STARTUP_TIMEOUT_MS = 60_000;
 const STARTUP_POLL_MS = 200;
@@ -42,16 +42,6 @@ export interface TemporalDevServerOptions {
   readonly onLog?: (line: string) => void;
 }
 
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** Starts `temporal server start-dev` with the project's search attributes registered. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {

@@ -1,5 +1,6 @@
 import { DEMO_CLIENTS, clearClientData, seedClients, seedEvents } from '../../db/seed.js';
 import { migrateLatest } from '../../db/knex.js';
+import { MS_PER_DAY } from '../../domain/time-zone.js';
 import { parseOptions, parseWholeNumberOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
 import { createProgress } from '../progress.js';
@@ -8,7 +9,6 @@ const DEFAULT_EVENTS = 100_000;
 const MAX_EVENTS = 100_000_000;
 const DEFAULT_DAYS = 35;
 const MAX_DAYS = 3_660;
-const MS_PER_DAY = 86_400_000;
 
 /** Demo clients, agents, customers and N generated events over the last D days (replacing earlier demo data). */
 export async function seedCommand(args: readonly string[], context: CliContext): Promise<void> {
