@@ -1,0 +1,81 @@
+/** The benchmark's command line, parsed strictly: an unknown or malformed flag stops it before anything starts. */
+import { parseArgs } from 'node:util';
+
+export const SECTIONS = ['render', 'memory', 'sftp', 'temporal'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  /** Also seed and measure the 5M-event month. */
+  readonly large: boolean;
+  /** Measured runs per figure (after one warm-up); each figure is their median, with min and max. */
+  readonly runs: number;
+  readonly sections: ReadonlySet<Section>;
+  /** Size of the SFTP test file, in MiB. */
+  readonly sftpMb: number;
+  /** Daily clients in the Temporal section. */
+  readonly clients: number;
+}
+
+const DEFAULT_RUNS = 3;
+const DEFAULT_SFTP_MB = 512;
+/** The issue's floor for the delivery comparison; smaller files are allowed for a quick try, flagged as such. */
+export const TARGET_SFTP_MIN_MB = 500;
+const DEFAULT_CLIENTS = 200;
+const MAX_RUNS = 50;
+const MAX_SFTP_MB = 64 * 1024;
+const MAX_CLIENTS = 5_000;
+
+export const USAGE = `usage: npm run bench -- [--large] [--runs N] [--only render|memory|sftp|temporal]... [--sftp-mb N] [--clients N]
+
+  --large        also seed and measure a 5M-event month (takes minutes to seed)
+  --runs N       measured runs per figure, after one warm-up (default ${DEFAULT_RUNS})
+  --only NAME    run only this section; repeatable (default: all four)
+  --sftp-mb N    size of the SFTP test file in MiB (default ${DEFAULT_SFTP_MB}; below ${TARGET_SFTP_MIN_MB} is a quick try, not a target measurement)
+  --clients N    daily clients in the Temporal section (default ${DEFAULT_CLIENTS})`;
+
+export class BenchUsageError extends Error {}
+
+function wholeNumber(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new BenchUsageError(`--${flag} is "${raw}"; allowed: a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function sectionsOf(raw: readonly string[] | undefined): Set<Section> {
+  if (!raw || raw.length === 0) return new Set(SECTIONS);
+  const chosen = new Set<Section>();
+  for (const name of raw) {
+    const section = SECTIONS.find((candidate) => candidate === name);
+    if (!section) throw new BenchUsageError(`--only is "${name}"; allowed: ${SECTIONS.join(', ')}`);
+    chosen.add(section);
+  }
+  return chosen;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        large: { type: 'boolean' },
+        runs: { type: 'string' },
+        only: { type: 'string', multiple: true },
+        'sftp-mb': { type: 'string' },
+        clients: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new BenchUsageError(error instanceof Error ? error.message : String(error));
+  }
+  return {
+    large: values.large ?? false,
+    runs: wholeNumber('runs', values.runs, DEFAULT_RUNS, 1, MAX_RUNS),
+    sections: sectionsOf(values.only),
+    sftpMb: wholeNumber('sftp-mb', values['sftp-mb'], DEFAULT_SFTP_MB, 1, MAX_SFTP_MB),
+    clients: wholeNumber('clients', values.clients, DEFAULT_CLIENTS, 1, MAX_CLIENTS),
+  };
+}
