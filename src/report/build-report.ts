@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import pg from 'pg';
 import { createAfterHoursClassifier } from '../domain/after-hours.js';
@@ -7,9 +6,10 @@ import { SOURCE_INDEX, toReportRecord, type ReportRecord } from '../domain/repor
 import type { BuiltFile, ClientConfig, Period } from '../domain/types.js';
 import { streamPeriodEvents } from '../db/period-events.js';
 import { createReportCsv } from './csv.js';
+import { HashingFileWriter } from './hashing-file-writer.js';
 
-/** Bytes of CSV gathered before one write: few system calls, little memory. */
-const WRITE_BATCH_BYTES = 1 << 20;
+/** Characters of CSV handed to the writer at once: few hand-overs, little memory. */
+const WRITE_BATCH_CHARACTERS = 1024 * 1024;
 
 export interface BuildReportRequest {
   readonly client: ClientConfig;
@@ -37,18 +37,17 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
   const partPath = `${outputPath}.part`;
   await mkdir(dirname(outputPath), { recursive: true });
   const connection = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report build' });
-  const file = await open(partPath, 'w');
-  const hash = createHash('sha256');
-  let bytes = 0;
+  const file = new HashingFileWriter(partPath);
   let rowCount = 0;
-  let pending = csv.header;
+  let pending: string[] = [csv.header];
+  let pendingCharacters = 0;
+  let written = { bytes: 0, sha256: '' };
 
   const flush = async () => {
-    const chunk = Buffer.from(pending, 'utf8');
-    pending = '';
-    hash.update(chunk);
-    bytes += chunk.length;
-    await file.write(chunk);
+    const text = pending.join('');
+    pending = [];
+    pendingCharacters = 0;
+    await file.write(text);
     options.onProgress?.(rowCount);
   };
 
@@ -57,20 +56,22 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
     for await (const rows of streamPeriodEvents(connection, { clientId: client.id, startInstant: period.startInstant, endInstant: period.endInstant })) {
       options.signal?.throwIfAborted();
       const records: ReportRecord[] = rows.map((row) => toReportRecord(row, isAfterHours(row[SOURCE_INDEX.event_time] ?? '')));
-      pending += csv.stringify(records);
+      const text = csv.stringify(records);
+      pending.push(text);
+      pendingCharacters += text.length;
       rowCount += rows.length;
-      if (pending.length >= WRITE_BATCH_BYTES) await flush();
+      if (pendingCharacters >= WRITE_BATCH_CHARACTERS) await flush();
     }
     await flush();
-    await file.close();
+    written = await file.close();
     await rename(partPath, outputPath);
   } catch (error) {
-    await file.close().catch(() => {});
+    await file.abort();
     await rm(partPath, { force: true });
     throw error;
   } finally {
     // A COPY stopped half way leaves the connection unusable; it is ours alone, so end it.
     await connection.end().catch(() => {});
   }
-  return { path: outputPath, fileName: basename(outputPath), rowCount, bytes, sha256: hash.digest('hex') };
+  return { path: outputPath, fileName: basename(outputPath), rowCount, bytes: written.bytes, sha256: written.sha256 };
 }

@@ -5,9 +5,9 @@ declare module 'csv-writer/dist/lib/field-stringifier.js' {
     constructor(fieldDelimiter: string);
     readonly fieldDelimiter: string;
     abstract stringify(value?: string | null): string;
+    protected isEmpty(value?: string | null): boolean;
     protected quoteField(field: string): string;
   }
-  export function createFieldStringifier(fieldDelimiter?: string, alwaysQuote?: boolean): FieldStringifier;
 }
 
 declare module 'csv-writer/dist/lib/csv-stringifiers/array.js' {

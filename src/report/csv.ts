@@ -1,25 +1,26 @@
 import { ArrayCsvStringifier } from 'csv-writer/dist/lib/csv-stringifiers/array.js';
-import { FieldStringifier, createFieldStringifier } from 'csv-writer/dist/lib/field-stringifier.js';
+import { FieldStringifier } from 'csv-writer/dist/lib/field-stringifier.js';
 import { REPORT_HEADER, type ReportRecord } from '../domain/report-row.js';
 
 const FIELD_DELIMITER = ',';
 const RECORD_DELIMITER = '\r\n';
 
+/** RFC 4180: a field is quoted exactly when it holds a comma, a double quote, CR or LF. */
+const NEEDS_QUOTES = /[",\r\n]/;
+
 /**
- * csv-writer's quoting, plus the one case it misses: RFC 4180 quotes a field holding a CR,
- * and csv-writer quotes only on comma, double quote and LF. A lone CR left bare would end
- * the record early for many readers.
+ * csv-writer's field stringifier, with RFC 4180's quoting rule: csv-writer's own default
+ * quotes on comma, double quote and LF but not on a lone CR, which would end the record
+ * early for many readers. Emptiness and quoting (inner quotes doubled) are csv-writer's.
  */
 class Rfc4180FieldStringifier extends FieldStringifier {
-  private readonly csvWriterDefault = createFieldStringifier(FIELD_DELIMITER, false);
-
   constructor() {
     super(FIELD_DELIMITER);
   }
 
   override stringify(value?: string | null): string {
-    if (typeof value === 'string' && value.includes('\r')) return this.quoteField(value);
-    return this.csvWriterDefault.stringify(value);
+    if (value === undefined || value === null || this.isEmpty(value)) return '';
+    return NEEDS_QUOTES.test(value) ? this.quoteField(value) : value;
   }
 }
 

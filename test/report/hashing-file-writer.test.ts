@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HashingFileWriter } from '../../src/report/hashing-file-writer.js';
+
+describe('HashingFileWriter', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'twoway-writer-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function writeAll(path: string, parts: readonly string[]) {
+    const writer = new HashingFileWriter(path);
+    for (const part of parts) await writer.write(part);
+    return writer.close();
+  }
+
+  it('writes a small file at once, as UTF-8, with its size and SHA-256', async () => {
+    const path = join(dir, 'small.csv');
+    const written = await writeAll(path, ['a,b\r\n', 'Zoë,李 😀\r\n']);
+    const bytes = await readFile(path);
+    assert.equal(bytes.toString('utf8'), 'a,b\r\nZoë,李 😀\r\n');
+    assert.deepEqual(written, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+  });
+
+  it('writes a large file through its thread, byte for byte and in order', async () => {
+    const path = join(dir, 'large.csv');
+    const parts = Array.from({ length: 40 }, (_, index) => `${String(index).padStart(4, '0')}:${'é😀x'.repeat(60_000)}\r\n`);
+    const written = await writeAll(path, parts);
+    const bytes = await readFile(path);
+    assert.ok(bytes.equals(Buffer.from(parts.join(''), 'utf8')));
+    assert.deepEqual(written, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+  });
+
+  it('reports a file it cannot write', async () => {
+    await assert.rejects(writeAll(join(dir, 'missing', 'folder', 'x.csv'), ['tiny']), /ENOENT/);
+    await assert.rejects(writeAll(join(dir, 'missing', 'folder', 'y.csv'), Array.from({ length: 10 }, () => 'z'.repeat(1 << 20))), /writing the report file failed: ENOENT/);
+  });
+});
