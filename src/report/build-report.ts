@@ -8,8 +8,8 @@ import { streamPeriodEvents } from '../db/period-events.js';
 import { createReportCsv } from './csv.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
 
-/** Characters of CSV handed to the writer at once: few hand-overs, little memory. */
-const WRITE_BATCH_CHARACTERS = 1024 * 1024;
+/** Characters of CSV written between two progress reports. */
+const PROGRESS_EVERY_CHARACTERS = 1024 * 1024;
 
 export interface BuildReportRequest {
   readonly client: ClientConfig;
@@ -39,30 +39,25 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
   const connection = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report build' });
   const file = new HashingFileWriter(partPath);
   let rowCount = 0;
-  let pending: string[] = [csv.header];
-  let pendingCharacters = 0;
+  let charactersSinceProgress = 0;
   let written = { bytes: 0, sha256: '' };
-
-  const flush = async () => {
-    const text = pending.join('');
-    pending = [];
-    pendingCharacters = 0;
-    await file.write(text);
-    options.onProgress?.(rowCount);
-  };
 
   try {
     await connection.connect();
+    await file.write(csv.header);
     for await (const rows of streamPeriodEvents(connection, { clientId: client.id, startInstant: period.startInstant, endInstant: period.endInstant })) {
       options.signal?.throwIfAborted();
       const records: ReportRecord[] = rows.map((row) => toReportRecord(row, isAfterHours(row[SOURCE_INDEX.event_time] ?? '')));
       const text = csv.stringify(records);
-      pending.push(text);
-      pendingCharacters += text.length;
+      await file.write(text);
       rowCount += rows.length;
-      if (pendingCharacters >= WRITE_BATCH_CHARACTERS) await flush();
+      charactersSinceProgress += text.length;
+      if (charactersSinceProgress >= PROGRESS_EVERY_CHARACTERS) {
+        charactersSinceProgress = 0;
+        options.onProgress?.(rowCount);
+      }
     }
-    await flush();
+    options.onProgress?.(rowCount);
     written = await file.close();
     await rename(partPath, outputPath);
   } catch (error) {

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
 const THREAD_ENTRY = new URL('./file-writer-thread.js', import.meta.url);
-/** Writes handed to the thread and not yet done; with 1 MB writes, a few MB of memory at most. */
-const MAX_WRITES_IN_FLIGHT = 4;
+/** Characters handed to the thread and not yet written: a few MB of memory at most. */
+const MAX_CHARACTERS_IN_FLIGHT = 4 * 1024 * 1024;
 /** The thread holds only the few texts in flight: a small heap keeps the process's memory flat. */
 const THREAD_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 16 };
 /** Files up to this many characters are kept in memory and written at once: a thread would cost more than it saves. */
@@ -21,7 +21,9 @@ type ThreadMessage = { type: 'written' } | ({ type: 'closed' } & WrittenFile) | 
 /** The thread of a large file: it encodes, hashes and writes while the caller produces the next records. */
 class WriterThread {
   private readonly worker: Worker;
-  private inFlight = 0;
+  /** Lengths of the texts handed over and not yet written, oldest first. */
+  private readonly inFlight: number[] = [];
+  private inFlightCharacters = 0;
   private failure: Error | null = null;
   private readonly waiters: Array<() => void> = [];
   private closing: { resolve: (file: WrittenFile) => void; reject: (error: Error) => void } | null = null;
@@ -34,9 +36,10 @@ class WriterThread {
   }
 
   async write(text: string): Promise<void> {
-    while (this.inFlight >= MAX_WRITES_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    while (this.inFlightCharacters >= MAX_CHARACTERS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.failure) throw this.failure;
-    this.inFlight++;
+    this.inFlight.push(text.length);
+    this.inFlightCharacters += text.length;
     this.worker.postMessage({ type: 'write', text });
   }
 
@@ -59,7 +62,7 @@ class WriterThread {
 
   private receive(message: ThreadMessage): void {
     if (message.type === 'written') {
-      this.inFlight--;
+      this.inFlightCharacters -= this.inFlight.shift() ?? 0;
       this.waiters.shift()?.();
     } else if (message.type === 'closed') {
       const closing = this.closing;
