@@ -1,6 +1,7 @@
 /** Runs a command as a child process and times it from spawn to exit, the way a user or a scheduler would see it. */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { MS_PER_SECOND } from '../src/domain/time-zone.js';
 
 export interface TimedRun {
   readonly seconds: number;
@@ -13,7 +14,6 @@ export interface RunOptions {
   readonly cwd?: string;
 }
 
-const MS_PER_SECOND = 1_000;
 /** Output kept in memory per stream; children here print a few lines, anything more is noise. */
 const MAX_KEPT_OUTPUT_CHARS = 64 * 1024;
 

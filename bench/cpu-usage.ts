@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { MS_PER_SECOND } from '../src/domain/time-zone.js';
 
-const MS_PER_SECOND = 1_000;
 /** Clock ticks per second of /proc's CPU times (almost always 100 on Linux). */
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 /** This process's own CPU (its threads), without the children it has reaped. */

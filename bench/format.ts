@@ -4,6 +4,7 @@ import type { Spread } from './stats.js';
 // Sizes and rates are printed in decimal megabytes (10^6 bytes), the unit the targets are stated in.
 export const BYTES_PER_MIB = 1024 * 1024;
 export const BYTES_PER_MB = 1_000_000;
+export const BYTES_PER_GB = 1_000 * BYTES_PER_MB;
 export const BYTES_PER_KIB = 1024;
 
 export function seconds(value: number): string {

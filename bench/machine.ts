@@ -2,9 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { BYTES_PER_MB } from './format.js';
+import { BYTES_PER_GB } from './format.js';
 
-const BYTES_PER_GB = 1_000 * BYTES_PER_MB;
 
 function osName(): string {
   try {

@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { periodContaining } from '../src/domain/periods.js';
+import { MS_PER_SECOND } from '../src/domain/time-zone.js';
 import type { LocalDate, Period } from '../src/domain/types.js';
 import { seedClients, seedEvents, type SeedClient } from '../src/db/seed.js';
 import { count, line, seconds } from './format.js';
@@ -21,7 +22,6 @@ const AFTER_HOURS = {
   businessHours: { mon: WEEKDAY_HOURS, tue: [['08:00', '12:00'], ['13:00', '17:00']], wed: WEEKDAY_HOURS, thu: WEEKDAY_HOURS, fri: [['08:00', '20:00']], sat: [['10:00', '14:00']] },
   holidays: ['2026-03-17'],
 };
-const MS_PER_SECOND = 1_000;
 
 export interface SeededMonth {
   /** `1M`, `5M`: how the month is named in the output. */

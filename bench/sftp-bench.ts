@@ -11,11 +11,12 @@ import { performance } from 'node:perf_hooks';
 import { PREFERRED_CIPHERS } from '../src/delivery/sftp-session.js';
 import { deliverFile } from '../src/delivery/sftp-delivery.js';
 import { startSftpServer, type SftpServer } from '../src/devstack/sftp-server.js';
+import { MS_PER_SECOND } from '../src/domain/time-zone.js';
 import type { SftpDeliverySettings } from '../src/domain/types.js';
 import { TARGET_SFTP_MIN_MB } from './args.js';
 import { runTimed } from './child-process.js';
 import { cpuSince, cpuSnapshot, ENDED_CHILDREN_LABEL, SELF_LABEL, type CpuSnapshot } from './cpu-usage.js';
-import { BYTES_PER_MIB, heading, line, megabytes, megabytesPerSecond, ratio, seconds, spread, table } from './format.js';
+import { BYTES_PER_GB, BYTES_PER_MIB, heading, line, megabytes, megabytesPerSecond, ratio, seconds, spread, table } from './format.js';
 import { BenchFailure, verdict, type TargetResult } from './outcome.js';
 import { sha256OfFile, writeSampleFile } from './sample-file.js';
 import { spreadOf } from './stats.js';
@@ -27,8 +28,6 @@ const SSHD_PATH = '/usr/sbin/sshd';
 const REMOTE_FOLDER = 'inbound';
 /** Ciphers tried for OpenSSH; the fastest one on this machine is used, so OpenSSH is measured at its best. */
 const OPENSSH_CIPHER_CANDIDATES = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr'];
-const MS_PER_SECOND = 1_000;
-const BYTES_PER_GB = 1_000_000_000;
 
 export interface SftpBenchOptions {
   readonly workDir: string;

@@ -5,9 +5,8 @@
  * No target: it reports periods per second and, from the workflows' histories, where the
  * time goes.
  */
-import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, stat } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +19,7 @@ import { startSftpServer, type SftpServer } from '../src/devstack/sftp-server.js
 import { startTemporalDevServer, type TemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { freePort } from '../src/devstack/ports.js';
 import { addDays } from '../src/domain/local-date.js';
+import { MS_PER_DAY, MS_PER_SECOND } from '../src/domain/time-zone.js';
 import type { LocalDate } from '../src/domain/types.js';
 import { periodWorkflowId } from '../src/domain/workflow-ids.js';
 import { createSilentLogger } from '../src/observability/logger.js';
@@ -45,8 +45,6 @@ const WEEKDAY_HOURS = [['08:00', '17:00']];
 const AFTER_HOURS = { businessHours: { mon: WEEKDAY_HOURS, tue: WEEKDAY_HOURS, wed: WEEKDAY_HOURS, thu: WEEKDAY_HOURS, fri: WEEKDAY_HOURS } };
 /** The workflow's steps, in the order they run, for the table. */
 const STEP_ORDER = [WORKFLOW_TASK, 'startRun', 'claimHost', 'buildReport', 'deliverReport', 'finishRun'];
-const MS_PER_SECOND = 1_000;
-const MS_PER_DAY = 24 * 3600 * MS_PER_SECOND;
 /** Seeded margin around the reported days: local days in UTC−7 … UTC+10 reach past the UTC ones. */
 const SEED_MARGIN_DAYS = 1;
 const P95 = 95;
