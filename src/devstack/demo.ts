@@ -226,6 +226,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     }
     options.out('\nthe demo keeps running; press Ctrl-C to stop everything');
     await services.workersDone;
+    options.out('stopping the worker, the Temporal dev server, sshd and PostgreSQL…');
     return true;
   } finally {
     // Every step runs even when an earlier one fails: nothing may be left behind.
@@ -247,6 +248,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       }
     }
     logger.flush();
+    if (!options.once) options.out('everything stopped');
   }
 }
 
