@@ -121,7 +121,9 @@ function onEndingSignal(signal: NodeJS.Signals): void {
 
 function watchProcess(): void {
   process.on('exit', fastShutdownOfStartedHere);
-  for (const signal of ENDING_SIGNALS) process.on(signal, onEndingSignal);
+  // First in line: the Temporal runtime removes its own listener while handling the signal,
+  // so a listener called after it could no longer see that the signal is taken care of.
+  for (const signal of ENDING_SIGNALS) process.prependListener(signal, onEndingSignal);
 }
 
 function unwatchProcess(): void {

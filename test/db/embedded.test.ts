@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort, isListening } from '../../src/devstack/ports.js';
+import { startTemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
 import { runCliProcess } from '../support/cli.js';
 
 const SERVER_START_TIMEOUT_MS = 60_000;
@@ -53,6 +54,32 @@ describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => 
     while (await isListening(port)) {
       assert.ok(Date.now() < deadline, `the embedded server on port ${port} outlived the command`);
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    }
+  });
+
+  it('lets a worker stop gracefully on SIGTERM, then stops the server', async () => {
+    const temporal = await startTemporalDevServer({ port: await freePort() });
+    try {
+      const worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], {
+        env: { ...process.env, ...env, TEMPORAL_ADDRESS: temporal.address, TWOWAY_WORK_DIR: join(dataDir, 'work'), LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let log = '';
+      worker.stdout.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
+      worker.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
+      const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+      while (!log.includes('"worker started"')) {
+        assert.ok(Date.now() < deadline && worker.exitCode === null, `the worker did not start:\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      }
+      assert.equal(await isListening(port), true);
+      worker.kill('SIGTERM');
+      assert.equal(await exited, 0, log);
+      assert.match(log, /"worker stopped"/);
+      assert.equal(await isListening(port), false);
+    } finally {
+      await temporal.stop();
     }
   });
 
