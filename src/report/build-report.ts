@@ -40,7 +40,6 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
   const file = new HashingFileWriter(partPath);
   let rowCount = 0;
   let charactersSinceProgress = 0;
-  let written = { bytes: 0, sha256: '' };
 
   try {
     await connection.connect();
@@ -58,8 +57,9 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
       }
     }
     options.onProgress?.(rowCount);
-    written = await file.close();
+    const written = await file.close();
     await rename(partPath, outputPath);
+    return { path: outputPath, fileName: basename(outputPath), rowCount, bytes: written.bytes, sha256: written.sha256 };
   } catch (error) {
     await file.abort();
     await rm(partPath, { force: true });
@@ -68,5 +68,4 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
     // A COPY stopped half way leaves the connection unusable; it is ours alone, so end it.
     await connection.end().catch(() => {});
   }
-  return { path: outputPath, fileName: basename(outputPath), rowCount, bytes: written.bytes, sha256: written.sha256 };
 }
