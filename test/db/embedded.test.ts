@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort, isListening } from '../../src/devstack/ports.js';
 import { startTemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
@@ -11,6 +12,14 @@ import { runCliProcess } from '../support/cli.js';
 
 const SERVER_START_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 100;
+
+/** Polls `condition` until it holds; fails with `what` (evaluated when it fails) after `deadline`. */
+async function waitUntil(condition: () => boolean | Promise<boolean>, deadline: number, what: () => string): Promise<void> {
+  while (!(await condition())) {
+    assert.ok(Date.now() < deadline, what());
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
 
 describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => {
   let dataDir: string;
@@ -45,16 +54,10 @@ describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => 
     });
     const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-    while (!(await isListening(port))) {
-      assert.ok(Date.now() < deadline, `the embedded server did not start on port ${port}`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-    }
+    await waitUntil(() => isListening(port), deadline, () => `the embedded server did not start on port ${port}`);
     child.kill('SIGTERM');
     assert.equal(await ended, 'SIGTERM');
-    while (await isListening(port)) {
-      assert.ok(Date.now() < deadline, `the embedded server on port ${port} outlived the command`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-    }
+    await waitUntil(async () => !(await isListening(port)), deadline, () => `the embedded server on port ${port} outlived the command`);
   });
 
   it('lets a worker stop gracefully on SIGTERM, then stops the server', async () => {
@@ -68,11 +71,11 @@ describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => 
       worker.stdout.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
       worker.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
       const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
-      const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-      while (!log.includes('"worker started"')) {
-        assert.ok(Date.now() < deadline && worker.exitCode === null, `the worker did not start:\n${log}`);
-        await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-      }
+      const started = () => {
+        assert.equal(worker.exitCode, null, `the worker exited:\n${log}`);
+        return log.includes('"worker started"');
+      };
+      await waitUntil(started, Date.now() + SERVER_START_TIMEOUT_MS, () => `the worker did not start:\n${log}`);
       assert.equal(await isListening(port), true);
       worker.kill('SIGTERM');
       assert.equal(await exited, 0, log);

@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deliverFile, type DeliveryOptions, type DeliveryRequest } from '../../src/delivery/sftp-delivery.js';
 import { END_TIMEOUT_MS, SftpSession } from '../../src/delivery/sftp-session.js';
 import { NON_RETRYABLE_ERROR_TYPES, SftpTransientError } from '../../src/domain/errors.js';
@@ -25,10 +26,6 @@ const UPLOAD_BYTES = 16 * 1024 * 1024;
 const CUT_AFTER_BYTES = 4 * 1024 * 1024;
 const RETRY_ATTEMPTS = 5;
 const RETRY_BACKOFF_MS = 200;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A TCP server on loopback that does something unhelpful with every connection. */
 async function startRudeServer(onConnection: (socket: Socket) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
