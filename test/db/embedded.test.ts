@@ -64,7 +64,7 @@ describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => 
     const temporal = await startTemporalDevServer({ port: await freePort() });
     try {
       const worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], {
-        env: { ...process.env, ...env, TEMPORAL_ADDRESS: temporal.address, TWOWAY_WORK_DIR: join(dataDir, 'work'), LOG_LEVEL: 'info' },
+        env: { ...process.env, ...env, TEMPORAL_ADDRESS: temporal.address, TWOWAY_WORK_DIR: join(dataDir, 'work'), TWOWAY_METRICS_ADDRESS: 'off', LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let log = '';
