@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { assertReportable, requireDelivery } from '../domain/client-config.js';
 import { PeriodNotEndedError, UsageError } from '../domain/errors.js';
-import type { BuiltFile, Frequency, LocalDate } from '../domain/types.js';
+import type { BuiltFile, Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { loadClient } from '../db/clients.js';
 import {
   deliveredPeriodStarts,
@@ -20,22 +20,6 @@ import { deliverFile, type DeliveryResult } from '../delivery/sftp-delivery.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReportMetrics } from '../observability/metrics.js';
 import { buildPlannedFile, planPeriodFile } from '../report/period-file.js';
-
-/** Timeouts and retries the worker hands its workflows (workflows cannot read configuration). */
-export interface RunPolicy {
-  /** How long delivery of one file may keep retrying, from first attempt to giving up. */
-  readonly deliveryDeadlineMs: number;
-  readonly retryInitialIntervalMs: number;
-  readonly retryMaxIntervalMs: number;
-  /** Longest a single build may take. */
-  readonly buildTimeoutMs: number;
-  /** Silence after which a build or upload counts as stuck. */
-  readonly heartbeatTimeoutMs: number;
-  /** How long a host-bound step may wait for its host before the file is rebuilt elsewhere. */
-  readonly hostScheduleToStartTimeoutMs: number;
-  /** How many hosts one run may try before failing. */
-  readonly maxHosts: number;
-}
 
 export interface ActivityDeps {
   readonly knex: Knex;

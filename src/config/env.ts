@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunPolicy } from '../activities/index.js';
+import type { RunPolicy } from '../domain/types.js';
 import { TwowayError, describeValue } from '../domain/errors.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND } from '../domain/time-zone.js';
 import { dataDir } from './paths.js';
@@ -38,6 +38,7 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TWOWAY_RETRY_INITIAL_INTERVAL', default: '30s', meaning: 'first retry delay (doubles each time)' },
   { name: 'TWOWAY_RETRY_MAX_INTERVAL', default: '15m', meaning: 'longest retry delay' },
   { name: 'TWOWAY_BUILD_TIMEOUT', default: '2h', meaning: 'longest a single file build may take' },
+  { name: 'TWOWAY_BUILD_DEADLINE', default: '6h', meaning: 'how long building one file keeps retrying (all attempts) before the run fails' },
   { name: 'TWOWAY_HEARTBEAT_TIMEOUT', default: '2m', meaning: 'silence after which a build or upload counts as stuck' },
   { name: 'TWOWAY_HOST_TIMEOUT', default: '5m', meaning: 'wait for a file\'s host before rebuilding it on another' },
   { name: 'TWOWAY_MAX_HOSTS', default: '3', meaning: 'hosts one period run may try' },
@@ -63,6 +64,7 @@ export const DEFAULT_RUN_POLICY: RunPolicy = {
   retryInitialIntervalMs: 30 * MS_PER_SECOND,
   retryMaxIntervalMs: 15 * MS_PER_MINUTE,
   buildTimeoutMs: 2 * MS_PER_HOUR,
+  buildDeadlineMs: 6 * MS_PER_HOUR,
   heartbeatTimeoutMs: 2 * MS_PER_MINUTE,
   hostScheduleToStartTimeoutMs: 5 * MS_PER_MINUTE,
   maxHosts: 3,
@@ -92,6 +94,7 @@ export function parseRunPolicy(env: NodeJS.ProcessEnv): RunPolicy {
     retryInitialIntervalMs: duration(env, 'TWOWAY_RETRY_INITIAL_INTERVAL', DEFAULT_RUN_POLICY.retryInitialIntervalMs),
     retryMaxIntervalMs: duration(env, 'TWOWAY_RETRY_MAX_INTERVAL', DEFAULT_RUN_POLICY.retryMaxIntervalMs),
     buildTimeoutMs: duration(env, 'TWOWAY_BUILD_TIMEOUT', DEFAULT_RUN_POLICY.buildTimeoutMs),
+    buildDeadlineMs: duration(env, 'TWOWAY_BUILD_DEADLINE', DEFAULT_RUN_POLICY.buildDeadlineMs),
     heartbeatTimeoutMs: duration(env, 'TWOWAY_HEARTBEAT_TIMEOUT', DEFAULT_RUN_POLICY.heartbeatTimeoutMs),
     hostScheduleToStartTimeoutMs: duration(env, 'TWOWAY_HOST_TIMEOUT', DEFAULT_RUN_POLICY.hostScheduleToStartTimeoutMs),
     maxHosts: wholeNumber(env, 'TWOWAY_MAX_HOSTS', DEFAULT_RUN_POLICY.maxHosts, 1, 100),

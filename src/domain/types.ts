@@ -118,3 +118,21 @@ export interface BuiltFile {
   /** Lower-case hex SHA-256 of the file's bytes. */
   readonly sha256: string;
 }
+
+/** Timeouts and retries the worker hands its workflows (workflows cannot read configuration). */
+export interface RunPolicy {
+  /** How long delivery of one file may keep retrying, from first attempt to giving up. */
+  readonly deliveryDeadlineMs: number;
+  readonly retryInitialIntervalMs: number;
+  readonly retryMaxIntervalMs: number;
+  /** Longest a single build attempt may take. */
+  readonly buildTimeoutMs: number;
+  /** How long building one file may keep retrying (every attempt together) before the run fails. */
+  readonly buildDeadlineMs: number;
+  /** Silence after which a build or upload counts as stuck. */
+  readonly heartbeatTimeoutMs: number;
+  /** How long a host-bound step may wait for its host before the file is rebuilt elsewhere. */
+  readonly hostScheduleToStartTimeoutMs: number;
+  /** How many hosts one run may try before failing. */
+  readonly maxHosts: number;
+}

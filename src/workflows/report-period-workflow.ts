@@ -1,5 +1,6 @@
 import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities, PeriodInput, RunPolicy } from '../activities/index.js';
+import type { Activities, PeriodInput } from '../activities/index.js';
+import type { RunPolicy } from '../domain/types.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
@@ -48,6 +49,8 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
     taskQueue,
     scheduleToStartTimeout: policy.hostScheduleToStartTimeoutMs,
     startToCloseTimeout: policy.buildTimeoutMs,
+    // Every attempt together is bounded too: a full disk or a build that never finishes fails the run.
+    scheduleToCloseTimeout: policy.buildDeadlineMs,
     heartbeatTimeout: policy.heartbeatTimeoutMs,
     retry,
   });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { RunPolicy } from '../../src/activities/index.js';
+import type { RunPolicy } from '../../src/domain/types.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { createReportWorkers, type ReportWorkers } from '../../src/worker.js';
@@ -17,6 +17,7 @@ export const TEST_POLICY: RunPolicy = {
   retryInitialIntervalMs: 200,
   retryMaxIntervalMs: 1_000,
   buildTimeoutMs: 60_000,
+  buildDeadlineMs: 120_000,
   heartbeatTimeoutMs: 10_000,
   hostScheduleToStartTimeoutMs: 10_000,
   maxHosts: 2,
