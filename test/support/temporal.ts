@@ -1,22 +1,36 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { findTemporalCli } from '../../src/devstack/temporal-dev-server.js';
+import { findTemporalCli, findTemporalTestServer } from '../../src/devstack/temporal-dev-server.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes.js';
 
 let runtimeInstalled = false;
 
+/** Once per process, before the SDK creates its default runtime: warnings and errors only. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
 /** A real Temporal dev server (the project's CLI binary) with the project's search attributes. */
 export function startTestTemporal(): Promise<TestWorkflowEnvironment> {
-  // Once per process, before the SDK creates its default runtime: warnings and errors only.
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  installQuietRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: findTemporalCli() },
       searchAttributes: [...SEARCH_ATTRIBUTE_KEYS],
       log: { format: 'pretty', level: 'error' },
     },
+  });
+}
+
+/**
+ * Temporal's time-skipping test server (the binary set-up installs): while a client waits on a
+ * workflow's result, timers fire at once, so days of workflow time pass in moments.
+ */
+export function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: findTemporalTestServer() } },
   });
 }
