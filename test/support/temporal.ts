@@ -1,3 +1,4 @@
+import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { findTemporalCli, findTemporalTestServer } from '../../src/devstack/temporal-dev-server.js';
@@ -28,9 +29,15 @@ export function startTestTemporal(): Promise<TestWorkflowEnvironment> {
  * Temporal's time-skipping test server (the binary set-up installs): while a client waits on a
  * workflow's result, timers fire at once, so days of workflow time pass in moments.
  */
-export function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
+export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const environment = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: findTemporalTestServer() } },
   });
+  // It implements adding search attributes, not listing them (so not ensureSearchAttributes).
+  await environment.nativeConnection.operatorService.addSearchAttributes({
+    namespace: environment.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return environment;
 }
