@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,6 +16,9 @@ import { deliveryFor } from '../support/delivery.js';
 import { waitUntil } from '../support/wait.js';
 
 const PROCESS_START_TIMEOUT_MS = 30_000;
+// Temporal ends an idle long poll after a minute; the margin is for a busy machine.
+const IDLE_POLL_TIMEOUT_MS = 150_000;
+const ALERTS_FILE = join(PROJECT_ROOT, 'deploy', 'prometheus', 'alerts.yml');
 const EXPECTED_BOUNDARIES = [...DURATION_BUCKETS_SECONDS.map(String), '+Inf'];
 
 async function scrape(port: number): Promise<string> {
@@ -90,6 +93,19 @@ describe('the metrics of a worker process (real Temporal, PostgreSQL, sshd)', ()
     }
     assert.match(exposition, /^twoway_delivery_duration_seconds_bucket\{[^}]*outcome="delivered"/m);
     assert.doesNotMatch(exposition, /^twoway_(build|delivery)_duration_(bucket|sum|count)/m, 'no histogram under the old names');
+  });
+
+  it('serves every SDK metric the alert rules use, for the shared task queue', async () => {
+    const rules = await readFile(ALERTS_FILE, 'utf8');
+    const sdkMetrics = [...new Set(rules.match(/\btemporal_[a-z_]+/g) ?? [])];
+    assert.ok(sdkMetrics.length > 0, 'the no-polling rule uses an SDK metric');
+    const missing = (text: string) => sdkMetrics.filter((metric) => !new RegExp(`^${metric}\\{[^}]*task_queue="twoway-report"[^}]*\\} \\d`, 'm').test(text));
+    // An empty poll is counted when the server ends an idle long poll, after about a minute.
+    let latest = exposition;
+    await waitUntil(
+      async () => missing((latest = await scrape(metricsPort))).length === 0,
+      { timeoutMs: IDLE_POLL_TIMEOUT_MS, intervalMs: 1000, what: () => `${missing(latest).join(', ')} for task_queue="twoway-report" in:\n${latest}` },
+    );
   });
 });
 
