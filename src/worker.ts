@@ -18,7 +18,7 @@ import { openDatabase } from './db/database.js';
 import { watchDatabase } from './db/health.js';
 import { migrateLatest } from './db/knex.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createReportMetrics } from './observability/metrics.js';
+import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
 import { SEARCH_ATTRIBUTE_KEYS } from './workflows/search-attributes.js';
 
 const require = createRequire(import.meta.url);
@@ -118,7 +118,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
   const config = parseWorkerConfig(env);
   Runtime.install({
     logger: temporalLogger(logger),
-    ...(config.metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsAddress } } } } : {}),
+    ...(config.metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(config.metricsAddress) } : {}),
   });
   const database = await openDatabase(env, (line) => logger.debug({ component: 'postgres' }, line));
   await migrateLatest(database.knex);

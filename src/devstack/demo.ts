@@ -27,7 +27,7 @@ import { migrateLatest } from '../db/knex.js';
 import { countPeriodEvents } from '../db/period-events.js';
 import { DEMO_CLIENTS, clearClientData, seedClients, seedEvents } from '../db/seed.js';
 import { createLogger } from '../observability/logger.js';
-import { createReportMetrics } from '../observability/metrics.js';
+import { createReportMetrics, prometheusTelemetryOptions } from '../observability/metrics.js';
 import { listSchedules, syncSchedules } from '../temporal/schedules.js';
 import { createReportWorkers, ensureSearchAttributes, temporalLogger } from '../worker.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
@@ -167,7 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   const logPath = join(home, 'worker.log');
   const logger = createLogger({ name: 'twoway-demo', destination: pino.destination({ dest: logPath, mkdir: true, sync: false }) });
   const metricsAddress = await demoMetricsAddress(env, options.once);
-  Runtime.install({ logger: temporalLogger(logger), ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}) });
+  Runtime.install({ logger: temporalLogger(logger), ...(metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(metricsAddress) } : {}) });
 
   const services: Partial<Services> = {};
   try {
