@@ -121,9 +121,11 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
     ...(config.metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(config.metricsAddress) } : {}),
   });
   const database = await openDatabase(env, (line) => logger.debug({ component: 'postgres' }, line));
-  await migrateLatest(database.knex);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  // Closed on every path: an open pool (or an embedded server) would keep a failed worker alive.
+  let connection: NativeConnection | undefined;
   try {
+    await migrateLatest(database.knex);
+    connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
     await ensureSearchAttributes(connection, config.temporal.namespace);
     const metrics = createReportMetrics(Runtime.instance().metricMeter);
     const databaseWatch = watchDatabase(database.knex, { logger, onChange: (up) => metrics.recordDatabaseUp(up) });
@@ -152,7 +154,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
     }
     logger.info('worker stopped');
   } finally {
-    await connection.close();
+    await connection?.close();
     await database.close();
   }
 }
