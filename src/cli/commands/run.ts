@@ -3,7 +3,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import { periodWorkflowId, TASK_QUEUE } from '../../domain/workflow-ids.js';
 import { planPeriodFile } from '../../report/period-file.js';
 import { connectTemporal } from '../../temporal/client.js';
-import { rootCause } from '../../workflows/failures.js';
+import { describeFailure } from '../../workflows/failures.js';
 import type { ReportPeriodOutcome, reportPeriodWorkflow } from '../../workflows/report-period-workflow.js';
 import { periodSearchAttributes } from '../../workflows/search-attributes.js';
 import { parseDateOption, parseOptions, requireOption } from '../args.js';
@@ -45,8 +45,7 @@ export async function runCommand(args: readonly string[], context: CliContext): 
       print(context, describeOutcome(await handle.result()));
     } catch (error) {
       if (error instanceof WorkflowFailedError) {
-        const root = rootCause(error);
-        throw new Error(`${workflowId} failed: ${root instanceof Error ? root.message : String(root)}`);
+        throw new Error(`${workflowId} failed: ${describeFailure(error)}`);
       }
       throw error;
     }
