@@ -1,5 +1,5 @@
 import { TimeoutType, type ProtoFailure } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/workflow';
 
 /** What the client library wraps a workflow's failure in; known by name, since workflow code cannot import @temporalio/client. */
 const CLIENT_WRAPPER_NAMES: ReadonlySet<string> = new Set(['WorkflowFailedError', 'WorkflowUpdateFailedError']);
@@ -41,9 +41,15 @@ function lastAttemptOf(timeout: TimeoutFailure): { readonly message: string; rea
   return { message: last.message, type: last.applicationFailureInfo?.type || 'Error' };
 }
 
-/** One line for the ledger, the CLI and the UI: the thrown failure's message; for a timeout, what timed out and its last error. */
+/**
+ * One line for the ledger, the CLI and the UI: the thrown failure's message; for a timeout,
+ * what timed out and its last error; for a cancelled or terminated run, that (and the reason
+ * given for terminating it).
+ */
 export function describeFailure(error: unknown): string {
   const failure = rootCause(error);
+  if (failure instanceof CancelledFailure) return 'cancelled';
+  if (failure instanceof TerminatedFailure) return failure.message ? `terminated: ${failure.message}` : 'terminated';
   if (failure instanceof TimeoutFailure) {
     const last = lastAttemptOf(failure);
     return `${subjectOf(error)} timed out (${failure.timeoutType ?? 'unknown timeout'})${last ? `; last error: ${last.message}` : ''}`;

@@ -98,6 +98,13 @@ describe('failures: what a failed run reports', () => {
     assert.equal(failWithRootReason(lost).type, 'TimeoutFailure');
   });
 
+  it('says a run was cancelled or terminated, with the reason given', () => {
+    const terminated = fromProto({ message: 'stopped by an operator', terminatedFailureInfo: {} });
+    assert.equal(describeFailure(new WorkflowFailedError('Workflow execution failed', terminated, 'NON_RETRYABLE_FAILURE')), 'terminated: stopped by an operator');
+    const cancelled = fromProto({ message: 'Workflow canceled', canceledFailureInfo: {} });
+    assert.equal(describeFailure(new WorkflowFailedError('Workflow execution cancelled', cancelled, 'NON_RETRYABLE_FAILURE')), 'cancelled');
+  });
+
   it('keeps a plain error as it is', () => {
     assert.equal(describeFailure(new Error('boom', { cause: new Error('deep') })), 'boom');
     assert.equal(describeFailure('text'), 'text');
