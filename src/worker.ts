@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import proto from '@temporalio/proto';
 import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
+import { createPlanningActivities } from './activities/planning.js';
 import { parseWorkerConfig, type TemporalConfig } from './config/env.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
 import { TASK_QUEUE } from './domain/workflow-ids.js';
@@ -71,7 +72,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     namespace: options.namespace,
     taskQueue,
     ...workflowSource(),
-    activities: { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods },
+    activities: { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods, ...createPlanningActivities() },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
     shutdownGraceTime: '30 seconds',
   });

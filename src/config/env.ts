@@ -61,7 +61,31 @@ const DEFAULT_METRICS_ADDRESS = '0.0.0.0:9464';
 
 const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: MS_PER_SECOND, m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY };
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const DURATION_ALLOWED = 'a duration such as 500ms, 30s, 15m, 6h or 2d';
+const DURATION_EXAMPLES = 'such as 500ms, 30s, 15m, 6h or 2d';
+
+/** The range a duration variable may take: zero or a near-zero value would switch a safeguard off or fail every run. */
+interface DurationRange {
+  readonly variable: string;
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Allowed ranges, one per duration variable. Minimums are small enough for drills and demos
+ * that want failures in seconds; maximums catch a unit typed wrong (`24d` for `24h`).
+ */
+export const DURATION_RANGES = {
+  deliveryDeadline: { variable: 'TWOWAY_DELIVERY_DEADLINE', minMs: 5 * MS_PER_SECOND, maxMs: 30 * MS_PER_DAY },
+  retryInitialInterval: { variable: 'TWOWAY_RETRY_INITIAL_INTERVAL', minMs: 100, maxMs: MS_PER_HOUR },
+  retryMaxInterval: { variable: 'TWOWAY_RETRY_MAX_INTERVAL', minMs: 100, maxMs: MS_PER_DAY },
+  buildTimeout: { variable: 'TWOWAY_BUILD_TIMEOUT', minMs: 5 * MS_PER_SECOND, maxMs: MS_PER_DAY },
+  buildDeadline: { variable: 'TWOWAY_BUILD_DEADLINE', minMs: 5 * MS_PER_SECOND, maxMs: 7 * MS_PER_DAY },
+  // Activities heartbeat at most once a second, so a shorter silence would count every busy host as lost.
+  heartbeatTimeout: { variable: 'TWOWAY_HEARTBEAT_TIMEOUT', minMs: 2 * MS_PER_SECOND, maxMs: MS_PER_HOUR },
+  hostTimeout: { variable: 'TWOWAY_HOST_TIMEOUT', minMs: MS_PER_SECOND, maxMs: MS_PER_DAY },
+  sftpConnectTimeout: { variable: 'TWOWAY_SFTP_CONNECT_TIMEOUT', minMs: MS_PER_SECOND, maxMs: 10 * MS_PER_MINUTE },
+  sftpOperationTimeout: { variable: 'TWOWAY_SFTP_OPERATION_TIMEOUT', minMs: MS_PER_SECOND, maxMs: MS_PER_HOUR },
+} as const satisfies Record<string, DurationRange>;
 
 /** Defaults of the run policy; every one can be set through the environment. */
 export const DEFAULT_RUN_POLICY: RunPolicy = {
@@ -75,12 +99,43 @@ export const DEFAULT_RUN_POLICY: RunPolicy = {
   maxHosts: 3,
 };
 
-function duration(env: NodeJS.ProcessEnv, variable: string, fallbackMs: number): number {
-  const raw = env[variable]?.trim();
+const DEFAULT_SFTP_CONNECT_TIMEOUT_MS = 20 * MS_PER_SECOND;
+const DEFAULT_SFTP_OPERATION_TIMEOUT_MS = 60 * MS_PER_SECOND;
+
+/** A duration as people write it: the largest unit that divides it evenly (`90s`, `2h`, `1500ms`). */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = MS_PER_UNIT[unit] ?? 1;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function duration(env: NodeJS.ProcessEnv, range: DurationRange, fallbackMs: number): number {
+  const raw = env[range.variable]?.trim();
   if (!raw) return fallbackMs;
   const match = DURATION_PATTERN.exec(raw);
-  if (!match?.[1] || !match[2]) throw new InvalidEnvironmentError(variable, describeValue(raw), DURATION_ALLOWED);
-  return Math.round(Number(match[1]) * (MS_PER_UNIT[match[2]] ?? 1));
+  const ms = match?.[1] && match[2] ? Math.round(Number(match[1]) * (MS_PER_UNIT[match[2]] ?? 1)) : Number.NaN;
+  if (!(ms >= range.minMs && ms <= range.maxMs)) {
+    throw new InvalidEnvironmentError(range.variable, describeValue(raw), `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}, ${DURATION_EXAMPLES}`);
+  }
+  return ms;
+}
+
+interface DurationSetting {
+  readonly range: DurationRange;
+  readonly ms: number;
+}
+
+/** Refuses a pair where one bound must exceed (or reach) another; the message names both variables and the values in force. */
+function assertExceeds(env: NodeJS.ProcessEnv, longer: DurationSetting, shorter: DurationSetting, why: string, orEqual = false): void {
+  if (longer.ms > shorter.ms || (orEqual && longer.ms === shorter.ms)) return;
+  const given = env[longer.range.variable]?.trim();
+  throw new InvalidEnvironmentError(
+    longer.range.variable,
+    given ? describeValue(given) : `${formatDuration(longer.ms)} (the default)`,
+    `${orEqual ? 'at least' : 'longer than'} ${shorter.range.variable} (${formatDuration(shorter.ms)}), ${why}`,
+  );
 }
 
 function wholeNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
@@ -98,17 +153,35 @@ export function parsePort(env: NodeJS.ProcessEnv, variable: string): number | nu
   return env[variable]?.trim() ? wholeNumber(env, variable, 0, 1, 65_535) : null;
 }
 
+/** The run policy of the environment: every duration within its range, and the bounds that depend on each other in order. */
 export function parseRunPolicy(env: NodeJS.ProcessEnv): RunPolicy {
-  return {
-    deliveryDeadlineMs: duration(env, 'TWOWAY_DELIVERY_DEADLINE', DEFAULT_RUN_POLICY.deliveryDeadlineMs),
-    retryInitialIntervalMs: duration(env, 'TWOWAY_RETRY_INITIAL_INTERVAL', DEFAULT_RUN_POLICY.retryInitialIntervalMs),
-    retryMaxIntervalMs: duration(env, 'TWOWAY_RETRY_MAX_INTERVAL', DEFAULT_RUN_POLICY.retryMaxIntervalMs),
-    buildTimeoutMs: duration(env, 'TWOWAY_BUILD_TIMEOUT', DEFAULT_RUN_POLICY.buildTimeoutMs),
-    buildDeadlineMs: duration(env, 'TWOWAY_BUILD_DEADLINE', DEFAULT_RUN_POLICY.buildDeadlineMs),
-    heartbeatTimeoutMs: duration(env, 'TWOWAY_HEARTBEAT_TIMEOUT', DEFAULT_RUN_POLICY.heartbeatTimeoutMs),
-    hostScheduleToStartTimeoutMs: duration(env, 'TWOWAY_HOST_TIMEOUT', DEFAULT_RUN_POLICY.hostScheduleToStartTimeoutMs),
+  const r = DURATION_RANGES;
+  const policy: RunPolicy = {
+    deliveryDeadlineMs: duration(env, r.deliveryDeadline, DEFAULT_RUN_POLICY.deliveryDeadlineMs),
+    retryInitialIntervalMs: duration(env, r.retryInitialInterval, DEFAULT_RUN_POLICY.retryInitialIntervalMs),
+    retryMaxIntervalMs: duration(env, r.retryMaxInterval, DEFAULT_RUN_POLICY.retryMaxIntervalMs),
+    buildTimeoutMs: duration(env, r.buildTimeout, DEFAULT_RUN_POLICY.buildTimeoutMs),
+    buildDeadlineMs: duration(env, r.buildDeadline, DEFAULT_RUN_POLICY.buildDeadlineMs),
+    heartbeatTimeoutMs: duration(env, r.heartbeatTimeout, DEFAULT_RUN_POLICY.heartbeatTimeoutMs),
+    hostScheduleToStartTimeoutMs: duration(env, r.hostTimeout, DEFAULT_RUN_POLICY.hostScheduleToStartTimeoutMs),
     maxHosts: wholeNumber(env, 'TWOWAY_MAX_HOSTS', DEFAULT_RUN_POLICY.maxHosts, 1, 100),
   };
+  const check = (longer: DurationSetting, shorter: DurationSetting, why: string, orEqual = false) => assertExceeds(env, longer, shorter, why, orEqual);
+  const heartbeat = { range: r.heartbeatTimeout, ms: policy.heartbeatTimeoutMs };
+  const hostTimeout = { range: r.hostTimeout, ms: policy.hostScheduleToStartTimeoutMs };
+  const deliveryDeadline = { range: r.deliveryDeadline, ms: policy.deliveryDeadlineMs };
+  const buildDeadline = { range: r.buildDeadline, ms: policy.buildDeadlineMs };
+  const buildTimeout = { range: r.buildTimeout, ms: policy.buildTimeoutMs };
+  const stuck = 'or a stuck build or upload is never noticed';
+  const moved = 'or a lost host ends the run instead of moving it to another host';
+  check(deliveryDeadline, heartbeat, stuck);
+  check(buildDeadline, heartbeat, stuck);
+  check(buildTimeout, heartbeat, stuck);
+  check(buildDeadline, buildTimeout, 'which bounds all build attempts together', true);
+  check(deliveryDeadline, hostTimeout, moved);
+  check(buildDeadline, hostTimeout, moved);
+  check({ range: r.retryMaxInterval, ms: policy.retryMaxIntervalMs }, { range: r.retryInitialInterval, ms: policy.retryInitialIntervalMs }, 'the first retry delay', true);
+  return policy;
 }
 
 export interface TemporalConfig {
@@ -165,8 +238,8 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     metricsAddress: metrics === 'off' ? null : metrics,
     policy: parseRunPolicy(env),
     sftpTimeouts: {
-      connectTimeoutMs: duration(env, 'TWOWAY_SFTP_CONNECT_TIMEOUT', 20 * MS_PER_SECOND),
-      operationTimeoutMs: duration(env, 'TWOWAY_SFTP_OPERATION_TIMEOUT', 60 * MS_PER_SECOND),
+      connectTimeoutMs: duration(env, DURATION_RANGES.sftpConnectTimeout, DEFAULT_SFTP_CONNECT_TIMEOUT_MS),
+      operationTimeoutMs: duration(env, DURATION_RANGES.sftpOperationTimeout, DEFAULT_SFTP_OPERATION_TIMEOUT_MS),
     },
     maxConcurrentHostActivities: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_FILES', 4, 1, 256),
     maxConcurrentWorkflowTasks: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),

@@ -4,16 +4,52 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
+import { backfillWorkflowId, periodWorkflowId, TASK_QUEUE } from '../../src/domain/workflow-ids.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
-import { runCliProcess } from '../support/cli.js';
+import { runCliProcess, type CliResult } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
 import { waitUntil } from '../support/wait.js';
 
 const WORKER_START_TIMEOUT_MS = 30_000;
+
+/** A CLI process whose standard error can be awaited line by line, for steps that must happen while it runs. */
+function startCliProcess(args: readonly string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers: { pattern: RegExp; found: () => void }[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    for (const watcher of watchers.filter((each) => each.pattern.test(stderr))) {
+      watchers.splice(watchers.indexOf(watcher), 1);
+      watcher.found();
+    }
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  return {
+    done,
+    /** Resolves once standard error matches; rejects if the process ends first. */
+    stderrMatches: (pattern: RegExp) =>
+      Promise.race([
+        new Promise<void>((resolve) => (pattern.test(stderr) ? resolve() : watchers.push({ pattern, found: resolve }))),
+        done.then((result) => Promise.reject(new Error(`the command ended (status ${result.status}) before stderr matched ${pattern}:\n${result.stderr}`))),
+      ]),
+    kill: () => child.exitCode === null && child.kill('SIGKILL'),
+  };
+}
 
 describe('the command line against a running worker (real Temporal, PostgreSQL, sshd)', () => {
   let db: TestDatabase;
@@ -24,6 +60,8 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
   let workerLog = '';
   let metricsPort: number;
   let env: NodeJS.ProcessEnv;
+  let connection: Connection;
+  let client: Client;
 
   const cli = (...args: string[]) => runCliProcess(args, env);
 
@@ -46,7 +84,10 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     await db.knex('clients').insert([
       { id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })) },
       { id: 'sandy', name: 'Sandbox', environment: 'sandbox' },
+      { id: 'busy', name: 'Busy', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'busy', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })) },
     ]);
+    connection = await Connection.connect({ address: temporal.address });
+    client = new Client({ connection });
     for (const day of ['20', '21', '22', '23', '24']) {
       await db.knex('twoway_events').insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: `2026-11-${day}T18:00:00Z`, control_tag: `day-${day}` });
     }
@@ -64,6 +105,7 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
 
   after(async () => {
     if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    await connection?.close();
     await temporal?.stop();
     await sftp?.dispose();
     await db?.drop();
@@ -110,6 +152,76 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     const noTemporal = await runCliProcess(['run', '--client', 'acme', '--period', '2026-11-23'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
     assert.equal(noTemporal.status, 1);
     assert.match(noTemporal.stderr, /^twoway-report: cannot reach Temporal at 127\.0\.0\.1:\d+ \(TEMPORAL_ADDRESS\)/);
+  });
+
+  /** Another run of a busy period, in progress: it holds the period's workflow id on a queue nobody polls. */
+  const runInProgress = (periodStart: string) =>
+    client.workflow.start('reportPeriodWorkflow', {
+      taskQueue: `${TASK_QUEUE}-nobody-polls`,
+      workflowId: periodWorkflowId('busy', 'daily', periodStart),
+      args: [{ clientId: 'busy', frequency: 'daily', periodStart }],
+    });
+
+  it('run --force waits for a run of the period in progress, says so, and then runs it forced', { timeout: 90_000 }, async () => {
+    const first = await cli('run', '--client', 'busy', '--period', '2026-11-24');
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /^delivered /);
+    const other = await runInProgress('2026-11-24');
+    const forced = startCliProcess(['run', '--client', 'busy', '--period', '2026-11-24', '--force'], env);
+    try {
+      await forced.stderrMatches(/is in progress/);
+      await other.terminate('the other run ends');
+      const result = await forced.done;
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`^a run of twoway-report/busy/daily/2026-11-24 is in progress \\(run id ${other.firstExecutionRunId}\\); waiting for it to finish, then running it forced$`, 'm'),
+      );
+      // Only a forced run compares with the delivered file; joining the other run would have said "already delivered".
+      assert.match(result.stdout, /^unchanged, not delivered again: the file equals delivered twoway_activity_busy_daily_20261124\.csv/);
+    } finally {
+      forced.kill();
+    }
+  });
+
+  it('backfill refuses a range over the bound with exit 2, before starting anything', { timeout: 60_000 }, async () => {
+    const huge = await cli('backfill', '--client', 'acme', '--from', '2020-01-01', '--to', '9999-12-31');
+    assert.equal(huge.status, 2, huge.stderr);
+    assert.match(huge.stderr, /^twoway-report: --from 2020-01-01 --to 9999-12-31 covers 2914635 daily periods; allowed: at most 10000 periods in one backfill \(split the range\)$/m);
+    await assert.rejects(client.workflow.getHandle(backfillWorkflowId('acme', 'daily', '2020-01-01', '9999-12-31')).describe(), /not found/i);
+  });
+
+  it('backfill reports a backfill whose progress queries keep failing, with exit 1', { timeout: 90_000 }, async () => {
+    // A backfill nobody answers for: its id is held by a run on a queue no worker polls.
+    const wedged = await client.workflow.start('backfillReportsWorkflow', {
+      taskQueue: `${TASK_QUEUE}-nobody-polls`,
+      workflowId: backfillWorkflowId('acme', 'daily', '2026-11-21', '2026-11-22'),
+      args: [{ clientId: 'acme', from: '2026-11-21', to: '2026-11-22' }],
+    });
+    try {
+      const result = await cli('backfill', '--client', 'acme', '--from', '2026-11-21', '--to', '2026-11-22');
+      assert.equal(result.status, 1, result.stderr);
+      const lines = result.stderr.trim().split('\n');
+      assert.match(lines.at(-1) ?? '', /^twoway-report: backfill twoway-backfill\/acme\/daily\/2026-11-21\.\.2026-11-22: 3 progress queries in a row failed \(last: .+\); it is stuck or has no worker/, result.stderr);
+    } finally {
+      await wedged.terminate('test over');
+    }
+  });
+
+  it('backfill reports a backfill workflow that failed, with exit 1 and the reason on one line', { timeout: 90_000 }, async () => {
+    const other = await runInProgress('2026-11-23');
+    // Forced, the backfill waits for that run (a minute between tries); meanwhile it is cancelled.
+    const backfill = startCliProcess(['backfill', '--client', 'busy', '--from', '2026-11-23', '--to', '2026-11-23', '--force'], env);
+    try {
+      await backfill.stderrMatches(/backfill \S+ started/);
+      await client.workflow.getHandle(backfillWorkflowId('busy', 'daily', '2026-11-23', '2026-11-23')).cancel();
+      const result = await backfill.done;
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /^twoway-report: backfill twoway-backfill\/busy\/daily\/2026-11-23\.\.2026-11-23 failed: cancelled$/m);
+    } finally {
+      backfill.kill();
+      await other.terminate('test over');
+    }
   });
 
   it('syncs and lists schedules', async () => {

@@ -1,13 +1,16 @@
-import { WorkflowFailedError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { periodWorkflowId, TASK_QUEUE } from '../../domain/workflow-ids.js';
 import { planPeriodFile } from '../../report/period-file.js';
-import { connectTemporal } from '../../temporal/client.js';
-import { rootCause } from '../../workflows/failures.js';
-import type { ReportPeriodOutcome, reportPeriodWorkflow } from '../../workflows/report-period-workflow.js';
+import { connectTemporal, type TemporalClient } from '../../temporal/client.js';
+import { describeFailure } from '../../workflows/failures.js';
+import type { ReportPeriodInput, ReportPeriodOutcome, reportPeriodWorkflow } from '../../workflows/report-period-workflow.js';
 import { periodSearchAttributes } from '../../workflows/search-attributes.js';
 import { parseDateOption, parseOptions, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
+
+/** Runs of the period a forced `run` waits out before giving up (each may be a schedule or backfill starting anew). */
+const MAX_RUNS_WAITED_FOR = 5;
 
 export function describeOutcome(outcome: ReportPeriodOutcome): string {
   const file = `${outcome.fileName} (revision ${outcome.revision}): ${outcome.rowCount} rows, ${outcome.bytes} bytes, sha256 ${outcome.sha256}, remote path ${outcome.remotePath}`;
@@ -21,6 +24,39 @@ export function describeOutcome(outcome: ReportPeriodOutcome): string {
   }
 }
 
+/**
+ * Starts the period's workflow. Not forced, a run already in progress (a schedule, a backfill)
+ * is joined: it does the same. Forced, joining would drop --force, so the run in progress is
+ * waited for (said on stderr) and the forced run started after it.
+ */
+async function startPeriodRun(temporal: TemporalClient, input: ReportPeriodInput, context: CliContext): Promise<WorkflowHandleWithFirstExecutionRunId<typeof reportPeriodWorkflow>> {
+  const workflowId = periodWorkflowId(input.clientId, input.frequency, input.periodStart);
+  const start = (conflict: WorkflowIdConflictPolicy) =>
+    temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: periodSearchAttributes(input.clientId, input.frequency, input.periodStart),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      workflowIdConflictPolicy: conflict,
+    });
+  if (!input.force) return start(WorkflowIdConflictPolicy.USE_EXISTING);
+  for (let waited = 0; ; waited++) {
+    try {
+      return await start(WorkflowIdConflictPolicy.FAIL);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const { runId } = await temporal.client.workflow.getHandle(workflowId).describe();
+      if (waited >= MAX_RUNS_WAITED_FOR) {
+        throw new Error(`${workflowId}: another run (run id ${runId}) is in progress after waiting for ${waited} runs to finish; try --force again later`);
+      }
+      context.stderr.write(`a run of ${workflowId} is in progress (run id ${runId}); waiting for it to finish, then running it forced\n`);
+      // How it ends does not matter: the forced run comes next either way.
+      await temporal.client.workflow.getHandle(workflowId, runId).result().catch(() => undefined);
+    }
+  }
+}
+
 /** Runs one period's workflow on Temporal, waits for it and prints what it did. */
 export async function runCommand(args: readonly string[], context: CliContext): Promise<void> {
   const options = parseOptions('run', args, { client: { type: 'string' }, period: { type: 'string' }, force: { type: 'boolean' } });
@@ -31,23 +67,12 @@ export async function runCommand(args: readonly string[], context: CliContext): 
   const workflowId = periodWorkflowId(clientId, input.frequency, input.periodStart);
   const temporal = await connectTemporal(context.env);
   try {
-    const handle = await temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
-      taskQueue: TASK_QUEUE,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: periodSearchAttributes(clientId, input.frequency, input.periodStart),
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      // A run of this period already in progress (a schedule, a backfill) is joined, not duplicated.
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
+    const handle = await startPeriodRun(temporal, input, context);
     context.stderr.write(`running ${workflowId} (run ${handle.firstExecutionRunId}); waiting for it to finish…\n`);
     try {
       print(context, describeOutcome(await handle.result()));
     } catch (error) {
-      if (error instanceof WorkflowFailedError) {
-        const root = rootCause(error);
-        throw new Error(`${workflowId} failed: ${root instanceof Error ? root.message : String(root)}`);
-      }
+      if (error instanceof WorkflowFailedError) throw new Error(`${workflowId} failed: ${describeFailure(error)}`);
       throw error;
     }
   } finally {

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_RUN_POLICY, DURATION_RANGES, formatDuration, InvalidEnvironmentError, parseRunPolicy, parseWorkerConfig } from '../../src/config/env.js';
+import { runCliProcess } from '../support/cli.js';
+
+/** Every duration variable at its smallest allowed value: still a consistent configuration. */
+const ALL_MINIMUMS = {
+  TWOWAY_DELIVERY_DEADLINE: '5s',
+  TWOWAY_RETRY_INITIAL_INTERVAL: '100ms',
+  TWOWAY_RETRY_MAX_INTERVAL: '100ms',
+  TWOWAY_BUILD_TIMEOUT: '5s',
+  TWOWAY_BUILD_DEADLINE: '5s',
+  TWOWAY_HEARTBEAT_TIMEOUT: '2s',
+  TWOWAY_HOST_TIMEOUT: '1s',
+  TWOWAY_SFTP_CONNECT_TIMEOUT: '1s',
+  TWOWAY_SFTP_OPERATION_TIMEOUT: '1s',
+};
+
+const ALL_MAXIMUMS = {
+  TWOWAY_DELIVERY_DEADLINE: '30d',
+  TWOWAY_RETRY_INITIAL_INTERVAL: '1h',
+  TWOWAY_RETRY_MAX_INTERVAL: '1d',
+  TWOWAY_BUILD_TIMEOUT: '1d',
+  TWOWAY_BUILD_DEADLINE: '7d',
+  TWOWAY_HEARTBEAT_TIMEOUT: '1h',
+  TWOWAY_HOST_TIMEOUT: '1d',
+  TWOWAY_SFTP_CONNECT_TIMEOUT: '10m',
+  TWOWAY_SFTP_OPERATION_TIMEOUT: '1h',
+};
+
+function refusal(env: NodeJS.ProcessEnv): InvalidEnvironmentError {
+  try {
+    parseWorkerConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof InvalidEnvironmentError, String(error));
+    return error;
+  }
+  assert.fail(`accepted ${JSON.stringify(env)}`);
+}
+
+describe('configuration: durations', () => {
+  it('accepts the defaults', () => {
+    assert.deepEqual(parseRunPolicy({}), DEFAULT_RUN_POLICY);
+    assert.deepEqual(DEFAULT_RUN_POLICY, {
+      deliveryDeadlineMs: 86_400_000, retryInitialIntervalMs: 30_000, retryMaxIntervalMs: 900_000, buildTimeoutMs: 7_200_000,
+      buildDeadlineMs: 21_600_000, heartbeatTimeoutMs: 120_000, hostScheduleToStartTimeoutMs: 300_000, maxHosts: 3,
+    });
+    assert.deepEqual(parseWorkerConfig({}).sftpTimeouts, { connectTimeoutMs: 20_000, operationTimeoutMs: 60_000 });
+  });
+
+  it('accepts every variable at its smallest and at its largest allowed value', () => {
+    const smallest = parseWorkerConfig(ALL_MINIMUMS);
+    assert.deepEqual(
+      [smallest.policy.deliveryDeadlineMs, smallest.policy.retryInitialIntervalMs, smallest.policy.heartbeatTimeoutMs, smallest.policy.hostScheduleToStartTimeoutMs, smallest.sftpTimeouts.connectTimeoutMs],
+      [5_000, 100, 2_000, 1_000, 1_000],
+    );
+    const largest = parseWorkerConfig(ALL_MAXIMUMS);
+    assert.deepEqual([largest.policy.deliveryDeadlineMs, largest.policy.buildDeadlineMs, largest.sftpTimeouts.operationTimeoutMs], [30 * 86_400_000, 7 * 86_400_000, 3_600_000]);
+    assert.equal(parseRunPolicy({ TWOWAY_DELIVERY_DEADLINE: '1.5h' }).deliveryDeadlineMs, 5_400_000);
+  });
+
+  for (const range of Object.values(DURATION_RANGES)) {
+    it(`refuses ${range.variable} of zero, below ${formatDuration(range.minMs)}, above ${formatDuration(range.maxMs)} or not a duration`, () => {
+      const allowed = `allowed: a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}, such as 500ms, 30s, 15m, 6h or 2d`;
+      for (const given of ['0s', '0ms', `${range.minMs - 1}ms`, `${range.maxMs + 1}ms`, '10', 'soon', '-5s']) {
+        // The other variables at their limits, so only this one can be out of range.
+        const error = refusal({ ...(given.startsWith('0') || given === `${range.minMs - 1}ms` ? ALL_MINIMUMS : ALL_MAXIMUMS), [range.variable]: given });
+        assert.equal(error.variable, range.variable);
+        assert.equal(error.message, `${range.variable} is "${given}"; ${allowed}`);
+      }
+    });
+  }
+
+  it('refuses a delivery deadline, build deadline or build timeout not longer than the heartbeat timeout', () => {
+    assert.equal(
+      refusal({ TWOWAY_DELIVERY_DEADLINE: '2m' }).message,
+      'TWOWAY_DELIVERY_DEADLINE is "2m"; allowed: longer than TWOWAY_HEARTBEAT_TIMEOUT (2m), or a stuck build or upload is never noticed',
+    );
+    assert.equal(
+      refusal({ TWOWAY_HEARTBEAT_TIMEOUT: '1h', TWOWAY_BUILD_TIMEOUT: '30m' }).message,
+      'TWOWAY_BUILD_TIMEOUT is "30m"; allowed: longer than TWOWAY_HEARTBEAT_TIMEOUT (1h), or a stuck build or upload is never noticed',
+    );
+    assert.equal(
+      refusal({ TWOWAY_HEARTBEAT_TIMEOUT: '10m', TWOWAY_BUILD_TIMEOUT: '5m', TWOWAY_BUILD_DEADLINE: '10m' }).variable,
+      'TWOWAY_BUILD_DEADLINE',
+    );
+  });
+
+  it('refuses a build deadline shorter than one build attempt, naming the default in force', () => {
+    assert.equal(
+      refusal({ TWOWAY_BUILD_TIMEOUT: '12h' }).message,
+      'TWOWAY_BUILD_DEADLINE is 6h (the default); allowed: at least TWOWAY_BUILD_TIMEOUT (12h), which bounds all build attempts together',
+    );
+    assert.equal(parseRunPolicy({ TWOWAY_BUILD_TIMEOUT: '6h' }).buildTimeoutMs, DEFAULT_RUN_POLICY.buildDeadlineMs);
+  });
+
+  it('refuses a host timeout that the deadlines would cut short', () => {
+    assert.match(
+      refusal({ TWOWAY_HOST_TIMEOUT: '7h' }).message,
+      /^TWOWAY_BUILD_DEADLINE is 6h \(the default\); allowed: longer than TWOWAY_HOST_TIMEOUT \(7h\), or a lost host ends the run/,
+    );
+    assert.equal(refusal({ ...ALL_MINIMUMS, TWOWAY_HOST_TIMEOUT: '5s' }).variable, 'TWOWAY_DELIVERY_DEADLINE');
+  });
+
+  it('refuses a longest retry delay shorter than the first', () => {
+    assert.equal(
+      refusal({ TWOWAY_RETRY_INITIAL_INTERVAL: '1m', TWOWAY_RETRY_MAX_INTERVAL: '30s' }).message,
+      'TWOWAY_RETRY_MAX_INTERVAL is "30s"; allowed: at least TWOWAY_RETRY_INITIAL_INTERVAL (1m), the first retry delay',
+    );
+    assert.equal(refusal({ TWOWAY_RETRY_INITIAL_INTERVAL: '1h' }).message, 'TWOWAY_RETRY_MAX_INTERVAL is 15m (the default); allowed: at least TWOWAY_RETRY_INITIAL_INTERVAL (1h), the first retry delay');
+  });
+
+  it('stops a worker at start with the reason on one line and exit status 1', async () => {
+    // Nothing reachable behind it: if the check let the value through, the worker would fail later, on the database.
+    const result = await runCliProcess(['worker'], {
+      TWOWAY_DELIVERY_DEADLINE: '0s',
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      TWOWAY_METRICS_ADDRESS: 'off',
+    });
+    assert.equal(result.status, 1);
+    assert.equal(
+      result.stderr,
+      'twoway-report: TWOWAY_DELIVERY_DEADLINE is "0s"; allowed: a duration from 5s to 30d, such as 500ms, 30s, 15m, 6h or 2d\n',
+    );
+  });
+});
