@@ -1,8 +1,7 @@
 import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities, PeriodInput } from '../activities/index.js';
-import type { RunPolicy } from '../domain/types.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
-import type { Frequency, LocalDate } from '../domain/types.js';
+import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { describeFailure, failWithRootReason, isHostLost } from './failures.js';
 import { periodSearchAttributes } from './search-attributes.js';
 

@@ -14,7 +14,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { findTemporalCli } from '../../src/devstack/temporal-dev-server.js';
 import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
+import type { backfillReportsWorkflow } from '../../src/workflows/backfill-reports-workflow.js';
 import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
+import type { scheduledReportWorkflow } from '../../src/workflows/scheduled-report-workflow.js';
 import { periodSearchAttributes } from '../../src/workflows/search-attributes.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import { waitUntil } from './wait.js';
@@ -33,11 +35,11 @@ function historyFile(type: string, scenario: string, captured: string): string {
  * operators use too). The SDK's historyToJSON fails here: @temporalio/common carries its own
  * copy of protobufjs, whose protojson does not accept @temporalio/proto's types.
  */
-async function save(pipeline: Pipeline, handle: WorkflowHandle, type: string, scenario: string, captured: string): Promise<string> {
+async function save(pipeline: Pipeline, handle: WorkflowHandle, type: string, scenario: string, captured: string, runId?: string): Promise<string> {
   const path = historyFile(type, scenario, captured);
   const { stdout } = await run(findTemporalCli(), [
     'workflow', 'show', '--address', pipeline.temporal.address, '--namespace', pipeline.temporal.namespace ?? 'default',
-    '--workflow-id', handle.workflowId, '--output', 'json',
+    '--workflow-id', handle.workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json',
   ], { maxBuffer: MAX_HISTORY_BYTES });
   await writeFile(path, stdout);
   return path;
@@ -101,12 +103,35 @@ async function capturePeriodRuns(pipeline: Pipeline, captured: string): Promise<
   }
 }
 
+/** A scheduled run (started directly: the period comes from its start time) and a backfill that continues as new. */
+async function captureParentRuns(pipeline: Pipeline, captured: string): Promise<string[]> {
+  const paths: string[] = [];
+  const scheduled = await pipeline.temporal.client.workflow.start<typeof scheduledReportWorkflow>('scheduledReportWorkflow', {
+    taskQueue: pipeline.taskQueue,
+    workflowId: 'twoway-schedule/acme/daily#capture',
+    args: [{ clientId: 'acme', frequency: 'daily', timeZone: 'America/Chicago' }],
+  });
+  await scheduled.result();
+  paths.push(await save(pipeline, scheduled, 'scheduledReportWorkflow', 'delivered-previous-day', captured));
+
+  const backfill = await pipeline.temporal.client.workflow.start<typeof backfillReportsWorkflow>('backfillReportsWorkflow', {
+    taskQueue: pipeline.taskQueue,
+    workflowId: 'twoway-backfill/acme/daily/2026-11-18/2026-11-26#capture',
+    args: [{ clientId: 'acme', from: '2026-11-18', to: '2026-11-26', frequency: 'daily', concurrency: 2, periodsPerRun: 4 }],
+  });
+  await backfill.result();
+  paths.push(await save(pipeline, backfill, 'backfillReportsWorkflow', 'first-run-continued-as-new', captured, backfill.firstExecutionRunId));
+  paths.push(await save(pipeline, backfill, 'backfillReportsWorkflow', 'last-run', captured));
+  return paths;
+}
+
 async function main(): Promise<void> {
   const captured = new Date().toISOString().slice(0, 10);
   await mkdir(HISTORIES_DIR, { recursive: true });
   const pipeline = await startPipeline();
   try {
-    for (const path of await capturePeriodRuns(pipeline, captured)) process.stdout.write(`captured ${path}\n`);
+    const paths = [...(await capturePeriodRuns(pipeline, captured)), ...(await captureParentRuns(pipeline, captured))];
+    for (const path of paths) process.stdout.write(`captured ${path}\n`);
   } finally {
     await pipeline.close();
   }

@@ -16,7 +16,7 @@ import { PROJECT_ROOT, WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 
 const HISTORIES_DIR = join(PROJECT_ROOT, 'test', 'workflows', 'histories');
 /** Every workflow type a schedule, the CLI or a parent starts must have at least one history here. */
-const WORKFLOW_TYPES = ['reportPeriodWorkflow'];
+const WORKFLOW_TYPES = ['reportPeriodWorkflow', 'scheduledReportWorkflow', 'backfillReportsWorkflow'];
 
 /**
  * A history in the Temporal CLI's JSON (`temporal workflow show -o json`) as the SDK's
