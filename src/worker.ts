@@ -15,6 +15,7 @@ import { parseWorkerConfig, type TemporalConfig } from './config/env.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
 import { TASK_QUEUE } from './domain/workflow-ids.js';
 import { openDatabase } from './db/database.js';
+import { watchDatabase } from './db/health.js';
 import { migrateLatest } from './db/knex.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createReportMetrics } from './observability/metrics.js';
@@ -124,6 +125,8 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
+    const metrics = createReportMetrics(Runtime.instance().metricMeter);
+    const databaseWatch = watchDatabase(database.knex, { logger, onChange: (up) => metrics.recordDatabaseUp(up) });
     const workers = await createReportWorkers({
       connection,
       namespace: config.temporal.namespace,
@@ -133,7 +136,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       policy: config.policy,
       secretsEnv: env,
       logger,
-      metrics: createReportMetrics(Runtime.instance().metricMeter),
+      metrics,
       sftpTimeouts: config.sftpTimeouts,
       maxConcurrentHostActivities: config.maxConcurrentHostActivities,
       maxConcurrentWorkflowTasks: config.maxConcurrentWorkflowTasks,
@@ -142,7 +145,11 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: TASK_QUEUE, hostTaskQueue: workers.hostTaskQueue, metrics: config.metricsAddress },
       'worker started',
     );
-    await workers.run();
+    try {
+      await workers.run();
+    } finally {
+      databaseWatch.stop();
+    }
     logger.info('worker stopped');
   } finally {
     await connection.close();

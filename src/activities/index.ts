@@ -7,7 +7,6 @@ import { PeriodNotEndedError, UsageError } from '../domain/errors.js';
 import type { BuiltFile, Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { loadClient } from '../db/clients.js';
 import {
-  deliveredPeriodStarts,
   latestDelivered,
   recordAttempt,
   recordRunFailed,
@@ -16,7 +15,9 @@ import {
   type DeliveredRevision,
   type RunOutcome,
 } from '../db/ledger.js';
-import { deliverFile, type DeliveryResult } from '../delivery/sftp-delivery.js';
+import { withPeriodLock } from '../db/period-lock.js';
+import { createPublicationLedger, deliveredPeriodStarts } from '../db/report-files.js';
+import { publishPeriodFile } from '../delivery/period-publisher.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReportMetrics } from '../observability/metrics.js';
 import { buildPlannedFile, planPeriodFile } from '../report/period-file.js';
@@ -47,12 +48,32 @@ export type StartRunResult =
   | { readonly action: 'build'; readonly fileName: string; readonly latest: DeliveredRevision | null; readonly policy: RunPolicy };
 
 export interface DeliverInput {
-  readonly clientId: string;
+  /** The built file on this host. */
   readonly path: string;
+  /** The period's planned file name (revision 1); later revisions derive theirs. */
   readonly fileName: string;
   /** SHA-256 of the built file: the bytes sent must match it before anything is renamed into place. */
   readonly sha256: string;
+  readonly rowCount: number;
+  /** Deliver a changed file of a delivered period as the next revision. */
+  readonly force: boolean;
 }
+
+/** What delivery did, in the ledger's terms; only names, counts and checksums. */
+export interface DeliverOutcome {
+  readonly status: 'delivered' | 'already-delivered' | 'unchanged';
+  readonly revision: number;
+  readonly fileName: string;
+  readonly remotePath: string;
+  readonly rowCount: number;
+  /** Bytes of the delivered data file (gzipped when the client wants gzip). */
+  readonly bytes: number;
+  /** SHA-256 of the CSV of the delivered revision. */
+  readonly sha256: string;
+}
+
+/** How long an attempt waits for another attempt of the same period to finish its delivery. */
+const PERIOD_LOCK_WAIT_MS = 5 * 60 * 1000;
 
 function currentRun(): { workflowId: string; runId: string } {
   const execution = Context.current().info.workflowExecution;
@@ -130,22 +151,38 @@ export function createActivities(deps: ActivityDeps) {
       return built;
     },
 
-    /** Delivers a built file over SFTP under `fileName`; retried by the workflow's policy. */
-    async deliverReport(input: PeriodInput & DeliverInput): Promise<DeliveryResult> {
+    /**
+     * Publishes the built file exactly once, holding the period's lock: reconciles what earlier
+     * attempts left half done, then delivers this file, or finds the period delivered or
+     * unchanged. The built file is removed once the outcome is recorded.
+     */
+    async deliverReport(input: PeriodInput & DeliverInput): Promise<DeliverOutcome> {
       const context = Context.current();
-      await recordAttempt(deps.knex, currentRun());
+      const run = currentRun();
+      await recordAttempt(deps.knex, run);
       const client = await loadClient(deps.knex, input.clientId);
+      const settings = requireDelivery(client);
       const logger = log(input).child({ attempt: context.info.attempt });
       const startedAt = performance.now();
       const heartbeat = heartbeatThrottled();
+      const period = { clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart };
       try {
-        const result = await deliverFile(
-          { clientId: client.id, settings: requireDelivery(client), localPath: input.path, fileName: input.fileName, sha256: input.sha256 },
-          { env: deps.secretsEnv, logger, signal: context.cancellationSignal, onProgress: (bytesSent: number) => heartbeat({ bytesSent }), ...deps.sftpTimeouts },
+        const published = await withPeriodLock(
+          deps.knex,
+          deps.databaseUrl,
+          period,
+          { waitTimeoutMs: PERIOD_LOCK_WAIT_MS, signal: context.cancellationSignal, onWait: () => heartbeat({ waitingForLock: true }) },
+          (lock) =>
+            publishPeriodFile(
+              { clientId: client.id, settings, localPath: input.path, baseFileName: input.fileName, sha256: input.sha256, rowCount: input.rowCount, run, force: input.force },
+              createPublicationLedger(lock, period),
+              { env: deps.secretsEnv, logger, signal: lock.signal, onProgress: (bytesSent: number) => heartbeat({ bytesSent }), ...deps.sftpTimeouts },
+            ),
         );
-        deps.metrics?.recordDelivery(result.alreadyPresent ? 'already_present' : 'delivered', result.bytes, (performance.now() - startedAt) / 1000);
+        const { file } = published;
+        deps.metrics?.recordDelivery(published.uploaded ? 'delivered' : 'already_present', published.uploaded ? file.bytes : 0, (performance.now() - startedAt) / 1000);
         await rm(input.path, { force: true });
-        return result;
+        return { status: published.status, revision: file.revision, fileName: file.fileName, remotePath: file.remotePath, rowCount: file.rowCount, bytes: file.bytes, sha256: file.sha256 };
       } catch (error) {
         deps.metrics?.recordDelivery(error instanceof Error ? error.name : 'error', 0, (performance.now() - startedAt) / 1000);
         throw error;
@@ -161,8 +198,8 @@ export function createActivities(deps: ActivityDeps) {
       await recordRunFinished(deps.knex, currentRun(), outcome);
     },
 
-    async failRun(input: { readonly error: string }): Promise<void> {
-      await recordRunFailed(deps.knex, currentRun(), input.error);
+    async failRun(input: { readonly error: string; readonly cancelled: boolean }): Promise<void> {
+      await recordRunFailed(deps.knex, currentRun(), input.cancelled ? 'cancelled' : 'failed', input.error);
     },
 
     /** What a backfill needs to know of its client. */

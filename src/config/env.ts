@@ -33,7 +33,9 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TWOWAY_WORK_DIR', default: '.data/work', meaning: 'where a worker writes files before delivering them' },
   { name: 'TWOWAY_DATA_DIR', default: '.data', meaning: 'embedded services\' state (PostgreSQL, demo Temporal and sshd)' },
   { name: 'TWOWAY_EMBEDDED_PG_PORT', default: '54329', meaning: 'port of the embedded PostgreSQL' },
-  { name: 'TWOWAY_METRICS_ADDRESS', default: '0.0.0.0:9464', meaning: 'Prometheus endpoint of a worker (/metrics); off to disable' },
+  { name: 'TWOWAY_METRICS_ADDRESS', default: '0.0.0.0:9464', meaning: 'Prometheus endpoint of a worker (/metrics); off to disable; the demo\'s worker: 127.0.0.1:9464 if free, unless set' },
+  { name: 'TWOWAY_DEMO_TEMPORAL_PORT', default: '7233 if free', meaning: 'frontend port of the demo\'s Temporal dev server' },
+  { name: 'TWOWAY_DEMO_UI_PORT', default: '8233 if free', meaning: 'Web UI port of the demo\'s Temporal dev server' },
   { name: 'TWOWAY_DELIVERY_DEADLINE', default: '24h', meaning: 'how long delivery of one file keeps retrying' },
   { name: 'TWOWAY_RETRY_INITIAL_INTERVAL', default: '30s', meaning: 'first retry delay (doubles each time)' },
   { name: 'TWOWAY_RETRY_MAX_INTERVAL', default: '15m', meaning: 'longest retry delay' },
@@ -86,6 +88,11 @@ function wholeNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number,
     throw new InvalidEnvironmentError(variable, describeValue(raw), `a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** A TCP port from the environment, or null when the variable is unset. */
+export function parsePort(env: NodeJS.ProcessEnv, variable: string): number | null {
+  return env[variable]?.trim() ? wholeNumber(env, variable, 0, 1, 65_535) : null;
 }
 
 export function parseRunPolicy(env: NodeJS.ProcessEnv): RunPolicy {

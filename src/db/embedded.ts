@@ -153,6 +153,8 @@ function stopWithProcess(clusterDir: string): () => void {
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: adminUrl });
+  // A dropped connection fails the query under way; unlistened, it would crash the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -1,10 +1,14 @@
 import type { Knex } from 'knex';
 import type { Frequency, LocalDate } from '../domain/types.js';
+import { latestDeliveredFile } from './report-files.js';
 
-/** The ledger of period runs [SPEC §7]: `report_runs`, one row per workflow run of a period. */
+/**
+ * The ledger of period runs [SPEC §7]: `report_runs`, one row per workflow run of a period.
+ * The files themselves (one row per revision) are in `report_files` (report-files.ts).
+ */
 const TABLE = 'report_runs';
 
-export type RunStatus = 'running' | 'delivered' | 'unchanged' | 'skipped' | 'failed';
+export type RunStatus = 'running' | 'delivered' | 'unchanged' | 'skipped' | 'failed' | 'cancelled';
 
 export interface PeriodKey {
   readonly clientId: string;
@@ -50,19 +54,10 @@ export interface LedgerRow {
 
 /** The newest delivered revision of a period, if any. */
 export async function latestDelivered(knex: Knex, key: PeriodKey): Promise<DeliveredRevision | null> {
-  const row = (await knex(TABLE)
-    .where({ client_id: key.clientId, frequency: key.frequency, period_start: key.periodStart, status: 'delivered' })
-    .orderBy('revision', 'desc')
-    .first()) as LedgerRow | undefined;
-  if (!row || row.revision === null || row.sha256 === null) return null;
-  return {
-    revision: row.revision,
-    sha256: row.sha256,
-    fileName: row.file_name ?? '',
-    remotePath: row.remote_path ?? '',
-    rowCount: row.row_count ?? 0,
-    bytes: row.bytes ?? 0,
-  };
+  const file = await latestDeliveredFile(knex, key);
+  if (!file) return null;
+  const { revision, sha256, fileName, remotePath, rowCount, bytes } = file;
+  return { revision, sha256, fileName, remotePath, rowCount, bytes };
 }
 
 /** Records that a run of the period started; idempotent per workflow run (activity retries). */
@@ -88,7 +83,7 @@ export async function recordAttempt(knex: Knex, run: RunKey): Promise<void> {
 }
 
 export interface RunOutcome {
-  readonly status: Exclude<RunStatus, 'running' | 'failed'>;
+  readonly status: Exclude<RunStatus, 'running' | 'failed' | 'cancelled'>;
   readonly revision?: number | null;
   readonly rowCount?: number | null;
   readonly bytes?: number | null;
@@ -97,37 +92,30 @@ export interface RunOutcome {
   readonly remotePath?: string | null;
 }
 
+/** Records how a run ended. A run recorded delivered stays delivered (its file is on the server). */
 export async function recordRunFinished(knex: Knex, run: RunKey, outcome: RunOutcome): Promise<void> {
-  await knex(TABLE)
-    .where({ workflow_id: run.workflowId, run_id: run.runId })
-    .update({
-      status: outcome.status,
-      revision: outcome.revision ?? null,
-      row_count: outcome.rowCount ?? null,
-      bytes: outcome.bytes ?? null,
-      sha256: outcome.sha256 ?? null,
-      file_name: outcome.fileName ?? null,
-      remote_path: outcome.remotePath ?? null,
-      last_error: null,
-      finished_at: knex.fn.now(),
-      updated_at: knex.fn.now(),
-    });
+  const query = knex(TABLE).where({ workflow_id: run.workflowId, run_id: run.runId });
+  if (outcome.status !== 'delivered') query.whereNot({ status: 'delivered' });
+  await query.update({
+    status: outcome.status,
+    revision: outcome.revision ?? null,
+    row_count: outcome.rowCount ?? null,
+    bytes: outcome.bytes ?? null,
+    sha256: outcome.sha256 ?? null,
+    file_name: outcome.fileName ?? null,
+    remote_path: outcome.remotePath ?? null,
+    last_error: null,
+    finished_at: knex.fn.now(),
+    updated_at: knex.fn.now(),
+  });
 }
 
-export async function recordRunFailed(knex: Knex, run: RunKey, error: string): Promise<void> {
+/** Records a failed or cancelled run; a run whose file was recorded delivered meanwhile keeps that status. */
+export async function recordRunFailed(knex: Knex, run: RunKey, status: 'failed' | 'cancelled', error: string): Promise<void> {
   await knex(TABLE)
     .where({ workflow_id: run.workflowId, run_id: run.runId })
-    .update({ status: 'failed', last_error: error, finished_at: knex.fn.now(), updated_at: knex.fn.now() });
-}
-
-/** Period starts (local dates) of the client's delivered periods in [from, to]. */
-export async function deliveredPeriodStarts(knex: Knex, clientId: string, frequency: Frequency, from: LocalDate, to: LocalDate): Promise<LocalDate[]> {
-  const rows = (await knex(TABLE)
-    .distinct('period_start')
-    .where({ client_id: clientId, frequency, status: 'delivered' })
-    .whereBetween('period_start', [from, to])
-    .orderBy('period_start')) as { period_start: string }[];
-  return rows.map((row) => row.period_start);
+    .whereNot({ status: 'delivered' })
+    .update({ status, last_error: error, finished_at: knex.fn.now(), updated_at: knex.fn.now() });
 }
 
 /** The newest runs, newest first, optionally of one client. */

@@ -6,25 +6,22 @@
  *   checked, and only then is it renamed to the final name;
  * - a file already standing under the final name is never replaced: when it holds the same
  *   bytes the delivery is done (`alreadyPresent`), otherwise RemoteFileConflictError;
+ * - the final name is taken with an operation that cannot replace a file (remote-folder.ts);
  * - every failure is a typed error: permanent ones (host key, login, settings) are not
  *   retried, network faults and timeouts are SftpTransientError for the workflow to retry;
  *   each attempt uses a fresh connection and cleans up the temporary files of earlier ones.
  *
+ * This is one file on its own; period-publisher.ts adds the ledger (revisions, intents).
+ *
  * Secrets are resolved here, in the delivering process, and go nowhere but into ssh2.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  InvalidClientSettingError,
-  RemoteDirectoryMissingError,
-  RemoteFileConflictError,
-  UploadVerificationError,
-} from '../domain/errors.js';
+import { BuiltFileMissingError, InvalidClientSettingError, RemoteFileConflictError, UploadVerificationError } from '../domain/errors.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
-import { hashLocalFile, prepareLocalFile, type LocalFile } from './local-file.js';
+import { prepareLocalFile, type LocalFile } from './local-file.js';
+import { RemoteFolder, sha256Hex, type Placement } from './remote-folder.js';
 import { resolveCredentials } from './secrets.js';
-import { abortReason, describeForLog, remotePathIn, SftpSession } from './sftp-session.js';
-import { hashRemoteFile, upload, type UploadSource } from './sftp-transfer.js';
+import { abortReason, describeForLog, SftpSession } from './sftp-session.js';
 
 export interface DeliveryRequest {
   readonly clientId: string;
@@ -70,23 +67,9 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 /** At most two progress calls a second. */
 export const PROGRESS_INTERVAL_MS = 500;
-/** Suffix of temporary names: hidden (leading dot) and neither `.csv` nor `.gz`, so a receiver ignores them. */
-const TEMPORARY_SUFFIX = '.part';
-const TEMPORARY_ID_BYTES = 4;
 const CHECKSUM_SUFFIX = '.sha256';
 
-/** One file to put in place: the data file or its checksum companion. */
-interface Placement {
-  readonly name: string;
-  readonly source: UploadSource;
-  readonly bytes: number;
-  /** Known before the upload for gzip, the companion and a CSV whose built sha256 is given; otherwise hashed as it is sent. */
-  readonly sha256: string | null;
-  /** For gzip: sha256 of the uncompressed content, so an existing file another gzip made of the same CSV still counts as the same. */
-  readonly contentSha256: string | null;
-}
-
-interface Placed {
+export interface Placed {
   readonly remotePath: string;
   readonly bytes: number;
   readonly sha256: string;
@@ -105,202 +88,111 @@ function throttle(onProgress: ((bytes: number) => void) | undefined): (bytes: nu
   };
 }
 
-/** `.<name>.<8 hex>.part`: hidden, unique per attempt, and recognisable afterwards. */
-function temporaryName(name: string): string {
-  return `.${name}.${randomBytes(TEMPORARY_ID_BYTES).toString('hex')}${TEMPORARY_SUFFIX}`;
-}
-
-function isTemporaryOf(entry: string, name: string): boolean {
-  const id = entry.slice(name.length + 2, entry.length - TEMPORARY_SUFFIX.length);
-  return entry.startsWith(`.${name}.`) && entry.endsWith(TEMPORARY_SUFFIX) && new RegExp(`^[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}$`).test(id);
-}
-
-function checkFileName(request: DeliveryRequest): void {
-  const { fileName } = request;
+export function checkFileName(clientId: string, fileName: string): void {
   if (fileName === '' || fileName.startsWith('.') || /[/\\\0]/.test(fileName)) {
-    throw new InvalidClientSettingError(request.clientId, 'file name', JSON.stringify(fileName), 'a plain file name, without folders, that does not start with a dot');
+    throw new InvalidClientSettingError(clientId, 'file name', JSON.stringify(fileName), 'a plain file name, without folders, that does not start with a dot');
   }
 }
 
-function sha256Hex(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/**
+ * Puts one file in place under its final name, or finds the same bytes already there; other
+ * bytes under the name are a RemoteFileConflictError and are never replaced.
+ */
+export async function placeFile(folder: RemoteFolder, clientId: string, item: Placement, logger: Logger): Promise<Placed> {
+  const remotePath = folder.pathOf(item.name);
+  await folder.removeStaleTemporaries(item.name);
+  const found = async (expected: { bytes: number; sha256: string; contentSha256: string | null }): Promise<Placed> => {
+    const there = await folder.compare(remotePath, expected);
+    if (there.verdict !== 'same') {
+      throw new RemoteFileConflictError(clientId, remotePath, `${there.bytes} bytes${there.sha256 ? ` with sha256 ${there.sha256}` : ''} there, ${expected.bytes} bytes with sha256 ${expected.sha256} in this file`);
+    }
+    logger.info({ remotePath, bytes: there.bytes, sha256: there.sha256 }, 'an identical file is already delivered; nothing uploaded');
+    return { remotePath, bytes: there.bytes, sha256: there.sha256 ?? expected.sha256, alreadyPresent: true };
+  };
+  if ((await folder.sizeOf(remotePath)) !== null) return found(await folder.expectedOf(item));
+  const { temporaryPath, sha256 } = await folder.uploadVerified(item);
+  const how = await folder.publish(temporaryPath, remotePath);
+  if (how === 'exists') {
+    await folder.removeQuietly(temporaryPath);
+    return found({ bytes: item.bytes, sha256, contentSha256: item.contentSha256 });
+  }
+  logger.info({ remotePath, bytes: item.bytes, sha256, publish: how }, 'delivered file');
+  return { remotePath, bytes: item.bytes, sha256, alreadyPresent: false };
 }
 
-class Delivery {
-  private readonly progress: (bytes: number) => void;
-
-  constructor(
-    private readonly session: SftpSession,
-    private readonly request: DeliveryRequest,
-    private readonly options: DeliveryOptions,
-    private readonly logger: Logger,
-    progress: (bytes: number) => void,
-  ) {
-    this.progress = progress;
-  }
-
-  private get settings(): SftpDeliverySettings {
-    return this.request.settings;
-  }
-
-  async checkRemoteDir(): Promise<void> {
-    const { remoteDir, host } = this.settings;
-    const stats = await this.session.stat(remoteDir);
-    if (!stats) throw new RemoteDirectoryMissingError(this.request.clientId, host, remoteDir);
-    if (!stats.isDirectory()) {
-      throw new InvalidClientSettingError(this.request.clientId, 'delivery.remoteDir', `"${remoteDir}" (a file, not a folder, on ${host})`, 'an existing folder the user may write to');
-    }
-  }
-
-  /** Puts one file in place under its final name, or finds it already there. */
-  async place(item: Placement): Promise<Placed> {
-    const remotePath = remotePathIn(this.settings.remoteDir, item.name);
-    await this.removeStaleTemporaries(item.name);
-    const existing = await this.session.stat(remotePath);
-    if (existing) return this.compareExisting(item, remotePath, existing.size);
-    const temporary = remotePathIn(this.settings.remoteDir, temporaryName(item.name));
-    const sha256 = await this.uploadAndVerify(item, temporary);
-    const sent = { ...item, sha256 };
-    // Another attempt may have finished meanwhile, and posix-rename would replace its file.
-    if (await this.session.stat(remotePath)) {
-      await this.removeQuietly(temporary);
-      return this.compareExisting(sent, remotePath, null);
-    }
-    const how = await this.renameIntoPlace(temporary, remotePath);
-    if (how === 'already-there') return this.compareExisting(sent, remotePath, null);
-    this.logger.info({ remotePath, bytes: item.bytes, sha256, rename: how }, 'delivered file');
-    return { remotePath, bytes: item.bytes, sha256, alreadyPresent: false };
-  }
-
-  /** Uploads under the temporary name; the server must hold every byte, and the bytes sent must be the ones meant. */
-  private async uploadAndVerify(item: Placement, temporary: string): Promise<string> {
-    this.logger.debug({ temporary, bytes: item.bytes }, 'uploading under a temporary name');
-    const started = Date.now();
-    const sent = await upload(this.session, item.source, temporary, this.progress);
-    const remoteBytes = (await this.session.stat(temporary))?.size ?? null;
-    const problem =
-      remoteBytes !== item.bytes || sent.bytes !== item.bytes
-        ? `the server holds ${remoteBytes ?? 'no file of'} bytes; ${sent.bytes} were sent of ${item.bytes}`
-        : item.sha256 !== null && sent.sha256 !== item.sha256
-          ? `the bytes sent have sha256 ${sent.sha256}, not ${item.sha256} (${this.request.localPath} is not the built file, or changed while it was sent)`
-          : null;
-    if (problem !== null) {
-      await this.removeQuietly(temporary);
-      throw new UploadVerificationError(this.request.clientId, temporary, problem);
-    }
-    this.logger.debug({ temporary, bytes: item.bytes, ms: Date.now() - started }, 'uploaded; size verified');
-    return sent.sha256;
-  }
-
-  private async renameIntoPlace(temporary: string, remotePath: string): Promise<'posix-rename' | 'rename' | 'already-there'> {
-    try {
-      return await this.session.rename(temporary, remotePath);
-    } catch (error) {
-      // Plain rename refuses an existing target; a file that appeared there meanwhile is judged like any other.
-      if (!(await this.existsQuietly(remotePath))) throw error;
-      await this.removeQuietly(temporary);
-      this.logger.debug({ remotePath }, 'rename found the final name taken');
-      return 'already-there';
-    }
-  }
-
-  private async existsQuietly(remotePath: string): Promise<boolean> {
-    try {
-      return (await this.session.stat(remotePath)) !== null;
-    } catch {
-      return false;
-    }
-  }
-
-  /** A file under the final name is ours only when its bytes (or, for gzip, its content) are the same. */
-  private async compareExisting(item: Placement, remotePath: string, knownSize: number | null): Promise<Placed> {
-    const conflict = (detail: string) => new RemoteFileConflictError(this.request.clientId, remotePath, detail);
-    const gzip = item.contentSha256 !== null;
-    if (!gzip && knownSize !== null && knownSize !== item.bytes) throw conflict(`${knownSize} bytes there, ${item.bytes} bytes in this file`);
-    const local = item.sha256 ?? (await this.hashSource(item));
-    const remote = await hashRemoteFile(this.session, remotePath, { gunzip: gzip, onBytes: this.progress });
-    const sameBytes = remote.bytes === item.bytes && remote.sha256 === local;
-    const sameContent = gzip && remote.contentSha256 === item.contentSha256;
-    if (!sameBytes && !sameContent) throw conflict(`sha256 ${remote.sha256} there, ${local} in this file`);
-    this.logger.info({ remotePath, bytes: remote.bytes, sha256: remote.sha256 }, 'an identical file is already delivered; nothing uploaded');
-    return { remotePath, bytes: remote.bytes, sha256: remote.sha256, alreadyPresent: true };
-  }
-
-  private async hashSource(item: Placement): Promise<string> {
-    if ('bytes' in item.source) return sha256Hex(item.source.bytes);
-    return (await hashLocalFile(item.source.path, { signal: this.options.signal, onBytes: this.progress })).sha256;
-  }
-
-  /** Temporary files of earlier attempts (crashed, cut off, or still running elsewhere and doomed). */
-  private async removeStaleTemporaries(name: string): Promise<void> {
-    const stale = (await this.session.list(this.settings.remoteDir)).filter((entry) => isTemporaryOf(entry, name));
-    for (const entry of stale) {
-      this.logger.info({ stale: entry }, 'removing a temporary file left by an earlier attempt');
-      await this.session.remove(remotePathIn(this.settings.remoteDir, entry));
-    }
-  }
-
-  private async removeQuietly(path: string): Promise<void> {
-    try {
-      await this.session.remove(path);
-    } catch (error) {
-      this.logger.debug({ path, err: describeForLog(error) }, 'could not remove a temporary file; the next attempt will');
-    }
-  }
-}
-
-function checksumPlacement(data: Placed, dataName: string): Placement {
+export function checksumPlacement(data: { readonly sha256: string }, dataName: string): Placement {
   const bytes = Buffer.from(`${data.sha256}  ${dataName}\n`, 'utf8');
   return { name: `${dataName}${CHECKSUM_SUFFIX}`, source: { bytes }, bytes: bytes.length, sha256: sha256Hex(bytes), contentSha256: null };
 }
 
 /** For a plain CSV the built file's sha256 (when the caller knows it) is what the upload must match. */
-function dataPlacement(file: LocalFile, request: DeliveryRequest): Placement {
-  return { name: file.name, source: { path: file.path }, bytes: file.bytes, sha256: file.sha256 ?? request.sha256 ?? null, contentSha256: file.contentSha256 };
+export function dataPlacement(file: LocalFile, name: string, builtSha256: string | undefined): Placement {
+  return { name, source: { path: file.path }, bytes: file.bytes, sha256: file.sha256 ?? builtSha256 ?? null, contentSha256: file.contentSha256 };
 }
 
-async function prepare(request: DeliveryRequest, options: DeliveryOptions, progress: (bytes: number) => void): Promise<LocalFile> {
+/** The built file as it is sent (gzipped when the client wants it), checked against the built sha256. */
+export async function prepareBuiltFile(
+  built: { readonly clientId: string; readonly localPath: string; readonly fileName: string; readonly gzip: boolean; readonly sha256?: string | undefined },
+  signal: AbortSignal | undefined,
+  progress: (bytes: number) => void,
+): Promise<LocalFile> {
   let file: LocalFile;
   try {
-    file = await prepareLocalFile(request.localPath, request.fileName, { gzip: request.settings.gzip, signal: options.signal, onBytes: progress });
+    file = await prepareLocalFile(built.localPath, built.fileName, { gzip: built.gzip, signal, onBytes: progress });
   } catch (error) {
-    if (options.signal?.aborted) throw abortReason(options.signal);
+    if (signal?.aborted) throw abortReason(signal);
     const code = (error as NodeJS.ErrnoException).code ?? describeForLog(error).message;
-    throw new Error(`client "${request.clientId}": the built file ${request.localPath} cannot be read for delivery (${code})`, { cause: error });
+    if (code === 'ENOENT') throw new BuiltFileMissingError(built.clientId, built.localPath);
+    throw new Error(`client "${built.clientId}": the built file ${built.localPath} cannot be read for delivery (${code})`, { cause: error });
   }
-  if (file.contentSha256 !== null && request.sha256 !== undefined && file.contentSha256 !== request.sha256) {
+  if (file.contentSha256 !== null && built.sha256 !== undefined && file.contentSha256 !== built.sha256) {
     await file.dispose();
-    throw new UploadVerificationError(request.clientId, request.localPath, `the local file has sha256 ${file.contentSha256}, not the built file's ${request.sha256}`);
+    throw new UploadVerificationError(built.clientId, built.localPath, `the local file has sha256 ${file.contentSha256}, not the built file's ${built.sha256}`);
   }
   return file;
 }
 
-/** Delivers one file (and its checksum companion when the client wants one); see the module comment. */
-export async function deliverFile(request: DeliveryRequest, options: DeliveryOptions = {}): Promise<DeliveryResult> {
-  const { clientId, settings } = request;
+/**
+ * Resolves the client's credentials, opens one SFTP session, checks the folder and runs
+ * `work` on it; the session is always closed.
+ */
+export async function withRemoteFolder<T>(
+  target: { readonly clientId: string; readonly settings: SftpDeliverySettings },
+  options: DeliveryOptions,
+  work: (folder: RemoteFolder, logger: Logger, progress: (bytes: number) => void) => Promise<T>,
+): Promise<T> {
+  const { clientId, settings } = target;
   options.signal?.throwIfAborted();
-  checkFileName(request);
   const logger = (options.logger ?? createSilentLogger()).child({ client: clientId, host: settings.host, port: settings.port, remoteDir: settings.remoteDir });
   const credentials = await resolveCredentials(clientId, settings.auth, options.env ?? process.env);
   const progress = throttle(options.onProgress);
-  const file = await prepare(request, options, progress);
+  const session = await SftpSession.open({ clientId, settings }, credentials, {
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    signal: options.signal,
+    logger,
+  });
   try {
-    const session = await SftpSession.open({ clientId, settings }, credentials, {
-      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
-      signal: options.signal,
-      logger,
-    });
+    const folder = new RemoteFolder(session, clientId, settings, logger, progress, options.signal);
+    await folder.checkExists();
+    return await work(folder, logger, progress);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Delivers one file (and its checksum companion when the client wants one); see the module comment. */
+export async function deliverFile(request: DeliveryRequest, options: DeliveryOptions = {}): Promise<DeliveryResult> {
+  options.signal?.throwIfAborted();
+  checkFileName(request.clientId, request.fileName);
+  return withRemoteFolder(request, options, async (folder, logger, progress) => {
+    const file = await prepareBuiltFile({ ...request, gzip: request.settings.gzip }, options.signal, progress);
     try {
-      const delivery = new Delivery(session, request, options, logger, progress);
-      await delivery.checkRemoteDir();
-      const data = await delivery.place(dataPlacement(file, request));
-      const checksum = settings.checksumFile ? await delivery.place(checksumPlacement(data, file.name)) : null;
+      const data = await placeFile(folder, request.clientId, dataPlacement(file, file.name, request.sha256), logger);
+      const checksum = request.settings.checksumFile ? await placeFile(folder, request.clientId, checksumPlacement(data, file.name), logger) : null;
       return { ...data, checksumPath: checksum?.remotePath ?? null };
     } finally {
-      await session.close();
+      await file.dispose();
     }
-  } finally {
-    await file.dispose();
-  }
+  });
 }

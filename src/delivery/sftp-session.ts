@@ -17,6 +17,7 @@ import {
   connectError,
   isNoSuchFile,
   operationError,
+  SFTP_STATUS,
   sftpStatusOf,
   type DeliveryTarget,
 } from './sftp-errors.js';
@@ -141,23 +142,38 @@ export class SftpSession {
   }
 
   /**
-   * Renames with the `posix-rename@openssh.com` extension when the server offers it (ssh2
-   * refuses the call otherwise), else with plain SFTP rename, which refuses to replace a file.
-   * A server may offer the extension and still deny it (sftp-server -P): then plain rename too.
+   * Puts `from` under the name `to` only if nothing stands there, atomically: never with
+   * `posix-rename@openssh.com`, which replaces an existing file. First OpenSSH's
+   * `hardlink@openssh.com` (link(2) refuses an existing target), then the temporary name is
+   * removed; where the server lacks or denies it, plain SFTP rename, which the protocol
+   * defines as failing when the target exists (OpenSSH implements it with link(2) as well).
+   * Resolves 'exists' when the target is taken; the temporary file is then left as it is.
    */
-  async rename(from: string, to: string): Promise<'posix-rename' | 'rename'> {
-    return this.run('rename', to, (sftp) => new Promise<'posix-rename' | 'rename'>((resolve, reject) => {
-      const plain = () => sftp.rename(from, to, (error) => (error ? reject(error) : resolve('rename')));
+  async publish(from: string, to: string): Promise<'hardlink' | 'rename' | 'exists'> {
+    const linked = await this.run('link', to, (sftp) => new Promise<number | 'ok' | 'unsupported'>((resolve, reject) => {
       try {
-        sftp.ext_openssh_rename(from, to, (error) => {
-          if (!error) resolve('posix-rename');
-          else if (sftpStatusOf(error) !== undefined) plain();
+        sftp.ext_openssh_hardlink(from, to, (error) => {
+          if (!error) resolve('ok');
+          else if (sftpStatusOf(error) !== undefined) resolve(sftpStatusOf(error) as number);
           else reject(error);
         });
       } catch {
-        plain();
+        // ssh2 refuses the call when the server does not offer the extension.
+        resolve('unsupported');
       }
     }));
+    if (linked === 'ok') {
+      await this.remove(from);
+      return 'hardlink';
+    }
+    if (linked === SFTP_STATUS.FAILURE && (await this.stat(to)) !== null) return 'exists';
+    // Denied, unsupported, or a file system without hard links: plain rename.
+    const renamed = await this.run('rename', to, (sftp) => new Promise<number | 'ok'>((resolve, reject) => {
+      sftp.rename(from, to, (error) => (!error ? resolve('ok') : sftpStatusOf(error) !== undefined ? resolve(sftpStatusOf(error) as number) : reject(error)));
+    }));
+    if (renamed === 'ok') return 'rename';
+    if ((await this.stat(to)) !== null) return 'exists';
+    throw operationError(this.target, 'rename', to, Object.assign(new Error(`the server refused to rename ${from}`), { code: renamed }));
   }
 
   /** Ends the connection; never waits longer than END_TIMEOUT_MS. */

@@ -13,7 +13,7 @@ import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createProgress } from '../cli/progress.js';
-import { parseRunPolicy, parseScheduleTime } from '../config/env.js';
+import { parsePort, parseRunPolicy, parseScheduleTime } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
@@ -22,6 +22,7 @@ import { localDateOf, MS_PER_DAY } from '../domain/time-zone.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 import { backfillWorkflowId, TASK_QUEUE } from '../domain/workflow-ids.js';
 import { openDatabase, type Database } from '../db/database.js';
+import { EMBEDDED_POSTGRES_DEFAULT_PORT } from '../db/embedded.js';
 import { migrateLatest } from '../db/knex.js';
 import { countPeriodEvents } from '../db/period-events.js';
 import { DEMO_CLIENTS, clearClientData, seedClients, seedEvents } from '../db/seed.js';
@@ -55,8 +56,28 @@ export interface DemoOptions {
   readonly progress: NodeJS.WriteStream;
 }
 
-async function portOr(preferred: number): Promise<number> {
-  return (await isPortFree(preferred)) ? preferred : freePort();
+/**
+ * The port a demo service listens on: the variable's when set; else, for --once, any free port
+ * (it runs beside a developer's demo, in the test suite); else the usual port when it is free.
+ */
+async function demoPort(env: NodeJS.ProcessEnv, variable: string, usual: number, once: boolean): Promise<number> {
+  const configured = parsePort(env, variable);
+  if (configured !== null) return configured;
+  return !once && (await isPortFree(usual)) ? usual : freePort();
+}
+
+/** `host:port` of the demo worker's Prometheus endpoint, or null when TWOWAY_METRICS_ADDRESS=off. */
+async function demoMetricsAddress(env: NodeJS.ProcessEnv, once: boolean): Promise<string | null> {
+  const configured = env.TWOWAY_METRICS_ADDRESS?.trim();
+  if (configured) return configured === 'off' ? null : configured;
+  return `127.0.0.1:${!once && (await isPortFree(DEFAULT_METRICS_PORT)) ? DEFAULT_METRICS_PORT : await freePort()}`;
+}
+
+/** --once's own state folder: inside TWOWAY_DATA_DIR when set, else in the system's temporary folder. */
+async function makeScratchDir(env: NodeJS.ProcessEnv): Promise<string> {
+  const parent = env.TWOWAY_DATA_DIR?.trim() || tmpdir();
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(join(parent, 'twoway-demo-'));
 }
 
 /** Each demo client's delivery settings: folders of its own, several login and file options. */
@@ -137,16 +158,16 @@ async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<C
 }
 
 export async function runDemo(options: DemoOptions): Promise<boolean> {
-  // --once works in a folder of its own (the test suite runs it beside a developer's demo).
-  const scratch = options.once ? await mkdtemp(join(tmpdir(), 'twoway-demo-')) : null;
+  // --once works in a folder of its own and on free ports (the test suite runs it beside a developer's demo).
+  const scratch = options.once ? await makeScratchDir(options.env) : null;
   const home = scratch ?? join(dataDir(options.env), 'demo');
-  const env: NodeJS.ProcessEnv = scratch && !options.env.DATABASE_URL
-    ? { ...options.env, TWOWAY_DATA_DIR: scratch, TWOWAY_EMBEDDED_PG_PORT: String(await freePort()) }
+  const env: NodeJS.ProcessEnv = scratch && !options.env.DATABASE_URL?.trim()
+    ? { ...options.env, TWOWAY_DATA_DIR: scratch, TWOWAY_EMBEDDED_PG_PORT: String(await demoPort(options.env, 'TWOWAY_EMBEDDED_PG_PORT', EMBEDDED_POSTGRES_DEFAULT_PORT, true)) }
     : options.env;
   const logPath = join(home, 'worker.log');
   const logger = createLogger({ name: 'twoway-demo', destination: pino.destination({ dest: logPath, mkdir: true, sync: false }) });
-  const metricsPort = await portOr(DEFAULT_METRICS_PORT);
-  Runtime.install({ logger: temporalLogger(logger), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } });
+  const metricsAddress = await demoMetricsAddress(env, options.once);
+  Runtime.install({ logger: temporalLogger(logger), ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}) });
 
   const services: Partial<Services> = {};
   try {
@@ -154,7 +175,11 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     services.database = await openDatabase(env);
     const { knex } = services.database;
     await migrateLatest(knex);
-    services.temporal = await startTemporalDevServer({ port: await portOr(DEFAULT_TEMPORAL_PORT), uiPort: await portOr(DEFAULT_UI_PORT), onLog: (line) => logger.debug({ component: 'temporal' }, line) });
+    services.temporal = await startTemporalDevServer({
+      port: await demoPort(env, 'TWOWAY_DEMO_TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, options.once),
+      uiPort: await demoPort(env, 'TWOWAY_DEMO_UI_PORT', DEFAULT_UI_PORT, options.once),
+      onLog: (line) => logger.debug({ component: 'temporal' }, line),
+    });
     services.sftp = await startSftpServer({ baseDir: join(home, 'sftp'), logger });
     const sftp = services.sftp;
     const folder = (clientId: string) => join(sftp.rootDir, 'inbound', clientId);
@@ -216,7 +241,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const schedules = await listSchedules(client);
     options.out('');
     for (const schedule of schedules) options.out(`schedule ${schedule.clientId} (${schedule.frequency}, ${schedule.timeZone}) next run ${schedule.nextRuns[0]?.toISOString() ?? 'none'}`);
-    printWhereToLook(options, services.temporal, metricsPort, logPath, services.database.url, sftp);
+    printWhereToLook(options, services.temporal, metricsAddress, logPath, services.database.url, sftp);
 
     if (options.once) {
       options.out('');
@@ -261,13 +286,13 @@ async function makeFolders(sftp: SftpServer, folders: readonly string[]): Promis
   }
 }
 
-function printWhereToLook(options: DemoOptions, temporal: TemporalDevServer, metricsPort: number, logPath: string, databaseUrl: string, sftp: SftpServer): void {
+function printWhereToLook(options: DemoOptions, temporal: TemporalDevServer, metricsAddress: string | null, logPath: string, databaseUrl: string, sftp: SftpServer): void {
   const ui = temporal.uiUrl ?? '';
   const failedQuery = encodeURIComponent(`TwowayClient="${BROKEN_CLIENT}" AND ExecutionStatus="Failed"`);
   options.out('');
   options.out(`Temporal Web UI:   ${ui}  (runs: ${ui}/namespaces/default/workflows, schedules: ${ui}/namespaces/default/schedules)`);
   options.out(`failed periods:    ${ui}/namespaces/default/workflows?query=${failedQuery}`);
-  options.out(`worker metrics:    http://127.0.0.1:${metricsPort}/metrics`);
+  options.out(`worker metrics:    ${metricsAddress ? `http://${metricsAddress}/metrics` : 'off (TWOWAY_METRICS_ADDRESS=off)'}`);
   options.out(`worker log:        ${logPath}`);
   options.out(`delivered files:   ${join(sftp.rootDir, 'inbound')}`);
   options.out(`CLI against this demo: TEMPORAL_ADDRESS=${temporal.address} DATABASE_URL=${databaseUrl} npx twoway-report status`);

@@ -1,4 +1,4 @@
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Server } from 'node:net';
 
 /** A TCP port on loopback that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -10,6 +10,28 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** A different loopback port, free a moment ago, for each name (all are held until all are found, so none repeats). */
+export async function freePorts<Name extends string>(names: readonly Name[]): Promise<Record<Name, number>> {
+  const servers: Server[] = [];
+  try {
+    const ports = {} as Record<Name, number>;
+    for (const name of names) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      const address = server.address();
+      if (typeof address !== 'object' || !address) throw new Error('no port');
+      ports[name] = address.port;
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }
 
 /** True when nothing listens on the loopback port (the demo prefers the usual ports when they are free). */

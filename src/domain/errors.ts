@@ -170,6 +170,41 @@ export class SftpTransientError extends TwowayError {
   }
 }
 
+/** Another delivery attempt of the period holds its lock (a slow upload, or a zombie attempt). Retryable. */
+export class PeriodBusyError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly frequency: string,
+    readonly periodStart: string,
+    readonly waitedMs: number,
+  ) {
+    super(`client "${clientId}": another delivery attempt of the ${frequency} period ${periodStart} still held its lock after ${waitedMs} ms; this attempt is retried`);
+  }
+}
+
+/** The database connection a delivery attempt depends on was lost; the attempt stops before publishing and is retried. */
+export class DatabaseConnectionLostError extends TwowayError {
+  constructor(
+    readonly purpose: string,
+    detail: string,
+  ) {
+    super(`the database connection of ${purpose} was lost (${detail}); the step stops and is retried`);
+  }
+}
+
+/**
+ * The built file is gone from this host (a retry that landed after the file was removed, or
+ * a worker restarted with an empty work folder). The workflow rebuilds it.
+ */
+export class BuiltFileMissingError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly path: string,
+  ) {
+    super(`client "${clientId}": the built file ${path} is no longer on this host; it is rebuilt`);
+  }
+}
+
 /** Bad command-line usage: exit status 2. */
 export class UsageError extends TwowayError {}
 
@@ -185,4 +220,6 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   RemoteFileConflictError.name,
   PeriodNotEndedError.name,
   UsageError.name,
+  // Not a failure of the period: the workflow rebuilds the file on a host (like a lost host).
+  BuiltFileMissingError.name,
 ];

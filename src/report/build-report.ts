@@ -37,6 +37,9 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
   const partPath = `${outputPath}.part`;
   await mkdir(dirname(outputPath), { recursive: true });
   const connection = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report build' });
+  // Without a listener a dropped connection (PostgreSQL restarted mid-build) would crash the
+  // whole worker; the COPY stream fails on its own, and the build with it (retried).
+  connection.on('error', () => undefined);
   const file = new HashingFileWriter(partPath);
   let rowCount = 0;
   let charactersSinceProgress = 0;

@@ -18,13 +18,17 @@ export function describeFailure(error: unknown): string {
 
 /**
  * True when a host-bound activity failed because its host is gone: nobody picked it up in
- * time, or it stopped heartbeating. The file is then rebuilt on another host.
+ * time, it stopped heartbeating, or the built file is no longer there. The file is then
+ * rebuilt on another host.
  */
 export function isHostLost(error: unknown): boolean {
   if (!(error instanceof ActivityFailure)) return false;
   const cause = error.cause;
+  if (cause instanceof ApplicationFailure && cause.type === BUILT_FILE_MISSING) return true;
   return cause instanceof TimeoutFailure && (cause.timeoutType === TimeoutType.SCHEDULE_TO_START || cause.timeoutType === TimeoutType.HEARTBEAT);
 }
+
+const BUILT_FILE_MISSING = 'BuiltFileMissingError';
 
 /** Fails the workflow with the root reason on top (what the UI and `run` show first), keeping the chain. */
 export function failWithRootReason(error: unknown): ApplicationFailure {

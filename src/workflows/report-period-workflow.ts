@@ -2,7 +2,6 @@ import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAt
 import type { Activities, PeriodInput } from '../activities/index.js';
 import type { RunPolicy } from '../domain/types.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
-import { revisionFileName } from '../domain/file-name.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 import { describeFailure, failWithRootReason, isHostLost } from './failures.js';
 import { periodSearchAttributes } from './search-attributes.js';
@@ -95,18 +94,25 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
       const onHost = hostActivities(await shared.claimHost(), start.policy);
       try {
         const built = await onHost.buildReport(period);
-        const file = { rowCount: built.rowCount, bytes: built.bytes, sha256: built.sha256 };
         if (start.latest && start.latest.sha256 === built.sha256) {
           await onHost.discardFile({ path: built.path });
-          const unchanged = { ...file, revision: start.latest.revision, fileName: start.latest.fileName, remotePath: start.latest.remotePath };
+          const { revision, fileName, remotePath } = start.latest;
+          const unchanged = { revision, fileName, remotePath, rowCount: built.rowCount, bytes: built.bytes, sha256: built.sha256 };
           await shared.finishRun({ status: 'unchanged', ...unchanged });
           return outcomeOf('unchanged', period, unchanged);
         }
-        const revision = (start.latest?.revision ?? 0) + 1;
-        const delivered = await onHost.deliverReport({ ...period, path: built.path, fileName: revisionFileName(start.fileName, revision), sha256: built.sha256 });
-        const result = { ...file, revision, fileName: delivered.remotePath.slice(delivered.remotePath.lastIndexOf('/') + 1), remotePath: delivered.remotePath };
-        await shared.finishRun({ status: 'delivered', ...result });
-        return outcomeOf('delivered', period, result);
+        // The activity decides the revision under the period's lock and reconciles what earlier attempts left.
+        const delivered = await onHost.deliverReport({
+          ...period,
+          path: built.path,
+          fileName: start.fileName,
+          sha256: built.sha256,
+          rowCount: built.rowCount,
+          force: input.force ?? false,
+        });
+        const { status, ...file } = delivered;
+        await shared.finishRun({ status: status === 'already-delivered' ? 'skipped' : status, ...file });
+        return outcomeOf(status, period, file);
       } catch (error) {
         if (!isHostLost(error) || host >= start.policy.maxHosts) throw error;
         log.warn('host lost; rebuilding the file on another host', { host, reason: describeFailure(error) });
@@ -115,7 +121,7 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
   } catch (error) {
     const cancelled = isCancellation(error);
     // Recorded even when the run was cancelled (its own scope would refuse new activities).
-    await CancellationScope.nonCancellable(() => shared.failRun({ error: cancelled ? 'cancelled' : describeFailure(error) }));
+    await CancellationScope.nonCancellable(() => shared.failRun({ error: cancelled ? 'cancelled' : describeFailure(error), cancelled }));
     // A cancelled run ends as Cancelled in the UI, a failed one with its root reason on top.
     throw cancelled ? error : failWithRootReason(error);
   }

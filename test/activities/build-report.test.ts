@@ -12,6 +12,8 @@ import { seedEvents } from '../../src/db/seed.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { TEST_POLICY } from '../support/pipeline.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+import { waitUntil } from '../support/wait.js';
 
 const EVENTS = 300_000;
 const INPUT = { clientId: 'bulk', frequency: 'daily', periodStart: '2026-11-10' } as const;
@@ -59,6 +61,37 @@ describe('buildReport activity (real PostgreSQL, the SDK\'s activity test enviro
     });
     await assert.rejects(environment.run(activities.buildReport, INPUT), CancelledFailure);
     assert.ok(rowsAtCancel > 0 && rowsAtCancel < EVENTS * 0.9, `cancelled part way, after ${rowsAtCancel} rows`);
+    assert.deepEqual(await readdir(join(workDir, 'bulk', 'daily')), [], 'neither a partial nor a final file');
+  });
+
+  it('fails (retryably) when the database connection drops mid-build, without taking the worker process down', async () => {
+    await rm(join(workDir, 'bulk'), { recursive: true, force: true });
+    // The build's own connection goes through a link that is cut (a TCP reset, as when PostgreSQL is killed).
+    const url = new URL(db.url);
+    const proxy = await startTcpProxy({ targetPort: Number(url.port), targetHost: url.hostname });
+    url.port = String(proxy.port);
+    const cutOff = createActivities({
+      knex: db.knex, databaseUrl: url.toString(), workDir, hostTaskQueue: 'unused', policy: TEST_POLICY, secretsEnv: {}, logger: createSilentLogger(),
+    });
+    const environment = new MockActivityEnvironment();
+    environment.once('heartbeat', () => proxy.cutAfter(0));
+    const crashes: unknown[] = [];
+    const onCrash = (error: unknown) => crashes.push(error);
+    process.on('uncaughtException', onCrash);
+    try {
+      await assert.rejects(environment.run(cutOff.buildReport, INPUT), (error: Error) => !(error instanceof CancelledFailure));
+      // An unhandled 'error' event of the connection surfaces after the rejection.
+      await waitUntil(() => proxy.cuts >= 1, { timeoutMs: 5_000, what: 'the link to be cut' });
+      await waitUntil(
+        async () => Number((await db.knex('pg_stat_activity').where({ application_name: 'twoway-report build' }).count({ n: '*' }))[0]?.n) === 0,
+        { timeoutMs: 10_000, what: 'the build\'s connection to be gone on both ends' },
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('uncaughtException', onCrash);
+      await proxy.close();
+    }
+    assert.deepEqual(crashes, [], 'no uncaught error');
     assert.deepEqual(await readdir(join(workDir, 'bulk', 'daily')), [], 'neither a partial nor a final file');
   });
 });

@@ -4,22 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort, isListening } from '../../src/devstack/ports.js';
 import { startTemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
 import { runCliProcess } from '../support/cli.js';
+import { waitUntil } from '../support/wait.js';
 
 const SERVER_START_TIMEOUT_MS = 60_000;
-const POLL_INTERVAL_MS = 100;
-
-/** Polls `condition` until it holds; fails with `what` (evaluated when it fails) after `deadline`. */
-async function waitUntil(condition: () => boolean | Promise<boolean>, deadline: number, what: () => string): Promise<void> {
-  while (!(await condition())) {
-    assert.ok(Date.now() < deadline, what());
-    await sleep(POLL_INTERVAL_MS);
-  }
-}
+const SERVER_STOP_TIMEOUT_MS = 30_000;
 
 describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => {
   let dataDir: string;
@@ -53,11 +45,10 @@ describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => 
       stdio: 'ignore',
     });
     const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-    const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-    await waitUntil(() => isListening(port), deadline, () => `the embedded server did not start on port ${port}`);
+    await waitUntil(() => isListening(port), { timeoutMs: SERVER_START_TIMEOUT_MS, what: `the embedded server to listen on port ${port}` });
     child.kill('SIGTERM');
     assert.equal(await ended, 'SIGTERM');
-    await waitUntil(async () => !(await isListening(port)), deadline, () => `the embedded server on port ${port} outlived the command`);
+    await waitUntil(async () => !(await isListening(port)), { timeoutMs: SERVER_STOP_TIMEOUT_MS, what: `the embedded server on port ${port} to stop with the command` });
   });
 
   it('lets a worker stop gracefully on SIGTERM, then stops the server', async () => {
@@ -75,7 +66,7 @@ describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => 
         assert.equal(worker.exitCode, null, `the worker exited:\n${log}`);
         return log.includes('"worker started"');
       };
-      await waitUntil(started, Date.now() + SERVER_START_TIMEOUT_MS, () => `the worker did not start:\n${log}`);
+      await waitUntil(started, { timeoutMs: SERVER_START_TIMEOUT_MS, what: () => `the worker to start; its log:\n${log}` });
       assert.equal(await isListening(port), true);
       worker.kill('SIGTERM');
       assert.equal(await exited, 0, log);

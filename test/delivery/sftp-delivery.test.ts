@@ -264,35 +264,46 @@ describe('deliverFile against OpenSSH sshd', () => {
   });
 });
 
-describe('deliverFile against an sshd that denies posix-rename', () => {
-  let fixture: Fixture;
-  before(async () => {
-    fixture = await startFixture('delivery-plain-rename', { sftpServerArguments: ['-P', 'posix-rename'] });
-  });
-  after(async () => {
-    await fixture.dispose();
-  });
-
-  it('falls back to plain rename, which never replaces an existing file', async () => {
-    const dir = await makeRemoteDir(fixture.server, 'plain');
-    const localPath = await writeLocalFile(fixture, 'report.csv', CSV);
-    const settings = settingsFor(fixture.server, dir, { method: 'privateKey', privateKey: fixture.keyRef });
-    const result = await deliverFile({ clientId: 'acme', settings, localPath, fileName: 'plain.csv' }, { env: fixture.env, logger: fixture.log.logger });
-    assert.equal(await readFile(result.remotePath, 'utf8'), CSV);
-    assert.match(fixture.log.text(), /"rename":"rename"/);
-
-    await writeFile(join(dir, 'other.csv'), 'another file');
-    const session = await SftpSession.open({ clientId: 'acme', settings }, { method: 'privateKey', privateKey: await readFile(fixture.server.userKeyPath), passphrase: undefined }, {
-      connectTimeoutMs: 5_000,
-      operationTimeoutMs: 5_000,
-      signal: undefined,
-      logger: fixture.log.logger,
+/**
+ * Publishing never replaces a file, whichever operation the server offers: OpenSSH's
+ * hardlink@openssh.com, or (denied here with `-P hardlink`) plain SFTP rename.
+ */
+for (const mode of [
+  { name: 'hardlink', sftpServerArguments: [] as string[], publishedWith: 'hardlink' },
+  { name: 'plain rename (hardlink denied)', sftpServerArguments: ['-P', 'hardlink'], publishedWith: 'rename' },
+]) {
+  describe(`publishing with ${mode.name} against OpenSSH sshd`, () => {
+    let fixture: Fixture;
+    before(async () => {
+      fixture = await startFixture(`delivery-${mode.publishedWith}`, { sftpServerArguments: mode.sftpServerArguments });
     });
-    try {
-      await assert.rejects(session.rename(join(dir, 'other.csv'), result.remotePath));
-      assert.equal(await readFile(result.remotePath, 'utf8'), CSV, 'the delivered file is untouched');
-    } finally {
-      await session.close();
-    }
+    after(async () => {
+      await fixture.dispose();
+    });
+
+    it(`delivers with ${mode.publishedWith}, and refuses to put another file over a delivered one`, async () => {
+      const dir = await makeRemoteDir(fixture.server, 'publish');
+      const localPath = await writeLocalFile(fixture, 'report.csv', CSV);
+      const settings = settingsFor(fixture.server, dir, { method: 'privateKey', privateKey: fixture.keyRef });
+      const result = await deliverFile({ clientId: 'acme', settings, localPath, fileName: 'published.csv' }, { env: fixture.env, logger: fixture.log.logger });
+      assert.equal(await readFile(result.remotePath, 'utf8'), CSV);
+      assert.match(fixture.log.text(), new RegExp(`"publish":"${mode.publishedWith}"`));
+      assert.deepEqual(await readdir(dir), ['published.csv'], 'no temporary file left');
+
+      await writeFile(join(dir, '.other.part'), 'another file with other bytes');
+      const session = await SftpSession.open({ clientId: 'acme', settings }, { method: 'privateKey', privateKey: await readFile(fixture.server.userKeyPath), passphrase: undefined }, {
+        connectTimeoutMs: 5_000,
+        operationTimeoutMs: 5_000,
+        signal: undefined,
+        logger: fixture.log.logger,
+      });
+      try {
+        assert.equal(await session.publish(join(dir, '.other.part'), result.remotePath), 'exists');
+        assert.equal(await readFile(result.remotePath, 'utf8'), CSV, 'the delivered file is untouched');
+        assert.equal(await readFile(join(dir, '.other.part'), 'utf8'), 'another file with other bytes', 'the refused file is left for its owner to remove');
+      } finally {
+        await session.close();
+      }
+    });
   });
-});
+}

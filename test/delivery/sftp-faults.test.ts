@@ -4,11 +4,11 @@ import { readdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { deliverFile, type DeliveryOptions, type DeliveryRequest } from '../../src/delivery/sftp-delivery.js';
 import { END_TIMEOUT_MS, SftpSession } from '../../src/delivery/sftp-session.js';
 import { NON_RETRYABLE_ERROR_TYPES, SftpTransientError } from '../../src/domain/errors.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { waitUntil } from '../support/wait.js';
 import {
   assertNoSecrets,
   expectError,
@@ -24,7 +24,7 @@ import {
 const FILE_NAME = 'twoway_activity_acme_daily_20261124.csv';
 const UPLOAD_BYTES = 16 * 1024 * 1024;
 const CUT_AFTER_BYTES = 4 * 1024 * 1024;
-const RETRY_ATTEMPTS = 5;
+const RETRY_WINDOW_MS = 60_000;
 const RETRY_BACKOFF_MS = 200;
 
 /** A TCP server on loopback that does something unhelpful with every connection. */
@@ -68,17 +68,20 @@ describe('deliverFile when the network or the server fails', () => {
   });
   const options = (extra: Partial<DeliveryOptions> = {}): DeliveryOptions => ({ env: fixture.env, logger: fixture.log.logger, ...extra });
 
-  /** What the workflow's retry policy does, in small: retry SftpTransientError with a pause. */
-  async function deliverWithRetries(req: DeliveryRequest, opts: DeliveryOptions) {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await deliverFile(req, opts);
-      } catch (error) {
-        fixture.errors.push(error);
-        if (!(error instanceof SftpTransientError) || attempt >= RETRY_ATTEMPTS) throw error;
-        await sleep(RETRY_BACKOFF_MS);
-      }
-    }
+  /** What the workflow's retry policy does, in small: retry SftpTransientError with a pause, up to a deadline. */
+  function deliverWithRetries(req: DeliveryRequest, opts: DeliveryOptions) {
+    return waitUntil(
+      async () => {
+        try {
+          return await deliverFile(req, opts);
+        } catch (error) {
+          fixture.errors.push(error);
+          if (!(error instanceof SftpTransientError)) throw error;
+          return null;
+        }
+      },
+      { timeoutMs: RETRY_WINDOW_MS, intervalMs: RETRY_BACKOFF_MS, what: () => `a delivery without SftpTransientError; the last: ${String(fixture.errors.at(-1))}` },
+    );
   }
 
   it('fails with a retryable SftpTransientError while the server is down, and delivers once it is back', async () => {

@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
@@ -12,6 +11,9 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../src/devsta
 import { runCliProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
+import { waitUntil } from '../support/wait.js';
+
+const WORKER_START_TIMEOUT_MS = 30_000;
 
 describe('the command line against a running worker (real Temporal, PostgreSQL, sshd)', () => {
   let db: TestDatabase;
@@ -51,10 +53,13 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     worker.stdout?.setEncoding('utf8').on('data', (chunk: string) => (workerLog += chunk));
     worker.stderr?.setEncoding('utf8').on('data', (chunk: string) => (workerLog += chunk));
-    for (let waited = 0; !workerLog.includes('"worker started"'); waited += 100) {
-      if (waited > 30_000 || worker.exitCode !== null) throw new Error(`worker did not start:\n${workerLog}`);
-      await sleep(100);
-    }
+    await waitUntil(
+      () => {
+        if (worker.exitCode !== null || worker.signalCode !== null) throw new Error(`the worker ended (${worker.exitCode ?? worker.signalCode}) before starting:\n${workerLog}`);
+        return workerLog.includes('"worker started"');
+      },
+      { timeoutMs: WORKER_START_TIMEOUT_MS, what: () => `the worker to start; its log:\n${workerLog}` },
+    );
   });
 
   after(async () => {

@@ -26,6 +26,8 @@ const REQUIRED_SERVICES = ['temporal-postgresql', 'temporal', 'temporal-init', '
 const LOCAL_ONLY_VARIABLES: Readonly<Record<string, string>> = {
   TWOWAY_DATA_DIR: 'state of the embedded services of a developer machine; DATABASE_URL always points at the event-store service',
   TWOWAY_EMBEDDED_PG_PORT: 'port of the embedded PostgreSQL, never started when DATABASE_URL is set',
+  TWOWAY_DEMO_TEMPORAL_PORT: 'the demo\'s own Temporal dev server; the worker connects to TEMPORAL_ADDRESS',
+  TWOWAY_DEMO_UI_PORT: 'the demo\'s own Temporal dev server; compose runs its own temporal-ui service',
   TEMPORAL_API_KEY: 'hosted clusters only; the bundled server speaks plaintext on the compose network',
   TEMPORAL_TLS: 'hosted clusters only; the bundled server speaks plaintext on the compose network',
   TEMPORAL_TLS_CERT: 'mTLS to a hosted cluster needs mounted certificates: an override file, not this one',

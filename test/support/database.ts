@@ -38,6 +38,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = await adminUrl();
   const name = `twoway_test_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
+  client.on('error', () => undefined);
   await client.connect();
   await client.query(`CREATE DATABASE ${name}`);
   await client.end();
@@ -51,6 +52,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     drop: async () => {
       await knex.destroy();
       const dropper = new pg.Client({ connectionString: admin });
+      dropper.on('error', () => undefined);
       await dropper.connect();
       await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await dropper.end();

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
@@ -11,6 +10,7 @@ import { rootCause } from '../../src/workflows/failures.js';
 import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
 import { CLIENT_ATTRIBUTE, FREQUENCY_ATTRIBUTE, PERIOD_ATTRIBUTE, periodSearchAttributes } from '../../src/workflows/search-attributes.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { waitUntil } from '../support/wait.js';
 
 const CUSTOMER_MARKER = 'Marker-Customer-Name';
 
@@ -123,12 +123,8 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     await pipeline.sftp.stop();
     const handle = await start({ clientId: 'acme', frequency: 'daily', periodStart: '2026-11-23' });
     const workflowId = periodWorkflowId('acme', 'daily', '2026-11-23');
-    let attempts = 0;
-    for (let waited = 0; attempts < 3 && waited < 30_000; waited += 200) {
-      await sleep(200);
-      attempts = Number((await pipeline.db.knex('report_runs').where({ workflow_id: workflowId }).first())?.attempts ?? 0);
-    }
-    assert.ok(attempts >= 3, `expected at least 3 failed attempts while down, saw ${attempts}`);
+    const attemptsSoFar = async () => Number((await pipeline.db.knex('report_runs').where({ workflow_id: workflowId }).first())?.attempts ?? 0);
+    await waitUntil(async () => (await attemptsSoFar()) >= 3, { timeoutMs: 30_000, what: 'three failed delivery attempts while the server is down' });
     await pipeline.sftp.start();
     const outcome = await handle.result();
     assert.equal(outcome.status, 'delivered');
@@ -152,15 +148,15 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     assert.equal(ledger.attempts, 1, 'a refused login is not retried');
     assert.match(ledger.last_error, /refused password login/);
 
-    let found: string[] = [];
-    for (let waited = 0; found.length === 0 && waited < 20_000; waited += 250) {
-      found = [];
+    const listFailed = async () => {
+      const found: string[] = [];
       for await (const execution of pipeline.temporal.client.workflow.list({ query: 'TwowayClient = "beta" AND TwowayPeriod = "2026-11-24" AND ExecutionStatus = "Failed"' })) {
         found.push(execution.workflowId);
       }
-      if (found.length === 0) await sleep(250);
-    }
-    assert.deepEqual(found, [workflowId]);
+      return found.length > 0 ? found : null;
+    };
+    // Visibility catches up within moments.
+    assert.deepEqual(await waitUntil(listFailed, { timeoutMs: 20_000, what: 'the failed run to be listed' }), [workflowId]);
 
     await pipeline.db.knex('clients').where({ id: 'beta' }).update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_SFTP_PASSWORD' } })) });
     const outcome = await run(input);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { scheduleId } from '../../src/domain/workflow-ids.js';
 import { listSchedules, syncSchedules, type SyncResult } from '../../src/temporal/schedules.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { waitUntil } from '../support/wait.js';
 
 const AT_0300 = { hour: 3, minute: 0 };
 
@@ -30,22 +30,20 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
 
   /** Waits until the ledger has `count` rows of the period with the status. */
   async function ledgerRows(clientId: string, periodStart: string, status: string, count: number): Promise<number> {
-    let rows = 0;
-    for (let waited = 0; waited < 30_000 && rows < count; waited += 250) {
-      rows = Number((await pipeline.db.knex('report_runs').where({ client_id: clientId, period_start: periodStart, status }).count({ n: '*' }))[0]?.n ?? 0);
-      if (rows < count) await sleep(250);
-    }
-    return rows;
+    const rows = async () => Number((await pipeline.db.knex('report_runs').where({ client_id: clientId, period_start: periodStart, status }).count({ n: '*' }))[0]?.n ?? 0);
+    await waitUntil(async () => (await rows()) >= count, { timeoutMs: 30_000, what: `${count} ${status} ledger rows of ${clientId} ${periodStart}` });
+    return rows();
   }
 
   /** Listing goes through Temporal's visibility store, which catches up within moments. */
   async function listedSchedules(expected: number) {
-    let schedules = await listSchedules(pipeline.temporal.client);
-    for (let waited = 0; schedules.length !== expected && waited < 10_000; waited += 200) {
-      await sleep(200);
-      schedules = await listSchedules(pipeline.temporal.client);
-    }
-    return schedules;
+    return waitUntil(
+      async () => {
+        const schedules = await listSchedules(pipeline.temporal.client);
+        return schedules.length === expected ? schedules : null;
+      },
+      { timeoutMs: 10_000, what: `${expected} schedules listed` },
+    );
   }
 
   before(async () => {

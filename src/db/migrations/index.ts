@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as sourceTables from './001-source-tables.js';
 import * as reportRuns from './002-report-runs.js';
+import * as reportFiles from './003-report-files.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['001-source-tables', sourceTables],
   ['002-report-runs', reportRuns],
+  ['003-report-files', reportFiles],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

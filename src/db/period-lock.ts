@@ -1,0 +1,66 @@
+/**
+ * One delivery attempt per period at a time: a PostgreSQL advisory lock on a connection of
+ * its own. The ledger writes of the attempt go through that same connection, so a write can
+ * only commit while the lock is held; if the connection drops (the database restarts, the
+ * network fails), the lock is gone, the attempt is told through `signal`, and it stops before
+ * anything else is published.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Knex } from 'knex';
+import pg from 'pg';
+import { DatabaseConnectionLostError, PeriodBusyError } from '../domain/errors.js';
+import type { PeriodKey } from './ledger.js';
+
+/** First key of every lock this project takes ("tw"), so they never meet another application's. */
+const LOCK_NAMESPACE = 0x7477;
+export const LOCK_POLL_INTERVAL_MS = 250;
+
+export interface PeriodLock {
+  /** Runs `work` in a transaction on the lock's connection: it commits only while the lock is held. */
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /** Aborts when the lock's connection is lost, or when the caller's signal aborts. */
+  readonly signal: AbortSignal;
+}
+
+export interface PeriodLockOptions {
+  /** How long to wait for another attempt to let go before giving up (retryable). */
+  readonly waitTimeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** Called while waiting, every LOCK_POLL_INTERVAL_MS: the activity heartbeats. */
+  readonly onWait?: () => void;
+}
+
+function lockName(key: PeriodKey): string {
+  return `${key.clientId}/${key.frequency}/${key.periodStart}`;
+}
+
+/** Holds the period's lock while `work` runs; ending the connection afterwards releases it. */
+export async function withPeriodLock<T>(
+  knex: Knex,
+  databaseUrl: string,
+  key: PeriodKey,
+  options: PeriodLockOptions,
+  work: (lock: PeriodLock) => Promise<T>,
+): Promise<T> {
+  const lost = new AbortController();
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report period lock' });
+  // Without a listener a dropped connection would crash the worker; here it ends the attempt.
+  client.on('error', (error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message)));
+  await client.connect();
+  const signal = options.signal ? AbortSignal.any([lost.signal, options.signal]) : lost.signal;
+  try {
+    const started = Date.now();
+    for (;;) {
+      signal.throwIfAborted();
+      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, lockName(key)]);
+      if (result.rows[0]?.locked) break;
+      const waited = Date.now() - started;
+      if (waited >= options.waitTimeoutMs) throw new PeriodBusyError(key.clientId, key.frequency, key.periodStart, waited);
+      options.onWait?.();
+      await sleep(LOCK_POLL_INTERVAL_MS, undefined, { signal });
+    }
+    return await work({ signal, transaction: (inner) => knex.transaction(inner, { connection: client }) });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

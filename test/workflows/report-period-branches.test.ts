@@ -1,0 +1,237 @@
+/**
+ * Every branch of the period workflow, fast: stub activities on the time-skipping test server
+ * (a lost host's timeouts pass in moments). What the real activities do is tested against
+ * real PostgreSQL and sshd elsewhere; here the workflow's own decisions are.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities, DeliverOutcome, StartRunResult } from '../../src/activities/index.js';
+import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
+import type { RunOutcome } from '../../src/db/ledger.js';
+import type { BuiltFile } from '../../src/domain/types.js';
+import type { reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
+import { TEST_POLICY } from '../support/pipeline.js';
+import { startTimeSkippingTemporal } from '../support/temporal.js';
+import { waitUntil } from '../support/wait.js';
+
+const SHARED_QUEUE = 'branches-shared';
+const HOST_QUEUE = 'branches-shared/host/live';
+/** A host that answered and then died: nobody polls its queue. */
+const LOST_QUEUE = 'branches-shared/host/lost';
+const PERIOD = { clientId: 'acme', frequency: 'daily', periodStart: '2026-11-24' } as const;
+const POLICY = { ...TEST_POLICY, maxHosts: 2, hostScheduleToStartTimeoutMs: 60_000 };
+const NAME = 'twoway_activity_acme_daily_20261124.csv';
+
+const BUILT: BuiltFile = { path: '/work/acme/daily/f.csv', fileName: NAME, rowCount: 3, bytes: 120, sha256: 'b'.repeat(64) };
+const DELIVERED = { revision: 1, sha256: 'a'.repeat(64), fileName: NAME, remotePath: `/in/${NAME}`, rowCount: 2, bytes: 80 };
+
+interface Scenario {
+  start: StartRunResult;
+  /** Queues claimHost answers, in order; the last one repeats. */
+  hosts: string[];
+  deliver: (input: Parameters<Activities['deliverReport']>[0]) => Promise<DeliverOutcome>;
+}
+
+interface Calls {
+  finished: RunOutcome[];
+  failed: { error: string; cancelled: boolean }[];
+  delivered: Parameters<Activities['deliverReport']>[0][];
+  discarded: string[];
+  builds: number;
+}
+
+describe('reportPeriodWorkflow branches (stub activities, time-skipping test server)', () => {
+  let temporal: TestWorkflowEnvironment;
+  let scenario: Scenario;
+  let calls: Calls;
+  let claims = 0;
+  let stop: () => Promise<void>;
+  let runs = 0;
+
+  before(async () => {
+    temporal = await startTimeSkippingTemporal();
+    const shared = {
+      startRun: async () => scenario.start,
+      claimHost: async () => scenario.hosts[Math.min(claims++, scenario.hosts.length - 1)],
+      finishRun: async (outcome: RunOutcome) => void calls.finished.push(outcome),
+      failRun: async (input: { error: string; cancelled: boolean }) => void calls.failed.push(input),
+    };
+    const host = {
+      buildReport: async () => {
+        calls.builds += 1;
+        return BUILT;
+      },
+      deliverReport: async (input: Parameters<Activities['deliverReport']>[0]) => {
+        calls.delivered.push(input);
+        return scenario.deliver(input);
+      },
+      discardFile: async (input: { path: string }) => void calls.discarded.push(input.path),
+    };
+    const connection = temporal.nativeConnection;
+    const workers = await Promise.all([
+      Worker.create({ connection, taskQueue: SHARED_QUEUE, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities: shared }),
+      Worker.create({ connection, taskQueue: HOST_QUEUE, activities: host }),
+    ]);
+    const running = Promise.all(workers.map((worker) => worker.run()));
+    stop = async () => {
+      for (const worker of workers) worker.shutdown();
+      await running;
+    };
+  });
+
+  after(async () => {
+    await stop?.();
+    await temporal?.teardown();
+  });
+
+  function prepare(partial: Partial<Scenario>): void {
+    claims = 0;
+    calls = { finished: [], failed: [], delivered: [], discarded: [], builds: 0 };
+    scenario = {
+      start: { action: 'build', fileName: NAME, latest: null, policy: POLICY },
+      hosts: [HOST_QUEUE],
+      deliver: async (input) => ({ status: 'delivered', revision: 1, fileName: input.fileName, remotePath: `/in/${input.fileName}`, rowCount: input.rowCount, bytes: 120, sha256: input.sha256 }),
+      ...partial,
+    };
+  }
+
+  function start(force = false) {
+    runs += 1;
+    return temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
+      taskQueue: SHARED_QUEUE,
+      workflowId: `branches-${runs}`,
+      args: [{ ...PERIOD, force }],
+    });
+  }
+
+  /**
+   * The test server does not skip time while an activity task waits for a worker, so the lost
+   * host's schedule-to-start timeout is skipped by hand, once per lost host.
+   */
+  async function resultSkippingHostTimeouts(handle: Awaited<ReturnType<typeof start>>, lostHosts: number) {
+    const result = handle.result();
+    for (let lost = 0; lost < lostHosts; lost++) {
+      await waitUntil(() => claims > lost, { timeoutMs: 20_000, what: `host claim ${lost + 1}` });
+      await temporal.sleep(POLICY.hostScheduleToStartTimeoutMs + 1_000);
+    }
+    return result;
+  }
+
+  it('skip: a delivered period that is not forced builds nothing', async () => {
+    prepare({ start: { action: 'skip', delivered: DELIVERED } });
+    const outcome = await (await start()).result();
+    assert.equal(outcome.status, 'already-delivered');
+    assert.equal(outcome.revision, 1);
+    assert.equal(calls.builds, 0);
+    assert.deepEqual(calls.finished, []);
+  });
+
+  it('unchanged: forced, and the build equals the delivered file: discarded, recorded unchanged, not delivered', async () => {
+    prepare({ start: { action: 'build', fileName: NAME, latest: { ...DELIVERED, sha256: BUILT.sha256 }, policy: POLICY } });
+    const outcome = await (await start(true)).result();
+    assert.equal(outcome.status, 'unchanged');
+    assert.deepEqual(calls.discarded, [BUILT.path]);
+    assert.deepEqual(calls.delivered, []);
+    assert.deepEqual(calls.finished.map((outcome) => outcome.status), ['unchanged']);
+  });
+
+  it('new revision: a forced changed file goes to delivery with force, and the revision delivery chose is recorded', async () => {
+    prepare({
+      start: { action: 'build', fileName: NAME, latest: DELIVERED, policy: POLICY },
+      deliver: async (input) => ({ status: 'delivered', revision: 2, fileName: 'r2.csv', remotePath: '/in/r2.csv', rowCount: input.rowCount, bytes: 120, sha256: input.sha256 }),
+    });
+    const outcome = await (await start(true)).result();
+    assert.equal(outcome.status, 'delivered');
+    assert.equal(outcome.revision, 2);
+    assert.equal(outcome.fileName, 'r2.csv');
+    assert.deepEqual(calls.delivered.map((input) => [input.force, input.fileName, input.sha256, input.rowCount]), [[true, NAME, BUILT.sha256, BUILT.rowCount]]);
+    assert.deepEqual(calls.finished.map((outcome) => [outcome.status, outcome.revision]), [['delivered', 2]]);
+  });
+
+  it('adopt the recorded file: delivery reports the file an earlier attempt published, and that is what the run records', async () => {
+    prepare({ deliver: async () => ({ status: 'delivered', ...DELIVERED }) });
+    const outcome = await (await start()).result();
+    assert.equal(outcome.status, 'delivered');
+    assert.equal(outcome.sha256, DELIVERED.sha256, 'the file the client has, not the one just built');
+    assert.deepEqual(calls.finished.map((outcome) => [outcome.status, outcome.sha256]), [['delivered', DELIVERED.sha256]]);
+  });
+
+  it('already delivered meanwhile by another run: recorded as skipped', async () => {
+    prepare({ deliver: async () => ({ status: 'already-delivered', ...DELIVERED }) });
+    const outcome = await (await start()).result();
+    assert.equal(outcome.status, 'already-delivered');
+    assert.deepEqual(calls.finished.map((outcome) => outcome.status), ['skipped']);
+  });
+
+  it('host lost: the build that no host picks up times out, and the file is rebuilt and delivered on another host', async () => {
+    prepare({ hosts: [LOST_QUEUE, HOST_QUEUE] });
+    const outcome = await resultSkippingHostTimeouts(await start(), 1);
+    assert.equal(outcome.status, 'delivered');
+    assert.equal(claims, 2);
+    assert.equal(calls.builds, 1, 'built once, on the live host');
+  });
+
+  it('built file missing on the host: rebuilt like a lost host', async () => {
+    let first = true;
+    prepare({
+      deliver: async (input) => {
+        if (first) {
+          first = false;
+          throw ApplicationFailure.create({ type: 'BuiltFileMissingError', message: 'gone', nonRetryable: true });
+        }
+        return { status: 'delivered', revision: 1, fileName: input.fileName, remotePath: `/in/${input.fileName}`, rowCount: 3, bytes: 120, sha256: input.sha256 };
+      },
+    });
+    const outcome = await (await start()).result();
+    assert.equal(outcome.status, 'delivered');
+    assert.equal(calls.builds, 2);
+  });
+
+  it('out of hosts: after maxHosts lost hosts the run fails and the ledger records why', async () => {
+    prepare({ hosts: [LOST_QUEUE] });
+    const error = await resultSkippingHostTimeouts(await start(), POLICY.maxHosts).catch((caught: unknown) => caught);
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.equal(claims, POLICY.maxHosts);
+    assert.equal(calls.failed.length, 1);
+    assert.equal(calls.failed[0]?.cancelled, false);
+    assert.match(calls.failed[0]?.error ?? '', /timed out/);
+  });
+
+  it('a permanent delivery failure fails the run with its type and message on top', async () => {
+    prepare({
+      deliver: async () => {
+        throw ApplicationFailure.create({ type: 'HostKeyMismatchError', message: 'client "acme": SFTP server presented another key', nonRetryable: true });
+      },
+    });
+    const error = await (await start()).result().catch((caught: unknown) => caught);
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.ok(error.cause instanceof ApplicationFailure);
+    assert.equal(error.cause.type, 'HostKeyMismatchError');
+    assert.match(error.cause.message, /client "acme"/);
+    assert.deepEqual(calls.failed.map((failure) => failure.cancelled), [false]);
+  });
+
+  it('cancelled during delivery: the activity is cancelled, the ledger says cancelled, the workflow ends cancelled', async () => {
+    prepare({
+      deliver: async () => {
+        // Heartbeats carry the cancellation to the activity.
+        for (;;) {
+          Context.current().heartbeat();
+          await Context.current().sleep(200);
+        }
+      },
+    });
+    const handle = await start();
+    await waitUntil(() => calls.delivered.length > 0, { timeoutMs: 20_000, what: 'delivery to start' });
+    await handle.cancel();
+    const error = await handle.result().catch((caught: unknown) => caught);
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.ok(error.cause instanceof CancelledFailure);
+    assert.deepEqual(calls.failed, [{ error: 'cancelled', cancelled: true }]);
+  });
+});
