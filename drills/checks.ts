@@ -66,6 +66,21 @@ async function ledgerRows(knex: Knex, periodStart: LocalDate): Promise<LedgerRow
   return (await knex('report_runs').where({ client_id: CLIENT_ID, period_start: periodStart }).orderBy('id')) as LedgerRow[];
 }
 
+interface FileRow {
+  readonly revision: number;
+  readonly status: string;
+  readonly remote_path: string;
+  readonly temporary_path: string | null;
+  readonly delivered_sha256: string;
+  readonly note: string | null;
+}
+
+/** The period's rows in `report_files` (one per revision), or null where the schema has no such table. */
+async function reportFiles(knex: Knex, periodStart: LocalDate): Promise<FileRow[] | null> {
+  if (!(await knex.schema.hasTable('report_files'))) return null;
+  return (await knex('report_files').where({ client_id: CLIENT_ID, period_start: periodStart }).orderBy('revision')) as FileRow[];
+}
+
 /** `render` of the period into the drill's folder, as an operator would: its sha256 and size. */
 async function renderNow(stack: DrillStack, periodStart: LocalDate): Promise<{ sha256: string; bytes: number } | string> {
   const render = stack.cli(['render', '--client', CLIENT_ID, '--period', periodStart, '--out-dir', join(stack.dir, 'render', periodStart)]);
@@ -146,6 +161,26 @@ export async function checkDrill(stack: DrillStack, periods: readonly PeriodExpe
     if (findSecrets(stack.secrets, JSON.stringify(rows))) fail('secrets', `a secret is in the ledger rows of ${period.periodStart}`);
     const delivered = rows.filter((row) => row.status === 'delivered');
     notes.push(`ledger ${period.periodStart}: ${rows.map((row) => `${row.status}${row.revision ? ` r${row.revision}` : ''}${row.last_error ? ` (${row.last_error})` : ''}`).join('; ') || 'no rows'}`);
+    const files = await reportFiles(stack.postgres.knex, period.periodStart);
+    if (files) {
+      if (findSecrets(stack.secrets, JSON.stringify(files))) fail('secrets', `a secret is in the report_files rows of ${period.periodStart}`);
+      notes.push(`report_files ${period.periodStart}: ${files.map((file) => `r${file.revision} ${file.status}${file.note ? ` (${file.note})` : ''}`).join('; ') || 'no rows'}`);
+      for (const file of files.filter((candidate) => candidate.status === 'publishing')) {
+        fail('ledger', `${period.periodStart}: report_files revision ${file.revision} is still publishing at the end (temporary ${file.temporary_path})`);
+      }
+      const deliveredFiles = files.filter((file) => file.status === 'delivered');
+      if (deliveredFiles.length > period.revisions) fail('ledger', `${period.periodStart}: report_files has ${deliveredFiles.length} delivered revisions; expected ${period.revisions}`);
+      if ((deliveredFiles.length > 0) !== (delivered.length > 0)) {
+        fail('ledger', `${period.periodStart}: report_files has ${deliveredFiles.length} delivered revisions, report_runs ${delivered.length} delivered runs`);
+      }
+      for (const file of deliveredFiles) {
+        const onDisk = await sha256Of(file.remote_path);
+        if (!onDisk) fail('ledger', `report_files says revision ${file.revision} is delivered at ${file.remote_path}; there is no such file`);
+        else if (onDisk.sha256 !== file.delivered_sha256) {
+          fail('ledger', `report_files says revision ${file.revision} at ${file.remote_path} has sha256 ${file.delivered_sha256}; the file has ${onDisk.sha256}`);
+        }
+      }
+    }
     const latestName = revisionFileName(period.fileName, period.revisions);
     const file = await sha256Of(join(stack.folder, latestName));
     if (delivered.length === 0 || !file) {
