@@ -8,7 +8,6 @@ import { periodWorkflowId, scheduleId, scheduledWorkflowId } from '../src/domain
 import type { PeriodExpectation } from './checks.js';
 import type { DrillChild } from './children.js';
 import {
-  buildFilePath,
   buildPartPath,
   describeError,
   LARGE_DAY_EVENTS,
@@ -18,11 +17,11 @@ import {
   waitForExit,
   waitForPeriodClosed,
   waitForUpload,
+  waitInDrill,
   type Drill,
   type DrillContext,
 } from './drill.js';
 import { CLIENT_ID } from './stack.js';
-import { waitUntil } from './wait.js';
 
 const DRILL_TIMEOUT_MS = 240_000;
 /** How long sshd stays down in its drill. */
@@ -41,11 +40,10 @@ const CLI_END_TIMEOUT_MS = 30_000;
 /** Waits until the worker's build has written at least BUILD_UNDER_WAY_BYTES. */
 async function waitForBuild(context: DrillContext, worker: DrillChild): Promise<void> {
   const part = buildPartPath(context.stack, worker);
-  await waitUntil(async () => ((await stat(part).catch(() => null))?.size ?? 0) >= BUILD_UNDER_WAY_BYTES, {
+  await waitInDrill(context, async () => ((await stat(part).catch(() => null))?.size ?? 0) >= BUILD_UNDER_WAY_BYTES, {
     timeoutMs: 60_000,
     intervalMs: 10,
     what: `${worker.name} to be building (${part})`,
-    signal: context.signal,
   });
   context.note(`${worker.name} is building: its temporary file holds ≥ ${BUILD_UNDER_WAY_BYTES} bytes`);
 }
@@ -55,6 +53,16 @@ async function finish(context: DrillContext, ...commands: DrillChild[]): Promise
   const end = await waitForPeriodClosed(context, context.stack.period.start);
   // A run still open keeps its command waiting; it is ended with the drill.
   for (const command of commands) await waitForExit(context, command, end ? CLI_END_TIMEOUT_MS : 1_000);
+}
+
+/** The worker's own log line saying an attempt of `activityType` ended (completed or failed) after `since`, if any. */
+function activityEndedSince(worker: DrillChild, activityType: string, since: number): { attempt: number; msg: string } | null {
+  for (const line of worker.output().split('\n')) {
+    if (!line.includes(`"activityType":"${activityType}"`) || !/"msg":"Activity (completed|failed)"/.test(line)) continue;
+    const entry = JSON.parse(line) as { time: string; attempt: number; msg: string };
+    if (Date.parse(entry.time) >= since) return { attempt: entry.attempt, msg: entry.msg };
+  }
+  return null;
 }
 
 /** Recent log lines of a worker at warn and above, or about delivery, for the timeline. */
@@ -148,7 +156,7 @@ const connectionCut: Drill = {
     stack.proxy.cutAfter(cutAt);
     await stack.startWorker();
     const run = stack.run();
-    await waitUntil(() => stack.proxy.cuts > 0, { timeoutMs: 60_000, intervalMs: 10, what: 'the proxy to cut a connection', signal: context.signal });
+    await waitInDrill(context, () => stack.proxy.cuts > 0, { timeoutMs: 60_000, intervalMs: 10, what: 'the proxy to cut a connection' });
     stack.proxy.cutAfter(null);
     context.note(`connection cut after ${cutAt} client bytes; later connections go through`);
     await finish(context, run);
@@ -241,10 +249,10 @@ const scheduleDuringBackfill: Drill = {
       }
       return found;
     };
-    await waitUntil(async () => {
+    await waitInDrill(context, async () => {
       const runs = await scheduledRuns();
       return runs.length > 0 && runs.every((execution) => execution.status.name !== 'RUNNING');
-    }, { timeoutMs: CLI_END_TIMEOUT_MS, intervalMs: 250, what: 'the scheduled run to end', signal: context.signal });
+    }, { timeoutMs: CLI_END_TIMEOUT_MS, intervalMs: 250, what: 'the scheduled run to end' });
     for (const execution of await scheduledRuns()) {
       const result = await stack.temporal.client.workflow.getHandle(execution.workflowId, execution.runId).result().then(
         (outcome: { status?: string }) => outcome.status ?? 'no status',
@@ -312,7 +320,7 @@ const completionLostAfterRename: Drill = {
       killedAt = Date.now();
     });
     try {
-      await waitUntil(() => killedAt > 0, { timeoutMs: 90_000, intervalMs: 10, what: 'the final file name to appear', signal: context.signal });
+      await waitInDrill(context, () => killedAt > 0, { timeoutMs: 90_000, intervalMs: 10, what: 'the final file name to appear' });
     } finally {
       stopWatching();
     }
@@ -339,24 +347,32 @@ const completionLostSameHost: Drill = {
     // Long enough that the retry waits for this host to come back rather than counting it lost.
     const worker = await stack.startWorker({ TWOWAY_HOST_TIMEOUT: '60s' });
     const run = stack.run();
-    let cut = false;
+    let cutAt = 0;
     const stopWatching = onFinalName(context, () => {
       temporalProxy.cutAfter(0);
-      cut = true;
+      cutAt = Date.now();
     });
     try {
-      await waitUntil(() => cut, { timeoutMs: 90_000, intervalMs: 10, what: 'the final file name to appear', signal: context.signal });
+      await waitInDrill(context, () => cutAt > 0, { timeoutMs: 90_000, intervalMs: 10, what: 'the final file name to appear' });
     } finally {
       stopWatching();
     }
     context.note(`${stack.fileName} appeared; ${worker.name} cut off Temporal`);
-    const built = buildFilePath(stack, worker);
-    await waitUntil(async () => (await stat(built).catch(() => null)) === null, { timeoutMs: 30_000, intervalMs: 50, what: `${worker.name} to finish the delivery (${built} removed)`, signal: context.signal });
-    context.note(`${worker.name} finished the delivery on its side: its built file is removed; the completion cannot reach Temporal`);
+    // The SDK logs (at debug) each activity it has finished; the completion itself cannot get through.
+    const finished = await waitInDrill(context, () => activityEndedSince(worker, 'deliverReport', cutAt), {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      what: `${worker.name} to finish its deliverReport attempt`,
+    });
+    context.note(`${worker.name} finished deliverReport attempt ${finished.attempt} on its side (${finished.msg}); the completion cannot reach Temporal`);
     const handle = stack.temporal.client.workflow.getHandle(periodWorkflowId(CLIENT_ID, 'daily', stack.period.start));
-    const retried = await waitUntil(
-      async () => (await handle.describe()).raw.pendingActivities?.find((activity) => activity.activityType?.name === 'deliverReport' && (activity.attempt ?? 0) >= 2),
-      { timeoutMs: 60_000, intervalMs: 250, what: 'the delivery to time out and be retried', signal: context.signal },
+    const retried = await waitInDrill(
+      context,
+      async () => {
+        const pending = await handle.describe().then((described) => described.raw.pendingActivities ?? [], () => []);
+        return pending.find((activity) => activity.activityType?.name === 'deliverReport' && (activity.attempt ?? 0) >= 2);
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'the delivery to time out and be retried' },
     );
     temporalProxy.cutAfter(null);
     const reconnectedAt = Date.now();

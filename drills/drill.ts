@@ -1,12 +1,11 @@
 /** What a drill is, what it gets to work with, and the waits every drill shares. */
 import { join } from 'node:path';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { periodWorkflowId } from '../src/domain/workflow-ids.js';
 import type { LocalDate } from '../src/domain/types.js';
 import type { PeriodExpectation } from './checks.js';
 import type { DrillChild } from './children.js';
 import { CLIENT_ID, type DrillStack, type StackOptions } from './stack.js';
-import { waitUntil } from './wait.js';
+import { waitUntil, type WaitOptions } from '../test/support/wait.js';
 
 /** A build small enough to upload in seconds through the throttled proxy: ≈ 4 MB. */
 export const SMALL_DAY_EVENTS = 20_000;
@@ -42,6 +41,14 @@ export function mainPeriod(stack: DrillStack, overrides: Partial<PeriodExpectati
   return { periodStart: stack.period.start, fileName: stack.fileName, revisions: 1, compareWith: 'render', ...overrides };
 }
 
+/** waitUntil, also ended at once when the drill's time runs out (or it is interrupted). */
+export function waitInDrill<T>(context: DrillContext, condition: () => T | Promise<T>, options: WaitOptions): ReturnType<typeof waitUntil<T>> {
+  return waitUntil(() => {
+    context.signal.throwIfAborted();
+    return condition();
+  }, options);
+}
+
 /** A temporary upload of the period's file (`.<name>.<hex>.part`) in the folder. */
 export function isTemporaryOf(entry: string, fileName: string): boolean {
   return entry.startsWith(`.${fileName}.`) && entry.endsWith('.part');
@@ -60,7 +67,7 @@ export async function waitForUpload(context: DrillContext, fraction: number, opt
     }
   });
   try {
-    const name = await waitUntil(() => found, { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 10, what: `an upload of ${stack.fileName} at ${Math.round(fraction * 100)} %`, signal: context.signal });
+    const name = await waitInDrill(context, () => found, { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 10, what: `an upload of ${stack.fileName} at ${Math.round(fraction * 100)} %` });
     context.note(`upload ${name} reached ${Math.round(fraction * 100)} % of ${reference.bytes} bytes`);
     return name;
   } finally {
@@ -82,7 +89,8 @@ export async function waitForPeriodClosed(context: DrillContext, periodStart: Lo
   let noWorkerSince: number | null = null;
   let closed: string | null = null;
   try {
-    await waitUntil(
+    await waitInDrill(
+      context,
       async () => {
         // Nothing can deliver with every worker gone: no need to wait out the whole timeout.
         noWorkerSince = context.stack.workers.some((worker) => worker.running) ? null : (noWorkerSince ?? Date.now());
@@ -91,12 +99,12 @@ export async function waitForPeriodClosed(context: DrillContext, periodStart: Lo
           const described = await handle.describe();
           closed = described.status.name === 'RUNNING' ? null : described.status.name;
           return closed !== null;
-        } catch (error) {
-          if (error instanceof WorkflowNotFoundError) return false;
-          throw error;
+        } catch {
+          // Not started yet, or Temporal not answering for a moment (the drill may have just restarted it).
+          return false;
         }
       },
-      { timeoutMs, intervalMs: 250, what: `the workflow of ${periodStart} to close`, signal: context.signal },
+      { timeoutMs, intervalMs: 250, what: `the workflow of ${periodStart} to close` },
     );
   } catch (error) {
     if (context.signal.aborted) throw error;
@@ -122,7 +130,7 @@ export async function waitForPeriodClosed(context: DrillContext, periodStart: Lo
 /** Waits for a CLI command to exit and notes how it ended and its last line. */
 export async function waitForExit(context: DrillContext, child: DrillChild, timeoutMs = RUN_END_TIMEOUT_MS): Promise<number | null> {
   try {
-    await waitUntil(() => !child.running, { timeoutMs, intervalMs: 100, what: `${child.name} to exit`, signal: context.signal });
+    await waitInDrill(context, () => !child.running, { timeoutMs, intervalMs: 100, what: `${child.name} to exit` });
   } catch (error) {
     if (context.signal.aborted) throw error;
     context.note(`${child.name} (${child.args.join(' ')}) still running after ${timeoutMs / 1000} s`);

@@ -12,7 +12,7 @@ import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { freePort } from '../src/devstack/ports.js';
 import { killQuietly } from '../src/devstack/processes.js';
 import { childrenOf, isAlive } from './processes.js';
-import { waitUntil } from './wait.js';
+import { waitUntil } from '../test/support/wait.js';
 
 const KILL_TIMEOUT_MS = 10_000;
 

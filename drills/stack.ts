@@ -20,7 +20,7 @@ import { ChildSet, type DrillChild } from './children.js';
 import { FolderPoller } from './poller.js';
 import { startDrillPostgres, type DrillPostgres } from './postgres.js';
 import { startDrillTemporal, type DrillTemporal } from './temporal.js';
-import { waitUntil } from './wait.js';
+import { waitUntil } from '../test/support/wait.js';
 
 export const CLIENT_ID = 'drill';
 const CLIENT_FOLDER = 'inbound';

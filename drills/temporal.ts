@@ -9,7 +9,7 @@ import { freePort } from '../src/devstack/ports.js';
 import { killQuietly } from '../src/devstack/processes.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { findOwnChild } from './processes.js';
-import { waitUntil } from './wait.js';
+import { waitUntil } from '../test/support/wait.js';
 
 const KILL_TIMEOUT_MS = 10_000;
 
