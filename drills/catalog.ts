@@ -34,6 +34,8 @@ const TEMPORAL_DOWN_MS = 5_000;
 const CUT_AT_FRACTION = 0.4;
 /** A build counts as under way once its temporary file holds this much. */
 const BUILD_UNDER_WAY_BYTES = 1024 * 1024;
+/** How long B may take from starting its delivery to uploading before A is thawed anyway. */
+const B_UPLOAD_TIMEOUT_MS = 20_000;
 /** After a run ends, how long to wait for the other CLI commands of the drill. */
 const CLI_END_TIMEOUT_MS = 30_000;
 
@@ -55,10 +57,10 @@ async function finish(context: DrillContext, ...commands: DrillChild[]): Promise
   for (const command of commands) await waitForExit(context, command, end ? CLI_END_TIMEOUT_MS : 1_000);
 }
 
-/** The worker's own log line saying an attempt of `activityType` ended (completed or failed) after `since`, if any. */
-function activityEndedSince(worker: DrillChild, activityType: string, since: number): { attempt: number; msg: string } | null {
+/** The worker's own (SDK, debug level) log line saying an attempt of `activityType` started, completed or failed after `since`, if any. */
+function activityLogSince(worker: DrillChild, activityType: string, since: number, messages: readonly string[]): { attempt: number; msg: string } | null {
   for (const line of worker.output().split('\n')) {
-    if (!line.includes(`"activityType":"${activityType}"`) || !/"msg":"Activity (completed|failed)"/.test(line)) continue;
+    if (!line.includes(`"activityType":"${activityType}"`) || !messages.some((msg) => line.includes(`"msg":"${msg}"`))) continue;
     const entry = JSON.parse(line) as { time: string; attempt: number; msg: string };
     if (Date.parse(entry.time) >= since) return { attempt: entry.attempt, msg: entry.msg };
   }
@@ -270,7 +272,8 @@ const scheduleDuringBackfill: Drill = {
 
 const overlappingAttempts: Drill = {
   name: 'overlapping-attempts-different-bytes',
-  fault: 'worker A frozen (SIGSTOP) 30 % into its upload, one event inserted, worker B started and rebuilds; A thawed (SIGCONT) while B uploads',
+  fault:
+    'worker A frozen (SIGSTOP) 30 % into its upload, one event inserted, worker B started and rebuilds; A thawed (SIGCONT) while B uploads (or once B has tried for 20 s, if it cannot upload while A is frozen)',
   stack: { events: SMALL_DAY_EVENTS, bytesPerSecond: SLOW_LINK_BYTES_PER_SECOND },
   timeoutMs: DRILL_TIMEOUT_MS,
   async run(context): Promise<PeriodExpectation[]> {
@@ -284,10 +287,28 @@ const overlappingAttempts: Drill = {
     context.note('one event inserted: a rebuild now has different bytes');
     const b = await stack.startWorker();
     context.note(`${b.name} (B) started`);
-    await waitForUpload(context, 0.1, { except: [uploadA], timeoutMs: 90_000 });
+    // B gets the run once A's attempts have timed out (tasks already handed to A's frozen pollers time out one by one).
+    const bDelivers = await waitInDrill(context, () => activityLogSince(b, 'deliverReport', 0, ['Activity started']), {
+      timeoutMs: 150_000,
+      intervalMs: 100,
+      what: 'B to rebuild and start delivering',
+    });
+    context.note(`B rebuilt and started deliverReport (attempt ${bDelivers.attempt})`);
+    let bUploads = true;
+    try {
+      await waitForUpload(context, 0.1, { except: [uploadA], timeoutMs: B_UPLOAD_TIMEOUT_MS });
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      bUploads = false;
+      const locks = await stack.postgres.knex.raw<{ rows: { application_name: string; granted: boolean }[] }>(
+        "SELECT a.application_name, l.granted FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'",
+      );
+      const held = locks.rows.map((row) => `${row.application_name} (${row.granted ? 'granted' : 'waiting'})`).join(', ') || 'none';
+      context.note(`B has not uploaded ${B_UPLOAD_TIMEOUT_MS / 1000} s after starting deliverReport; advisory locks in PostgreSQL: ${held}`);
+    }
     const thawedAt = Date.now();
     a.signal('SIGCONT');
-    context.note(`SIGCONT to ${a.name} (A) while B uploads`);
+    context.note(`SIGCONT to ${a.name} (A) while B ${bUploads ? 'uploads' : 'waits'}`);
     await finish(context, run);
     for (const line of deliveryLogLines(a, thawedAt)) context.note(`A after SIGCONT: ${line}`);
     for (const line of deliveryLogLines(b, thawedAt)) context.note(`B: ${line}`);
@@ -359,7 +380,7 @@ const completionLostSameHost: Drill = {
     }
     context.note(`${stack.fileName} appeared; ${worker.name} cut off Temporal`);
     // The SDK logs (at debug) each activity it has finished; the completion itself cannot get through.
-    const finished = await waitInDrill(context, () => activityEndedSince(worker, 'deliverReport', cutAt), {
+    const finished = await waitInDrill(context, () => activityLogSince(worker, 'deliverReport', cutAt, ['Activity completed', 'Activity failed']), {
       timeoutMs: 30_000,
       intervalMs: 50,
       what: `${worker.name} to finish its deliverReport attempt`,
