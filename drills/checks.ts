@@ -109,6 +109,13 @@ async function historiesText(stack: DrillStack): Promise<{ text: string; count: 
   return { text: parts.join('\n'), count: parts.length };
 }
 
+/** The text with every secret (and its base64 form) replaced, for anything the drills print. */
+export function redactSecrets(secrets: readonly string[], text: string): string {
+  let redacted = text;
+  for (const secret of secrets) redacted = redacted.split(secret).join('[secret]').split(Buffer.from(secret).toString('base64')).join('[secret]');
+  return redacted;
+}
+
 function findSecrets(secrets: readonly string[], text: string): boolean {
   return secrets.some((secret) => text.includes(secret) || text.includes(Buffer.from(secret).toString('base64')));
 }

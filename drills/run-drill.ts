@@ -1,7 +1,7 @@
 /** Runs one drill from a fresh stack to its checks, under its overall timeout, and always cleans up. */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkDrill, type CheckCounts, type FailedCheck, type PeriodExpectation } from './checks.js';
+import { checkDrill, redactSecrets, type CheckCounts, type FailedCheck, type PeriodExpectation } from './checks.js';
 import { describeError, mainPeriod, type Drill, type DrillContext } from './drill.js';
 import { CLIENT_ID, DrillStack } from './stack.js';
 
@@ -84,15 +84,18 @@ export async function runDrill(drill: Drill, options: { readonly keepLogs?: 'alw
       keptDir = keep ? stack.dir : null;
     }
   }
+  // A secret found somewhere is reported, never printed.
+  const secrets = stack?.secrets ?? [];
+  const redact = (text: string) => redactSecrets(secrets, text);
   return {
     name: drill.name,
     fault: drill.fault,
     survived: failures.length === 0,
     seconds: (Date.now() - startedAt) / 1000,
-    failures,
+    failures: failures.map((failure) => ({ check: failure.check, detail: redact(failure.detail) })),
     counts,
-    timeline,
-    notes,
+    timeline: timeline.map(redact),
+    notes: notes.map(redact),
     keptDir,
   };
 }
