@@ -205,6 +205,51 @@ export class BuiltFileMissingError extends TwowayError {
   }
 }
 
+/** A notification a caller asked for that can never be sent as given (an unknown type, a date that is not one). */
+export class InvalidNotificationError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly field: string,
+    readonly given: string,
+    readonly allowed: string,
+  ) {
+    super(`client "${clientId}": notification ${field} is ${given}; allowed: ${allowed}`);
+  }
+}
+
+/**
+ * The webhook receiver refused an event for good: a 4xx other than 408 and 429, or a
+ * redirect. Retrying cannot help. `endpoint` is the URL without path, query or credentials.
+ */
+export class WebhookRejectedError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly eventType: string,
+    readonly eventId: string,
+    readonly endpoint: string,
+    readonly status: number,
+  ) {
+    super(
+      `client "${clientId}": webhook ${endpoint} refused the ${eventType} event ${eventId} with HTTP ${status}; allowed: a 2xx answer (check TWOWAY_WEBHOOK_URL and TWOWAY_WEBHOOK_SECRET; other 4xx answers than 408 and 429 are not retried)`,
+    );
+  }
+}
+
+/** The webhook receiver could not take an event now: 5xx, 408, 429, a network fault or no answer in time. Retryable. */
+export class WebhookUnavailableError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly eventType: string,
+    readonly eventId: string,
+    readonly endpoint: string,
+    /** The HTTP status answered, or null when there was no answer. */
+    readonly status: number | null,
+    readonly detail: string,
+  ) {
+    super(`client "${clientId}": webhook ${endpoint} did not take the ${eventType} event ${eventId}: ${detail}; it is retried`);
+  }
+}
+
 /** Bad command-line usage: exit status 2. */
 export class UsageError extends TwowayError {}
 
@@ -220,6 +265,8 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   RemoteFileConflictError.name,
   PeriodNotEndedError.name,
   UsageError.name,
+  InvalidNotificationError.name,
+  WebhookRejectedError.name,
   // Not a failure of the period: the workflow rebuilds the file on a host (like a lost host).
   BuiltFileMissingError.name,
 ];

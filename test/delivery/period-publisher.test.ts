@@ -10,6 +10,7 @@ import { BuiltFileMissingError, PeriodBusyError, RemoteFileConflictError } from 
 import type { PublicationLedger } from '../../src/domain/publication.js';
 import type { SftpDeliverySettings } from '../../src/domain/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitUntil } from '../support/wait.js';
 import { makeRemoteDir, settingsFor, sha256OfBytes, startFixture, writeLocalFile, type Fixture } from './sftp-fixture.js';
 
 const PERIOD = { clientId: 'acme', frequency: 'daily' as const, periodStart: '2026-11-24' };
@@ -201,8 +202,10 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
 
   it('stops an attempt whose lock connection is lost, and its writes no longer commit', async () => {
     const outcome = withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: LOCK_WAIT_MS }, async (lock) => {
-      await db.knex.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twoway-report period lock' AND pid <> pg_backend_pid()");
-      await new Promise<void>((resolve) => lock.signal.addEventListener('abort', () => resolve(), { once: true }));
+      // Only this test's database: other test files hold locks on the same server.
+      await db.knex.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twoway-report period lock' AND datname = current_database()");
+      // The connection's error may arrive before or after the terminating query returns.
+      await waitUntil(() => lock.signal.aborted, { timeoutMs: 10_000, what: 'the lock to notice its connection is gone' });
       await lock.transaction((trx) => trx.raw('SELECT 1'));
     });
     await assert.rejects(outcome);
