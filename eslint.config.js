@@ -60,7 +60,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**/*.ts', 'scripts/**', 'bench/**/*.ts', 'test/**/*.ts'],
+    files: ['src/cli/**/*.ts', 'scripts/**', 'bench/**/*.ts', 'drills/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
   {
