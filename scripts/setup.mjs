@@ -48,8 +48,10 @@ function checkNode() {
 
 function installNpmDependencies() {
   const stamp = join(ROOT, 'node_modules', '.twoway-setup-lock');
+  // Only what decides the installed tree: a change to `scripts` needs no reinstall.
+  const { dependencies, devDependencies, optionalDependencies, overrides, allowScripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const lock = createHash('sha256')
-    .update(readFileSync(join(ROOT, 'package.json')))
+    .update(JSON.stringify({ dependencies, devDependencies, optionalDependencies, overrides, allowScripts }))
     .update(readFileSync(join(ROOT, 'package-lock.json')))
     .digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === lock) return;
