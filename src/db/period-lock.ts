@@ -14,6 +14,14 @@ import type { PeriodKey } from './ledger.js';
 /** First key of every lock this project takes ("tw"), so they never meet another application's. */
 const LOCK_NAMESPACE = 0x7477;
 export const LOCK_POLL_INTERVAL_MS = 250;
+/**
+ * The lock is a lease: PostgreSQL ends a lock session that has been silent this long
+ * (`idle_session_timeout`), releasing the lock, so a frozen or partitioned holder (a stopped
+ * process, a VM paused mid-upload) cannot keep its period forever. A live holder speaks every
+ * LOCK_KEEPALIVE_INTERVAL_MS.
+ */
+export const LOCK_LEASE_MS = 60_000;
+export const LOCK_KEEPALIVE_INTERVAL_MS = 10_000;
 
 export interface PeriodLock {
   /** Runs `work` in a transaction on the lock's connection: it commits only while the lock is held. */
@@ -25,6 +33,8 @@ export interface PeriodLock {
 export interface PeriodLockOptions {
   /** How long to wait for another attempt to let go before giving up (retryable). */
   readonly waitTimeoutMs: number;
+  /** Silence after which the database ends the lock session (default LOCK_LEASE_MS); tests shorten it. */
+  readonly leaseMs?: number;
   readonly signal?: AbortSignal | undefined;
   /** Called while waiting, every LOCK_POLL_INTERVAL_MS: the activity heartbeats. */
   readonly onWait?: () => void;
@@ -48,7 +58,14 @@ export async function withPeriodLock<T>(
   client.on('error', (error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message)));
   await client.connect();
   const signal = options.signal ? AbortSignal.any([lost.signal, options.signal]) : lost.signal;
+  const leaseMs = options.leaseMs ?? LOCK_LEASE_MS;
+  let keepalive: NodeJS.Timeout | undefined;
   try {
+    // PostgreSQL 14 and later; on older servers the lock lasts as long as its connection.
+    await client.query(`SET idle_session_timeout = ${Math.round(leaseMs)}`).catch(() => undefined);
+    keepalive = setInterval(() => {
+      client.query('SELECT 1').catch((error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message)));
+    }, Math.min(LOCK_KEEPALIVE_INTERVAL_MS, leaseMs / 3));
     const started = Date.now();
     for (;;) {
       signal.throwIfAborted();
@@ -61,6 +78,7 @@ export async function withPeriodLock<T>(
     }
     return await work({ signal, transaction: (inner) => knex.transaction(inner, { connection: client }) });
   } finally {
+    clearInterval(keepalive);
     await client.end().catch(() => undefined);
   }
 }

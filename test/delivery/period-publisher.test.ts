@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { rm, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { recordRunStarted } from '../../src/db/ledger.js';
 import { withPeriodLock } from '../../src/db/period-lock.js';
 import { createPublicationLedger, listPeriodFiles } from '../../src/db/report-files.js';
@@ -210,5 +212,30 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
     });
     await assert.rejects(outcome);
     assert.equal(await withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 2_000 }, async () => 'released'), 'released');
+  });
+
+  it('releases the lock of a holder that has gone silent (a frozen process) after its lease, but not of a live one', async () => {
+    const leaseMs = 1_500;
+    // A holder that took the lock as withPeriodLock does and then froze: it never speaks again.
+    const frozen = new pg.Client({ connectionString: db.url, application_name: 'twoway-report period lock' });
+    frozen.on('error', () => undefined);
+    await frozen.connect();
+    try {
+      await frozen.query(`SET idle_session_timeout = ${leaseMs}`);
+      await frozen.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x7477, `${PERIOD.clientId}/${PERIOD.frequency}/${PERIOD.periodStart}`]);
+      const started = Date.now();
+      assert.equal(await withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 20_000 }, async () => 'taken over'), 'taken over');
+      assert.ok(Date.now() - started >= leaseMs - 200, 'not before the lease ran out');
+    } finally {
+      await frozen.end().catch(() => undefined);
+    }
+    // A live holder keeps its lease well past it.
+    const kept = await withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 1_000, leaseMs }, async (lock) => {
+      // Holding the lock across three leases (not polling for anything).
+      await sleep(leaseMs * 3);
+      await lock.transaction((trx) => trx.raw('SELECT 1'));
+      return !lock.signal.aborted;
+    });
+    assert.equal(kept, true);
   });
 });
