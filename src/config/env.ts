@@ -49,7 +49,7 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TWOWAY_MAX_CONCURRENT_FILES', default: '4', meaning: 'builds and uploads at once per worker' },
   { name: 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', default: '40', meaning: 'workflow tasks at once per worker' },
   { name: 'TWOWAY_SCHEDULE_TIME', default: '03:00', meaning: 'local time (client\'s zone) at which schedules run' },
-  { name: 'TWOWAY_WEBHOOK_URL', default: 'off', meaning: 'where period notifications are POSTed (delivered, failed, late, missing, recovered); off: none are sent' },
+  { name: 'TWOWAY_WEBHOOK_URL', default: 'off', meaning: 'where period notifications will be POSTed (delivered, failed, late, missing, recovered; the sender is built, the watchdog that calls it is not yet); off: none are sent' },
   { name: 'TWOWAY_WEBHOOK_SECRET', default: 'none', meaning: 'HMAC-SHA256 key (16 characters or more) of the Twoway-Signature header; required unless the format is slack' },
   { name: 'TWOWAY_WEBHOOK_FORMAT', default: 'json', meaning: 'json: the signed event; slack: a Slack-compatible { "text": … } body' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error' },
