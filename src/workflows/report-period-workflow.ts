@@ -1,5 +1,5 @@
 import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities, PeriodInput } from '../activities/index.js';
+import type { Activities, DeliverOutcome, PeriodInput } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { describeFailure, failWithRootReason, isHostLost } from './failures.js';
@@ -14,21 +14,16 @@ export interface ReportPeriodInput {
   readonly force?: boolean;
 }
 
-/** What a period run did. Only names, counts and checksums: the rows never enter history. */
-export interface ReportPeriodOutcome {
-  /** delivered: a file went out; unchanged: forced, but the file equals the delivered one; already-delivered: nothing to do. */
-  readonly status: 'delivered' | 'unchanged' | 'already-delivered';
+/**
+ * What a period run did: delivered (this run's file is on the server), unchanged (forced, but
+ * the file equals the delivered one) or already-delivered (nothing to do), with the file's
+ * names, counts and checksums. The rows never enter history.
+ */
+export type ReportPeriodOutcome = DeliverOutcome & {
   readonly clientId: string;
   readonly frequency: Frequency;
   readonly periodStart: LocalDate;
-  readonly revision: number;
-  readonly fileName: string;
-  readonly remotePath: string;
-  readonly rowCount: number;
-  readonly bytes: number;
-  /** SHA-256 of the report's CSV bytes (before any gzip). */
-  readonly sha256: string;
-}
+};
 
 // Ledger and planning steps: quick database work on any worker, retried until the database answers.
 const shared = proxyActivities<Activities>({

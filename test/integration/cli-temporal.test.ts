@@ -10,46 +10,12 @@ import { freePort } from '../../src/devstack/ports.js';
 import { backfillWorkflowId, periodWorkflowId, TASK_QUEUE } from '../../src/domain/workflow-ids.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
-import { runCliProcess, type CliResult } from '../support/cli.js';
+import { runCliProcess, startCliProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
 import { waitUntil } from '../support/wait.js';
 
 const WORKER_START_TIMEOUT_MS = 30_000;
-
-/** A CLI process whose standard error can be awaited line by line, for steps that must happen while it runs. */
-function startCliProcess(args: readonly string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const watchers: { pattern: RegExp; found: () => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    for (const watcher of watchers.filter((each) => each.pattern.test(stderr))) {
-      watchers.splice(watchers.indexOf(watcher), 1);
-      watcher.found();
-    }
-  });
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-  return {
-    done,
-    /** Resolves once standard error matches; rejects if the process ends first. */
-    stderrMatches: (pattern: RegExp) =>
-      Promise.race([
-        new Promise<void>((resolve) => (pattern.test(stderr) ? resolve() : watchers.push({ pattern, found: resolve }))),
-        done.then((result) => Promise.reject(new Error(`the command ended (status ${result.status}) before stderr matched ${pattern}:\n${result.stderr}`))),
-      ]),
-    kill: () => child.exitCode === null && child.kill('SIGKILL'),
-  };
-}
 
 describe('the command line against a running worker (real Temporal, PostgreSQL, sshd)', () => {
   let db: TestDatabase;
