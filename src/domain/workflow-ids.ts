@@ -9,6 +9,12 @@ export function periodWorkflowId(clientId: string, frequency: Frequency, periodS
   return `twoway-report/${clientId}/${frequency}/${periodStart}`;
 }
 
+/** The period a workflow id names, when it is a period workflow's id (log lines carry it). */
+export function parsePeriodWorkflowId(workflowId: string): { clientId: string; frequency: string; periodStart: LocalDate } | null {
+  const match = /^twoway-report\/([^/]+)\/(daily|weekly|monthly)\/(\d{4}-\d{2}-\d{2})$/.exec(workflowId);
+  return match?.[1] && match[2] && match[3] ? { clientId: match[1], frequency: match[2], periodStart: match[3] } : null;
+}
+
 export function backfillWorkflowId(clientId: string, frequency: Frequency, from: LocalDate, to: LocalDate): string {
   return `twoway-backfill/${clientId}/${frequency}/${from}..${to}`;
 }
