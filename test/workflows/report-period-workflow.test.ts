@@ -124,7 +124,8 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     const handle = await start({ clientId: 'acme', frequency: 'daily', periodStart: '2026-11-23' });
     const workflowId = periodWorkflowId('acme', 'daily', '2026-11-23');
     const attemptsSoFar = async () => Number((await pipeline.db.knex('report_runs').where({ workflow_id: workflowId }).first())?.attempts ?? 0);
-    await waitUntil(async () => (await attemptsSoFar()) >= 3, { timeoutMs: 30_000, what: 'three failed delivery attempts while the server is down' });
+    // Counted when an attempt starts: a fourth has started once three have failed.
+    await waitUntil(async () => (await attemptsSoFar()) >= 4, { timeoutMs: 30_000, what: 'three failed delivery attempts while the server is down' });
     await pipeline.sftp.start();
     const outcome = await handle.result();
     assert.equal(outcome.status, 'delivered');
