@@ -1,7 +1,7 @@
 /** The after-hours flag [SPEC §5]: validating `clients.after_hours` and classifying event times. */
 import { InvalidClientSettingError, describeValue } from './errors.js';
 import { isLocalDate, toEpochDay, weekdayKeyOfEpochDay } from './local-date.js';
-import { MS_PER_DAY, MS_PER_MINUTE, isTimeZone, offsetSegments } from './time-zone.js';
+import { MS_PER_DAY, MS_PER_MINUTE, isTimeZone, offsetSegments, parseTimeZoneSetting } from './time-zone.js';
 import { WEEKDAYS, type AfterHoursSettings, type BusinessWindow, type Instant, type LocalDate, type Weekday } from './types.js';
 
 const MINUTES_PER_HOUR = 60;
@@ -122,10 +122,7 @@ export function parseAfterHours(clientId: string, raw: unknown, clientTimeZone: 
   }
   let timeZone = clientTimeZone;
   if (raw.timezone !== undefined) {
-    if (typeof raw.timezone !== 'string' || !isTimeZone(raw.timezone)) {
-      throw new InvalidClientSettingError(clientId, `${FIELD}.timezone`, describeValue(raw.timezone), ALLOWED.timeZone);
-    }
-    timeZone = raw.timezone;
+    timeZone = parseTimeZoneSetting(clientId, `${FIELD}.timezone`, raw.timezone, ALLOWED.timeZone);
   } else if (!isTimeZone(clientTimeZone)) {
     // The windows would be read in the client's zone, so it must be a real one.
     throw new InvalidClientSettingError(clientId, 'timezone', describeValue(clientTimeZone), 'an IANA time zone such as "America/Chicago" or "UTC"');

@@ -2,7 +2,7 @@
 import { parseAfterHours } from './after-hours.js';
 import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from './errors.js';
 import { parseFileNameTemplate } from './file-name.js';
-import { isTimeZone } from './time-zone.js';
+import { parseTimeZoneSetting } from './time-zone.js';
 import {
   ENVIRONMENTS,
   FREQUENCIES,
@@ -30,6 +30,7 @@ export interface ClientRow {
 /** Client ids become parts of file names, workflow ids and schedule ids. */
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DEFAULT_SFTP_PORT = 22;
+const MAX_NAME_LENGTH = 200;
 const MAX_PORT = 65_535;
 const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/;
 const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -54,18 +55,21 @@ export function parseClientConfig(row: ClientRow): ClientConfig {
     throw new InvalidClientSettingError(String(id), 'id', describeValue(id), 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters');
   }
   const environment: Environment = oneOf(id, 'environment', row.environment, ENVIRONMENTS);
-  if (typeof row.timezone !== 'string' || !isTimeZone(row.timezone)) {
-    throw new InvalidClientSettingError(id, 'timezone', describeValue(row.timezone), 'an IANA time zone such as "America/Chicago" or "UTC"');
-  }
+  const timeZone = parseTimeZoneSetting(id, 'timezone', row.timezone);
   const frequency: Frequency = oneOf(id, 'frequency', row.frequency, FREQUENCIES);
+  if (typeof row.name !== 'string' || row.name.trim() === '' || row.name.length > MAX_NAME_LENGTH) {
+    throw new InvalidClientSettingError(id, 'name', describeValue(row.name), `a non-empty text of at most ${MAX_NAME_LENGTH} characters`);
+  }
+  // Checked here rather than left to PostgreSQL so that `enabled=maybe` is refused with its field, not a driver error.
+  if (typeof row.enabled !== 'boolean') throw new InvalidClientSettingError(id, 'enabled', describeValue(row.enabled), 'true or false');
   return {
     id,
     name: row.name,
     environment,
-    timeZone: row.timezone,
+    timeZone,
     frequency,
     enabled: row.enabled,
-    afterHours: parseAfterHours(id, row.after_hours, row.timezone),
+    afterHours: parseAfterHours(id, row.after_hours, timeZone),
     delivery: parseDeliverySettings(id, row.delivery),
     fileNameTemplate: parseFileNameTemplate(id, row.file_name_template),
   };
@@ -75,6 +79,15 @@ export function parseClientConfig(row: ClientRow): ClientConfig {
 export function assertReportable(client: ClientConfig, purpose: 'render' | 'deliver'): void {
   if (client.environment !== 'production') throw new ClientNotEligibleError(client.id, 'sandbox');
   if (purpose === 'deliver' && !client.enabled) throw new ClientNotEligibleError(client.id, 'disabled');
+}
+
+/**
+ * What a saved row must also satisfy: a client that is scheduled (enabled, production) needs
+ * delivery settings. `clients` commands, schedules sync and the worker all check this, so a
+ * setting the CLI saves is never one sync or the worker refuses.
+ */
+export function assertClientUsable(client: ClientConfig): void {
+  if (client.enabled && client.environment === 'production') requireDelivery(client);
 }
 
 /** The client's delivery settings, or an error naming the field when there are none. */

@@ -49,6 +49,12 @@ export class ClientNotFoundError extends TwowayError {
   }
 }
 
+export class ClientAlreadyExistsError extends TwowayError {
+  constructor(readonly clientId: string) {
+    super(`client "${clientId}" already exists in the clients table; allowed: a new id (change an existing client with \`clients set\`)`);
+  }
+}
+
 /** The report exists only for enabled production clients [§1]. */
 export class ClientNotEligibleError extends TwowayError {
   constructor(
@@ -247,6 +253,13 @@ export class WebhookUnavailableError extends TwowayError {
     readonly detail: string,
   ) {
     super(`client "${clientId}": webhook ${endpoint} did not take the ${eventType} event ${eventId}: ${detail}; it is retried`);
+  }
+}
+
+/** `schedules sync` could not bring some clients' schedules in line; the others were synced. */
+export class ScheduleSyncFailedError extends TwowayError {
+  constructor(readonly clientIds: readonly string[]) {
+    super(`schedules sync failed for ${clientIds.map((id) => `"${id}"`).join(', ')} (reasons above); every other client was synced`);
   }
 }
 

@@ -4,6 +4,7 @@
  * ms": the instant a wall clock in UTC would show the same reading), so that
  * local = instant + offset.
  */
+import { InvalidClientSettingError, describeValue } from './errors.js';
 import { fromEpochDay, toEpochDay } from './local-date.js';
 import type { Instant, LocalDate } from './types.js';
 
@@ -57,6 +58,63 @@ export function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * ICU names some zones by their pre-rename ids (CLDR keeps ids stable); the IANA name is the
+ * canonical spelling here, and Intl accepts both. Every entry is a zone Intl in Node 20 resolves
+ * to the key; engines that already answer with the IANA name never reach this table.
+ */
+const IANA_NAME_OF_CLDR_ID: Readonly<Record<string, string>> = {
+  'Africa/Asmera': 'Africa/Asmara',
+  'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
+  'America/Catamarca': 'America/Argentina/Catamarca',
+  'America/Cordoba': 'America/Argentina/Cordoba',
+  'America/Coral_Harbour': 'America/Atikokan',
+  'America/Godthab': 'America/Nuuk',
+  'America/Indianapolis': 'America/Indiana/Indianapolis',
+  'America/Jujuy': 'America/Argentina/Jujuy',
+  'America/Louisville': 'America/Kentucky/Louisville',
+  'America/Mendoza': 'America/Argentina/Mendoza',
+  'Asia/Calcutta': 'Asia/Kolkata',
+  'Asia/Katmandu': 'Asia/Kathmandu',
+  'Asia/Rangoon': 'Asia/Yangon',
+  'Asia/Saigon': 'Asia/Ho_Chi_Minh',
+  'Atlantic/Faeroe': 'Atlantic/Faroe',
+  'Europe/Kiev': 'Europe/Kyiv',
+  'Pacific/Enderbury': 'Pacific/Kanton',
+  'Pacific/Ponape': 'Pacific/Pohnpei',
+  'Pacific/Truk': 'Pacific/Chuuk',
+};
+
+/**
+ * The one spelling a zone is stored and used in, or null when Intl does not know it. Intl reads
+ * names case-insensitively and follows links (`est` is America/Panama, `US/Eastern` is
+ * America/New_York), while Temporal's server is case-sensitive: only the name Intl resolves a
+ * zone to, in IANA's current spelling, is canonical.
+ */
+export function canonicalTimeZone(zone: string): string | null {
+  if (!isTimeZone(zone)) return null;
+  const resolved = formatterFor(zone).resolvedOptions().timeZone;
+  return IANA_NAME_OF_CLDR_ID[resolved] ?? resolved;
+}
+
+/** True only for a zone written in its canonical spelling (`America/Chicago`, `UTC`; not `america/chicago`, `EST` or `US/Eastern`). */
+export function isCanonicalTimeZone(zone: string): boolean {
+  return canonicalTimeZone(zone) === zone;
+}
+
+const TIME_ZONE_ALLOWED = 'an IANA time zone such as "America/Chicago" or "UTC"';
+
+/**
+ * A client's time zone setting, in its canonical spelling. Every reader of a zone setting (the
+ * CLI before saving, schedules sync, the worker) validates through here, so all refuse the same.
+ */
+export function parseTimeZoneSetting(clientId: string, field: string, value: unknown, allowed = TIME_ZONE_ALLOWED): string {
+  const canonical = typeof value === 'string' ? canonicalTimeZone(value) : null;
+  if (canonical !== null && canonical === value) return canonical;
+  const hint = canonical === null ? '' : `; did you mean ${JSON.stringify(canonical)}? (the same zone, spelled as IANA and Temporal's server name it)`;
+  throw new InvalidClientSettingError(clientId, field, describeValue(value), `${allowed}${hint}`);
 }
 
 /**

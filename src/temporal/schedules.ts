@@ -1,6 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { parseClientConfig } from '../domain/client-config.js';
+import { assertClientUsable, parseClientConfig, type ClientRow } from '../domain/client-config.js';
+import { TwowayError } from '../domain/errors.js';
 import { calendarFor, type LocalTimeOfDay } from '../domain/schedule-plan.js';
 import type { ClientConfig } from '../domain/types.js';
 import { SCHEDULE_ID_PREFIX, TASK_QUEUE, scheduleId, scheduledWorkflowId } from '../domain/workflow-ids.js';
@@ -48,12 +49,19 @@ export function scheduleOptionsFor(client: ClientConfig, time: LocalTimeOfDay, t
   };
 }
 
-export type SyncAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'skipped';
+export type SyncAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'skipped' | 'failed';
 
 export interface SyncResult {
   readonly clientId: string;
   readonly action: SyncAction;
+  /** What was done, or why it could not be: every line names its client and its reason. */
   readonly detail: string;
+}
+
+/** Our own errors already say what is wrong; others (Temporal's, gRPC's) also need their type. */
+function messageOf(error: unknown): string {
+  if (error instanceof TwowayError) return error.message;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** The schedule as the server has it now, or null (describe is consistent; listing is not). */
@@ -76,68 +84,87 @@ async function existingScheduleIds(client: Client): Promise<Set<string>> {
 }
 
 /**
- * Makes Temporal's schedules match the clients table: one per enabled production client
- * with valid settings, in its time zone; schedules of other clients are deleted. A client
- * whose settings do not validate keeps no schedule and is reported.
+ * Why a row gets no schedule at all, read from the raw row so that a disabled or sandbox client
+ * loses its schedule even when its other settings are broken; null when it should have one.
+ */
+function unscheduledReason(row: ClientRow): string | null {
+  if (row.enabled === false) return 'disabled';
+  if (row.environment === 'sandbox') return 'sandbox client';
+  return null;
+}
+
+/** Creates or updates one client's schedule; throws what Temporal throws. */
+async function syncOne(client: Client, config: ClientConfig, time: LocalTimeOfDay, taskQueue: string): Promise<SyncResult> {
+  const options = scheduleOptionsFor(config, time, taskQueue);
+  const note = noteFor(config, time, taskQueue);
+  let current = await describeIfExists(client, options.scheduleId);
+  if (!current) {
+    try {
+      await client.schedule.create(options);
+      return { clientId: config.id, action: 'created', detail: note };
+    } catch (error) {
+      // Created by a concurrent sync a moment ago: treat it as existing.
+      if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+      current = await client.schedule.getHandle(options.scheduleId).describe();
+    }
+  }
+  if (current.state.note === note) return { clientId: config.id, action: 'unchanged', detail: note };
+  // An update keeps the schedule's history and any buffered runs, unlike delete and create.
+  await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+    ...previous,
+    spec: options.spec,
+    action: options.action,
+    policies: options.policies,
+    state: { ...previous.state, note },
+  }));
+  return { clientId: config.id, action: 'updated', detail: note };
+}
+
+/**
+ * Makes Temporal's schedules match the clients table: one per enabled production client, in its
+ * time zone. Each client is synced on its own, so one that fails never stops the others. A
+ * client whose settings do not validate, or whose schedule Temporal refuses, is reported as
+ * failed and keeps the schedule it has: deleting it would lose its missed runs. Only the
+ * schedules of disabled, sandbox and deleted clients are deleted.
  */
 export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeOfDay, taskQueue = TASK_QUEUE): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
-  const wanted = new Set<string>();
+  /** Schedules not to delete: the wanted ones and those of clients that failed. */
+  const kept = new Set<string>();
   for (const row of await listClientRows(knex)) {
-    let config: ClientConfig;
+    const reason = unscheduledReason(row);
+    if (reason !== null) {
+      results.push({ clientId: row.id, action: 'skipped', detail: reason });
+      continue;
+    }
+    kept.add(scheduleId(row.id));
     try {
-      config = parseClientConfig(row);
+      const config = parseClientConfig(row);
+      // A schedule without delivery settings could only fail; the client's schedule stays as it is until they are set.
+      assertClientUsable(config);
+      results.push(await syncOne(client, config, time, taskQueue));
     } catch (error) {
-      results.push({ clientId: row.id, action: 'skipped', detail: error instanceof Error ? error.message : String(error) });
-      continue;
+      results.push({ clientId: row.id, action: 'failed', detail: `${messageOf(error)}; its schedule, if any, is left as it was` });
     }
-    if (config.environment !== 'production' || !config.enabled) {
-      results.push({ clientId: config.id, action: 'skipped', detail: config.enabled ? 'sandbox client' : 'disabled' });
-      continue;
-    }
-    if (!config.delivery) {
-      results.push({ clientId: config.id, action: 'skipped', detail: 'no delivery settings' });
-      continue;
-    }
-    const options = scheduleOptionsFor(config, time, taskQueue);
-    wanted.add(options.scheduleId);
-    const note = noteFor(config, time, taskQueue);
-    let current = await describeIfExists(client, options.scheduleId);
-    if (!current) {
-      try {
-        await client.schedule.create(options);
-        results.push({ clientId: config.id, action: 'created', detail: note });
-        continue;
-      } catch (error) {
-        // Created by a concurrent sync a moment ago: treat it as existing.
-        if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-        current = await client.schedule.getHandle(options.scheduleId).describe();
-      }
-    }
-    const handle = client.schedule.getHandle(options.scheduleId);
-    if (current.state.note === note) {
-      results.push({ clientId: config.id, action: 'unchanged', detail: note });
-      continue;
-    }
-    // An update keeps the schedule's history and any buffered runs, unlike delete and create.
-    await handle.update((previous) => ({
-      ...previous,
-      spec: options.spec,
-      action: options.action,
-      policies: options.policies,
-      state: { ...previous.state, note },
-    }));
-    results.push({ clientId: config.id, action: 'updated', detail: note });
   }
-  // Stale schedules are found by listing; one created moments ago may be missed, and the next sync removes it.
-  for (const id of await existingScheduleIds(client)) {
-    if (wanted.has(id)) continue;
+  let existing: Set<string>;
+  try {
+    // Stale schedules are found by listing; one created moments ago may be missed, and the next sync removes it.
+    existing = await existingScheduleIds(client);
+  } catch (error) {
+    results.push({ clientId: '(all)', action: 'failed', detail: `listing schedules to remove stale ones failed: ${messageOf(error)}` });
+    return results;
+  }
+  for (const id of existing) {
+    if (kept.has(id)) continue;
+    const clientId = id.slice(SCHEDULE_ID_PREFIX.length);
     try {
       await client.schedule.getHandle(id).delete();
+      results.push({ clientId, action: 'deleted', detail: 'client disabled, sandbox or no longer in the clients table' });
     } catch (error) {
-      if (!(error instanceof ScheduleNotFoundError)) throw error;
+      if (error instanceof ScheduleNotFoundError) results.push({ clientId, action: 'deleted', detail: 'already gone' });
+      else results.push({ clientId, action: 'failed', detail: `deleting its schedule failed: ${messageOf(error)}` });
     }
-    results.push({ clientId: id.slice(SCHEDULE_ID_PREFIX.length), action: 'deleted', detail: 'client no longer scheduled' });
   }
   return results;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertReportable, parseClientConfig, parseDeliverySettings, requireDelivery, type ClientRow } from '../../src/domain/client-config.js';
+import { assertClientUsable, assertReportable, parseClientConfig, parseDeliverySettings, requireDelivery, type ClientRow } from '../../src/domain/client-config.js';
 import { ClientNotEligibleError, InvalidClientSettingError } from '../../src/domain/errors.js';
 
 const HOST_KEY = `SHA256:${'A'.repeat(43)}`;
@@ -33,6 +33,11 @@ describe('parseClientConfig', () => {
   it('names the field, the value and what is allowed', () => {
     assert.throws(() => parseClientConfig({ ...ROW, environment: 'staging' }), refusal(/environment is "staging"; allowed: "production", "sandbox"/));
     assert.throws(() => parseClientConfig({ ...ROW, timezone: 'Mars/Olympus' }), refusal(/timezone is "Mars\/Olympus"; allowed: an IANA time zone/));
+    assert.throws(() => parseClientConfig({ ...ROW, timezone: 'est' }), refusal(/timezone is "est"; allowed: an IANA time zone .*did you mean "America\/Panama"\?/));
+    assert.throws(() => parseClientConfig({ ...ROW, timezone: 'america/chicago' }), refusal(/did you mean "America\/Chicago"\?/));
+    assert.throws(() => parseClientConfig({ ...ROW, after_hours: { timezone: 'europe/london', businessHours: {} } }), refusal(/after_hours\.timezone is "europe\/london"; .*did you mean "Europe\/London"\?/));
+    assert.throws(() => parseClientConfig({ ...ROW, enabled: 'maybe' as unknown as boolean }), refusal(/enabled is "maybe"; allowed: true or false/));
+    assert.throws(() => parseClientConfig({ ...ROW, name: '  ' }), refusal(/name is "  "; allowed: a non-empty text/));
     assert.throws(() => parseClientConfig({ ...ROW, frequency: 'hourly' }), refusal(/frequency is "hourly"; allowed: "daily", "weekly", "monthly"/));
     assert.throws(() => parseClientConfig({ ...ROW, file_name_template: 'x.csv' }), refusal(/file_name_template is "x.csv"/));
     assert.throws(() => parseClientConfig({ ...ROW, after_hours: { businessHours: { mon: [['09:00', '25:00']] } } }), refusal(/after_hours\.businessHours\.mon\[0\]\[1\] is "25:00"/));
@@ -61,6 +66,12 @@ describe('eligibility', () => {
 
   it('requires delivery settings to deliver', () => {
     assert.throws(() => requireDelivery(parseClientConfig({ ...ROW, delivery: null })), refusal(/delivery is null/));
+  });
+
+  it('requires delivery settings of a scheduled client only: enabled and production', () => {
+    assert.throws(() => assertClientUsable(parseClientConfig({ ...ROW, delivery: null })), refusal(/delivery is null/));
+    assert.doesNotThrow(() => assertClientUsable(parseClientConfig({ ...ROW, delivery: null, enabled: false })));
+    assert.doesNotThrow(() => assertClientUsable(parseClientConfig({ ...ROW, delivery: null, environment: 'sandbox' })));
   });
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isTimeZone, localDateOf, offsetAt, offsetSegments, startOfLocalDate, type OffsetSegment } from '../../src/domain/time-zone.js';
+import { InvalidClientSettingError } from '../../src/domain/errors.js';
+import { canonicalTimeZone, isCanonicalTimeZone, isTimeZone, localDateOf, parseTimeZoneSetting, offsetAt, offsetSegments, startOfLocalDate, type OffsetSegment } from '../../src/domain/time-zone.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -24,6 +25,41 @@ describe('isTimeZone', () => {
     for (const zone of ['', 'Mars/Olympus', '+05:00', '-03', '+0530', 'America/Chicago ', 'GMT+25', 'Europe']) {
       assert.equal(isTimeZone(zone), false, zone);
     }
+  });
+});
+
+describe('canonical time zones', () => {
+  it('accepts IANA names in their own spelling, including renamed zones ICU knows by their old id', () => {
+    for (const zone of ['UTC', 'America/Chicago', 'Europe/Berlin', 'Asia/Tokyo', 'Asia/Kolkata', 'Europe/Kyiv', 'Asia/Ho_Chi_Minh', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5']) {
+      assert.equal(canonicalTimeZone(zone), zone, zone);
+      assert.equal(isCanonicalTimeZone(zone), true, zone);
+    }
+  });
+
+  it('names the canonical spelling of wrong case, abbreviations, links and old ids, and null for unknown zones', () => {
+    const expected: Record<string, string | null> = {
+      est: 'America/Panama',
+      'america/chicago': 'America/Chicago',
+      'US/Eastern': 'America/New_York',
+      'Asia/Calcutta': 'Asia/Kolkata',
+      'Etc/UTC': 'UTC',
+      utc: 'UTC',
+      'Mars/Olympus': null,
+      '+05:00': null,
+    };
+    for (const [zone, canonical] of Object.entries(expected)) {
+      assert.equal(canonicalTimeZone(zone), canonical, zone);
+      assert.equal(isCanonicalTimeZone(zone), false, zone);
+    }
+  });
+
+  it('refuses a non-canonical setting naming client, field, value and the spelling to use', () => {
+    assert.equal(parseTimeZoneSetting('acme', 'timezone', 'America/Chicago'), 'America/Chicago');
+    assert.throws(
+      () => parseTimeZoneSetting('acme', 'timezone', 'america/chicago'),
+      (error: unknown) => error instanceof InvalidClientSettingError && /^client "acme": timezone is "america\/chicago"; allowed: an IANA time zone .*; did you mean "America\/Chicago"\?/.test(error.message),
+    );
+    assert.throws(() => parseTimeZoneSetting('acme', 'after_hours.timezone', 42), /client "acme": after_hours\.timezone is 42; allowed: an IANA time zone such as "America\/Chicago" or "UTC"$/);
   });
 });
 

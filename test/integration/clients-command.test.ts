@@ -48,4 +48,75 @@ describe('clients command (real PostgreSQL)', () => {
     const usage = await cli('clients', 'set', '--client', 'acme', '--set', 'secret=1');
     assert.equal(usage.status, 2);
   });
+
+  it('refuses a time zone not in its canonical spelling, naming the one to use, and saves nothing', async () => {
+    for (const [given, canonical] of [['est', 'America/Panama'], ['america/chicago', 'America/Chicago'], ['US/Eastern', 'America/New_York']] as const) {
+      const result = await cli('clients', 'set', '--client', 'acme', '--set', `timezone=${given}`);
+      assert.equal(result.status, 1, given);
+      assert.match(result.stderr, new RegExp(`^twoway-report: client "acme": timezone is "${given.replace('/', '\\/')}"; allowed: .*did you mean "${canonical.replace('/', '\\/')}"\\?`));
+    }
+    assert.equal((await db.knex('clients').where({ id: 'acme' }).first()).timezone, 'America/Chicago');
+  });
+
+  it('refuses a bad enabled value with its field and what is allowed, not a database error', async () => {
+    const result = await cli('clients', 'set', '--client', 'acme', '--set', 'enabled=maybe');
+    assert.equal(result.status, 1);
+    assert.equal(result.stderr, 'twoway-report: client "acme": enabled is "maybe"; allowed: true or false\n');
+    assert.equal((await db.knex('clients').where({ id: 'acme' }).first()).enabled, true);
+  });
+
+  it('adds a validated client, and refuses an existing id or an invalid row', async () => {
+    const added = await cli('clients', 'add', '--client', 'newco', '--name', 'New Co', '--set', 'timezone=Europe/Berlin', '--set', 'frequency=weekly', '--set', 'enabled=false');
+    assert.equal(added.status, 0, added.stderr);
+    assert.match(added.stdout, /^added newco {2}weekly Europe\/Berlin {2}production, disabled, no after-hours {2}no delivery\nrun `twoway-report schedules sync`/);
+    const row = await db.knex('clients').where({ id: 'newco' }).first();
+    assert.deepEqual([row.name, row.timezone, row.frequency, row.enabled, row.delivery], ['New Co', 'Europe/Berlin', 'weekly', false, null]);
+
+    const again = await cli('clients', 'add', '--client', 'newco', '--name', 'Other', '--set', 'enabled=false');
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /^twoway-report: client "newco" already exists in the clients table/);
+    assert.equal((await db.knex('clients').where({ id: 'newco' }).first()).name, 'New Co');
+
+    const invalid = await cli('clients', 'add', '--client', 'badzone', '--name', 'Bad', '--set', 'timezone=est', '--set', 'enabled=false');
+    assert.equal(invalid.status, 1);
+    assert.match(invalid.stderr, /client "badzone": timezone is "est"; .*did you mean "America\/Panama"\?/);
+    const noDelivery = await cli('clients', 'add', '--client', 'nodelivery', '--name', 'No delivery');
+    assert.equal(noDelivery.status, 1);
+    assert.match(noDelivery.stderr, /client "nodelivery": delivery is null/);
+    const badId = await cli('clients', 'add', '--client', 'no/slash', '--name', 'Bad id');
+    assert.equal(badId.status, 1);
+    assert.match(badId.stderr, /client "no\/slash": id is "no\/slash"; allowed: letters, digits/);
+    assert.deepEqual((await db.knex('clients').whereIn('id', ['badzone', 'nodelivery', 'no/slash'])).length, 0);
+    assert.equal((await cli('clients', 'add', '--client', 'x')).status, 2, '--name is required');
+  });
+
+  it('enables only a row that validates as enabled, and disables any row, even an invalid one', async () => {
+    const refused = await cli('clients', 'enable', '--client', 'newco');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^twoway-report: client "newco": delivery is null; allowed: SFTP settings/);
+    assert.equal((await db.knex('clients').where({ id: 'newco' }).first()).enabled, false);
+
+    const disabled = await cli('clients', 'disable', '--client', 'broken');
+    assert.equal(disabled.status, 0, disabled.stderr);
+    assert.match(disabled.stdout, /^disabled broken\n/);
+    assert.equal((await db.knex('clients').where({ id: 'broken' }).first()).enabled, false);
+
+    await cli('clients', 'disable', '--client', 'acme');
+    assert.equal((await db.knex('clients').where({ id: 'acme' }).first()).enabled, false);
+    const enabled = await cli('clients', 'enable', '--client', 'acme');
+    assert.equal(enabled.status, 0, enabled.stderr);
+    assert.match(enabled.stdout, /^saved enabled: acme .* production, enabled,/);
+    assert.equal((await db.knex('clients').where({ id: 'acme' }).first()).enabled, true);
+  });
+
+  it('exits 1 with a one-line reason for an unknown client', async () => {
+    for (const action of ['enable', 'disable']) {
+      const result = await cli('clients', action, '--client', 'nosuch');
+      assert.equal(result.status, 1, action);
+      assert.equal(result.stderr, 'twoway-report: client "nosuch" does not exist in the clients table\n');
+    }
+    const set = await cli('clients', 'set', '--client', 'nosuch', '--set', 'frequency=daily');
+    assert.equal(set.status, 1);
+    assert.equal(set.stderr, 'twoway-report: client "nosuch" does not exist in the clients table\n');
+  });
 });

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { scheduleId } from '../../src/domain/workflow-ids.js';
 import { listSchedules, syncSchedules, type SyncResult } from '../../src/temporal/schedules.js';
+import { runCliProcess } from '../support/cli.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -70,9 +71,10 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
 
   it('creates one schedule per enabled production client with delivery, and reports the rest', async () => {
     const results = await sync();
-    assert.deepEqual(byClient(results), { broken: 'skipped', day: 'created', month: 'created', nodelivery: 'skipped', off: 'skipped', sand: 'skipped', week: 'created' });
+    assert.deepEqual(byClient(results), { broken: 'failed', day: 'created', month: 'created', nodelivery: 'failed', off: 'skipped', sand: 'skipped', week: 'created' });
     assert.match(results.find((result) => result.clientId === 'broken')?.detail ?? '', /client "broken": timezone is "Mars\/Olympus"/);
-    assert.deepEqual(byClient(await sync()), { broken: 'skipped', day: 'unchanged', month: 'unchanged', nodelivery: 'skipped', off: 'skipped', sand: 'skipped', week: 'unchanged' });
+    assert.match(results.find((result) => result.clientId === 'nodelivery')?.detail ?? '', /client "nodelivery": delivery is null/);
+    assert.deepEqual(byClient(await sync()), { broken: 'failed', day: 'unchanged', month: 'unchanged', nodelivery: 'failed', off: 'skipped', sand: 'skipped', week: 'unchanged' });
   });
 
   it('reports next run times at 03:00 in each client\'s zone: daily, Mondays, first and second Saturdays', async () => {
@@ -140,5 +142,30 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
       assert.equal(wallClock(run, 'Asia/Kolkata').time, '03:00');
       assert.equal(run.getUTCHours() * 60 + run.getUTCMinutes(), 21 * 60 + 30, '03:00 in Kolkata (UTC+05:30) is 21:30 UTC');
     }
+  });
+
+  it('syncs each client on its own: a broken client keeps its schedule, the others are updated, the CLI exits 1 naming it', async () => {
+    const { knex } = pipeline.db;
+    const before = await pipeline.temporal.client.schedule.getHandle(scheduleId('month')).describe();
+    await knex('clients').where({ id: 'month' }).update({ timezone: 'est' });
+    await knex('clients').where({ id: 'day' }).update({ timezone: 'Europe/Paris' });
+    const results = await sync();
+    const actions = byClient(results);
+    assert.equal(actions.month, 'failed');
+    assert.equal(actions.day, 'updated');
+    assert.match(results.find((result) => result.clientId === 'month')?.detail ?? '', /client "month": timezone is "est"; .*did you mean "America\/Panama"\?.*left as it was/);
+    const after = await pipeline.temporal.client.schedule.getHandle(scheduleId('month')).describe();
+    assert.equal(after.spec.timezone, 'Asia/Tokyo');
+    assert.equal(after.state.note, before.state.note);
+    const day = await pipeline.temporal.client.schedule.getHandle(scheduleId('day')).describe();
+    assert.equal(day.spec.timezone, 'Europe/Paris');
+
+    const env = { DATABASE_URL: pipeline.db.url, TEMPORAL_ADDRESS: pipeline.temporal.address };
+    const cli = await runCliProcess(['schedules', 'sync'], env);
+    assert.equal(cli.status, 1, cli.stderr);
+    assert.match(cli.stdout, /^failed {4}month: client "month": timezone is "est"/m);
+    assert.match(cli.stdout, /^updated {3}day: /m);
+    assert.equal(cli.stderr, 'twoway-report: schedules sync failed for "broken", "month", "nodelivery" (reasons above); every other client was synced\n');
+    assert.equal((await pipeline.temporal.client.schedule.getHandle(scheduleId('month')).describe()).spec.timezone, 'Asia/Tokyo');
   });
 });

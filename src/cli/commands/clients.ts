@@ -1,14 +1,16 @@
 import type { Knex } from 'knex';
-import { parseClientConfig, type ClientRow } from '../../domain/client-config.js';
-import { ClientNotFoundError, UsageError } from '../../domain/errors.js';
+import { assertClientUsable, parseClientConfig, type ClientRow } from '../../domain/client-config.js';
+import { ClientAlreadyExistsError, ClientNotFoundError, UsageError } from '../../domain/errors.js';
 import type { ClientConfig, SecretReference } from '../../domain/types.js';
 import { listClientRows } from '../../db/clients.js';
 import { parseOptions, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
-import { applyEdits, EDITABLE_COLUMNS, parseSetEdit, parseUnsetEdit } from '../setting-edits.js';
+import { applyEdits, EDITABLE_COLUMNS, parseSetEdit, parseUnsetEdit, type Edit } from '../setting-edits.js';
 
 /** Columns whose change moves the client's schedule (delivery only when it appears or goes). */
 const SCHEDULE_COLUMNS = new Set(['environment', 'timezone', 'frequency', 'enabled']);
+/** PostgreSQL's SQLSTATE for a duplicate primary key. */
+const UNIQUE_VIOLATION = '23505';
 
 function reference(ref: SecretReference): string {
   return 'env' in ref ? `env ${ref.env}` : `file ${ref.file}`;
@@ -34,42 +36,127 @@ async function listCommand(knex: Knex, context: CliContext): Promise<void> {
   }
 }
 
-/** Applies --set/--unset to one client, saving only when the whole row validates. */
-async function setCommand(knex: Knex, context: CliContext, clientId: string, sets: readonly string[], unsets: readonly string[]): Promise<void> {
-  const edits = [...unsets.map(parseUnsetEdit), ...sets.map(parseSetEdit)];
-  if (edits.length === 0) throw new UsageError('clients set: give at least one --set path=value or --unset path');
-  const row = (await knex('clients').where({ id: clientId }).first()) as ClientRow | undefined;
+type Row = Record<string, unknown>;
+
+/** Columns as knex writes them: JSON columns as JSON text. */
+function columnValue(column: string, value: unknown): unknown {
+  return column === 'after_hours' || column === 'delivery' ? (value === null || value === undefined ? null : JSON.stringify(value)) : value;
+}
+
+/** The whole row validated as schedules sync and the worker will read it; throws InvalidClientSettingError. */
+function validateRow(row: Row): ClientConfig {
+  const config = parseClientConfig(row as unknown as ClientRow);
+  assertClientUsable(config);
+  return config;
+}
+
+async function findRow(knex: Knex, clientId: string): Promise<Row> {
+  const row = (await knex('clients').where({ id: clientId }).first()) as Row | undefined;
   if (!row) throw new ClientNotFoundError(clientId);
-  const edited = applyEdits(row as unknown as Record<string, unknown>, edits);
-  const config = parseClientConfig(edited as unknown as ClientRow);
-  const changes = Object.fromEntries(
-    EDITABLE_COLUMNS.filter((column) => JSON.stringify(edited[column]) !== JSON.stringify((row as unknown as Record<string, unknown>)[column])).map((column) => {
-      const value = edited[column];
-      return [column, column === 'after_hours' || column === 'delivery' ? (value === null ? null : JSON.stringify(value)) : value];
-    }),
-  );
-  if (Object.keys(changes).length === 0) {
+  return row;
+}
+
+function parseEdits(command: string, sets: readonly string[], unsets: readonly string[]): Edit[] {
+  const edits = [...unsets.map(parseUnsetEdit), ...sets.map(parseSetEdit)];
+  if (command === 'clients set' && edits.length === 0) throw new UsageError('clients set: give at least one --set path=value or --unset path');
+  return edits;
+}
+
+function suggestSync(context: CliContext): void {
+  print(context, 'run `twoway-report schedules sync` to bring the schedule in line');
+}
+
+/** Saves the edited row when it validates and differs; says what changed. */
+async function saveEdited(knex: Knex, context: CliContext, clientId: string, row: Row, edited: Row, verb: string): Promise<void> {
+  const config = validateRow(edited);
+  const changed = EDITABLE_COLUMNS.filter((column) => JSON.stringify(edited[column]) !== JSON.stringify(row[column]));
+  if (changed.length === 0) {
     print(context, `${clientId}: nothing changed`);
     return;
   }
-  await knex('clients').where({ id: clientId }).update(changes);
-  print(context, `saved ${Object.keys(changes).join(', ')}: ${describeClient(config)}`);
-  const deliveryAppearedOrWent = (edited.delivery === null) !== ((row as unknown as Record<string, unknown>).delivery === null);
-  if (deliveryAppearedOrWent || Object.keys(changes).some((column) => SCHEDULE_COLUMNS.has(column))) {
-    print(context, 'run `twoway-report schedules sync` to bring the schedule in line');
-  }
+  await knex('clients').where({ id: clientId }).update(Object.fromEntries(changed.map((column) => [column, columnValue(column, edited[column])])));
+  print(context, `${verb} ${changed.join(', ')}: ${describeClient(config)}`);
+  const deliveryAppearedOrWent = (edited.delivery === null) !== (row.delivery === null);
+  if (deliveryAppearedOrWent || changed.some((column) => SCHEDULE_COLUMNS.has(column))) suggestSync(context);
 }
 
-/** `clients list` and `clients set --client ID --set path=value … --unset path …`. */
-export async function clientsCommand(args: readonly string[], context: CliContext): Promise<void> {
-  const [action, ...rest] = args;
-  if (action === 'list') {
-    parseOptions('clients list', rest, {});
-    await withDatabase(context, ({ knex }) => listCommand(knex, context));
+/** Applies --set/--unset to one client, saving only when the whole row validates. */
+async function setCommand(knex: Knex, context: CliContext, clientId: string, edits: readonly Edit[]): Promise<void> {
+  const row = await findRow(knex, clientId);
+  await saveEdited(knex, context, clientId, row, applyEdits(row, edits), 'saved');
+}
+
+/** A new row: the table's defaults, the name, then the edits; inserted only when it validates. */
+async function addCommand(knex: Knex, context: CliContext, clientId: string, name: string, edits: readonly Edit[]): Promise<void> {
+  const defaults: Row = { id: clientId, name, environment: 'production', timezone: 'UTC', frequency: 'daily', enabled: true, after_hours: null, delivery: null, file_name_template: null };
+  const row = applyEdits(defaults, edits);
+  const config = validateRow(row);
+  if (await knex('clients').where({ id: clientId }).first()) throw new ClientAlreadyExistsError(clientId);
+  try {
+    await knex('clients').insert({ id: clientId, ...Object.fromEntries(EDITABLE_COLUMNS.map((column) => [column, columnValue(column, row[column])])) });
+  } catch (error) {
+    // Added by someone else between the check and the insert.
+    if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) throw new ClientAlreadyExistsError(clientId);
+    throw error;
+  }
+  print(context, `added ${describeClient(config)}`);
+  suggestSync(context);
+}
+
+/** Disabling always works, even for a row that no longer validates: it is how a broken client is stopped. */
+async function disableCommand(knex: Knex, context: CliContext, clientId: string): Promise<void> {
+  const row = await findRow(knex, clientId);
+  if (row.enabled === false) {
+    print(context, `${clientId}: already disabled`);
     return;
   }
-  if (action !== 'set') throw new UsageError(`clients ${action ?? ''}: allowed: clients list, clients set --client ID --set path=value [--unset path]`);
-  const options = parseOptions('clients set', rest, { client: { type: 'string' }, set: { type: 'string', multiple: true }, unset: { type: 'string', multiple: true } });
-  const clientId = requireOption('clients set', 'client', options.client);
-  await withDatabase(context, ({ knex }) => setCommand(knex, context, clientId, options.set ?? [], options.unset ?? []));
+  await knex('clients').where({ id: clientId }).update({ enabled: false });
+  print(context, `disabled ${clientId}`);
+  suggestSync(context);
+}
+
+const USAGE = 'allowed: clients list, clients add --client ID --name NAME [--set path=value …], clients set --client ID --set path=value [--unset path], clients enable --client ID, clients disable --client ID';
+
+/** `clients list|add|set|enable|disable`. */
+export async function clientsCommand(args: readonly string[], context: CliContext): Promise<void> {
+  const [action, ...rest] = args;
+  switch (action) {
+    case 'list':
+      parseOptions('clients list', rest, {});
+      await withDatabase(context, ({ knex }) => listCommand(knex, context));
+      return;
+    case 'set':
+    case 'add': {
+      const command = `clients ${action}`;
+      const options = parseOptions(command, rest, {
+        client: { type: 'string' },
+        ...(action === 'add' ? { name: { type: 'string' } } : {}),
+        set: { type: 'string', multiple: true },
+        unset: { type: 'string', multiple: true },
+      });
+      const clientId = requireOption(command, 'client', options.client);
+      const edits = parseEdits(command, options.set ?? [], options.unset ?? []);
+      if (action === 'set') {
+        await withDatabase(context, ({ knex }) => setCommand(knex, context, clientId, edits));
+        return;
+      }
+      const name = requireOption(command, 'name', (options as { name?: string }).name);
+      await withDatabase(context, ({ knex }) => addCommand(knex, context, clientId, name, edits));
+      return;
+    }
+    case 'enable':
+    case 'disable': {
+      const options = parseOptions(`clients ${action}`, rest, { client: { type: 'string' } });
+      const clientId = requireOption(`clients ${action}`, 'client', options.client);
+      await withDatabase(context, async ({ knex }) => {
+        if (action === 'disable') return disableCommand(knex, context, clientId);
+        // Enabling is an edit like any other: the row must validate as an enabled client before it is saved.
+        const row = await findRow(knex, clientId);
+        return saveEdited(knex, context, clientId, row, { ...row, enabled: true }, 'saved');
+      });
+      return;
+    }
+    default:
+      throw new UsageError(`clients ${action ?? ''}: ${USAGE}`);
+  }
 }

@@ -1,5 +1,5 @@
 import { parseScheduleTime } from '../../config/env.js';
-import { UsageError } from '../../domain/errors.js';
+import { ScheduleSyncFailedError, UsageError } from '../../domain/errors.js';
 import { connectTemporal } from '../../temporal/client.js';
 import { listSchedules, syncSchedules } from '../../temporal/schedules.js';
 import { parseOptions } from '../args.js';
@@ -18,6 +18,8 @@ export async function schedulesCommand(args: readonly string[], context: CliCont
       const time = parseScheduleTime(context.env);
       const results = await withDatabase(context, ({ knex }) => syncSchedules(knex, temporal.client, time));
       for (const result of results) print(context, `${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
+      const failed = results.filter((result) => result.action === 'failed').map((result) => result.clientId);
+      if (failed.length > 0) throw new ScheduleSyncFailedError(failed);
       return;
     }
     const schedules = await listSchedules(temporal.client);
