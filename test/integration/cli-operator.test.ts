@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
-import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
+import { periodWorkflowId, TASK_QUEUE } from '../../src/domain/workflow-ids.js';
 import { runCliProcess, startCliProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
@@ -17,7 +17,7 @@ import { waitUntil } from '../support/wait.js';
 
 const WORKER_START_TIMEOUT_MS = 30_000;
 
-describe('the command line for operators: run progress, --no-wait, unknown clients (real Temporal, PostgreSQL, sshd)', () => {
+describe('the command line for operators: run progress, --no-wait, unknown clients, the Temporal CLI (real Temporal, PostgreSQL, sshd)', () => {
   let db: TestDatabase;
   let sftp: SftpServer;
   let temporal: TemporalDevServer;
@@ -118,5 +118,35 @@ describe('the command line for operators: run progress, --no-wait, unknown clien
     }
     const known = await cli('status', '--client', 'acme', '--limit', '1');
     assert.equal(known.status, 0, known.stderr);
+  });
+
+  it('passes `temporal …` to the installed Temporal CLI on the project\'s server and namespace, with its exit status', { timeout: 60_000 }, async () => {
+    const workflowId = 'twoway-cli-operator/listed';
+    const listed = await client.workflow.start('reportPeriodWorkflow', { taskQueue: `${TASK_QUEUE}-nobody-polls`, workflowId, args: [{}] });
+    try {
+      const list = await cli('temporal', 'workflow', 'list', '--query', `WorkflowId = "${workflowId}"`);
+      assert.equal(list.status, 0, list.stderr);
+      assert.match(list.stdout, new RegExp(`\\b${workflowId}\\b`));
+
+      const missing = await cli('temporal', 'workflow', 'describe', '--workflow-id', 'twoway-cli-operator/nosuch');
+      assert.equal(missing.status, 1);
+      assert.match(missing.stderr, /not found/i);
+
+      const otherNamespace = await runCliProcess(['temporal', 'workflow', 'list'], { ...env, TEMPORAL_NAMESPACE: 'nosuch-namespace' });
+      assert.equal(otherNamespace.status, 1);
+      assert.match(otherNamespace.stderr, /nosuch-namespace/);
+
+      // A flag the user gives wins over the environment.
+      const closedPort = await freePort();
+      const elsewhere = await cli('temporal', 'workflow', 'list', '--address', `127.0.0.1:${closedPort}`);
+      assert.equal(elsewhere.status, 1);
+      assert.match(elsewhere.stderr, new RegExp(`127\\.0\\.0\\.1:${closedPort}`));
+
+      const help = await cli('temporal', 'workflow', '--help');
+      assert.equal(help.status, 0, help.stderr);
+      assert.match(help.stdout, /^Usage:\n {2}temporal workflow \[command\]/m);
+    } finally {
+      await listed.terminate('test over');
+    }
   });
 });
