@@ -1,3 +1,4 @@
+import { ClientNotFoundError } from '../../domain/errors.js';
 import { listRuns, type LedgerRow } from '../../db/ledger.js';
 import { parseOptions, parseWholeNumberOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
@@ -19,6 +20,8 @@ export async function statusCommand(args: readonly string[], context: CliContext
   const options = parseOptions('status', args, { client: { type: 'string' }, limit: { type: 'string' } });
   const limit = options.limit === undefined ? DEFAULT_LIMIT : parseWholeNumberOption('limit', options.limit, 1, 10_000);
   await withDatabase(context, async ({ knex }) => {
+    // An unknown client is a mistake to say so, not an empty ledger (a typo would look like "no runs yet").
+    if (options.client && !(await knex('clients').where({ id: options.client }).first('id'))) throw new ClientNotFoundError(options.client);
     const rows = await listRuns(knex, { ...(options.client ? { clientId: options.client } : {}), limit });
     if (rows.length === 0) print(context, options.client ? `no runs of client "${options.client}" yet` : 'no runs yet');
     for (const row of rows) print(context, line(row));
