@@ -1,29 +1,24 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
 import { periodWorkflowId, TASK_QUEUE } from '../../src/domain/workflow-ids.js';
-import { runCliProcess, startCliProcess } from '../support/cli.js';
+import { runCliProcess, startCliProcess, startWorkerProcess, type WorkerProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
-import { waitUntil } from '../support/wait.js';
 
-const WORKER_START_TIMEOUT_MS = 30_000;
 
 describe('the command line for operators: run progress, --no-wait, unknown clients, the Temporal CLI (real Temporal, PostgreSQL, sshd)', () => {
   let db: TestDatabase;
   let sftp: SftpServer;
   let temporal: TemporalDevServer;
   let baseDir: string;
-  let worker: ChildProcess;
-  let workerLog = '';
+  let worker: WorkerProcess;
   let env: NodeJS.ProcessEnv;
   let connection: Connection;
   let client: Client;
@@ -55,20 +50,11 @@ describe('the command line for operators: run progress, --no-wait, unknown clien
     }
     connection = await Connection.connect({ address: temporal.address });
     client = new Client({ connection });
-    worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    worker.stdout?.setEncoding('utf8').on('data', (chunk: string) => (workerLog += chunk));
-    worker.stderr?.setEncoding('utf8').on('data', (chunk: string) => (workerLog += chunk));
-    await waitUntil(
-      () => {
-        if (worker.exitCode !== null || worker.signalCode !== null) throw new Error(`the worker ended (${worker.exitCode ?? worker.signalCode}) before starting:\n${workerLog}`);
-        return workerLog.includes('"worker started"');
-      },
-      { timeoutMs: WORKER_START_TIMEOUT_MS, what: () => `the worker to start; its log:\n${workerLog}` },
-    );
+    worker = await startWorkerProcess({ ...env, LOG_LEVEL: 'info' });
   });
 
   after(async () => {
-    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    worker?.kill();
     await connection?.close();
     await temporal?.stop();
     await sftp?.dispose();

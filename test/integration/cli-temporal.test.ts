@@ -1,29 +1,24 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { backfillWorkflowId, periodWorkflowId, TASK_QUEUE } from '../../src/domain/workflow-ids.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
-import { runCliProcess, startCliProcess } from '../support/cli.js';
+import { runCliProcess, startCliProcess, startWorkerProcess, type WorkerProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
-import { waitUntil } from '../support/wait.js';
 
-const WORKER_START_TIMEOUT_MS = 30_000;
 
 describe('the command line against a running worker (real Temporal, PostgreSQL, sshd)', () => {
   let db: TestDatabase;
   let sftp: SftpServer;
   let temporal: TemporalDevServer;
   let baseDir: string;
-  let worker: ChildProcess;
-  let workerLog = '';
+  let worker: WorkerProcess;
   let metricsPort: number;
   let env: NodeJS.ProcessEnv;
   let connection: Connection;
@@ -57,20 +52,11 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     for (const day of ['20', '21', '22', '23', '24']) {
       await db.knex('twoway_events').insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: `2026-11-${day}T18:00:00Z`, control_tag: `day-${day}` });
     }
-    worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    worker.stdout?.setEncoding('utf8').on('data', (chunk: string) => (workerLog += chunk));
-    worker.stderr?.setEncoding('utf8').on('data', (chunk: string) => (workerLog += chunk));
-    await waitUntil(
-      () => {
-        if (worker.exitCode !== null || worker.signalCode !== null) throw new Error(`the worker ended (${worker.exitCode ?? worker.signalCode}) before starting:\n${workerLog}`);
-        return workerLog.includes('"worker started"');
-      },
-      { timeoutMs: WORKER_START_TIMEOUT_MS, what: () => `the worker to start; its log:\n${workerLog}` },
-    );
+    worker = await startWorkerProcess({ ...env });
   });
 
   after(async () => {
-    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    worker?.kill();
     await connection?.close();
     await temporal?.stop();
     await sftp?.dispose();
@@ -209,16 +195,16 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
   });
 
   it('logs JSON lines with client, period and workflow id, and never the password', () => {
-    const lines = workerLog.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = worker.log().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const built = lines.find((line) => line.msg === 'built report file' && line.period === '2026-11-24');
     assert.deepEqual([built?.client, built?.frequency, built?.workflowId], ['acme', 'daily', 'twoway-report/acme/daily/2026-11-24']);
-    assert.ok(!workerLog.includes(sftp.password));
+    assert.ok(!worker.log().includes(sftp.password));
   });
 
   it('stops gracefully on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
-    worker.kill('SIGTERM');
+    const exited = new Promise<number | null>((resolve) => worker.child.once('exit', (code) => resolve(code)));
+    worker.child.kill('SIGTERM');
     assert.equal(await exited, 0);
-    assert.match(workerLog, /"worker stopped"/);
+    assert.match(worker.log(), /"worker stopped"/);
   });
 });

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
+import { waitUntil } from './wait.js';
 
 export interface CliResult {
   readonly status: number | null;
@@ -45,4 +46,37 @@ export function startCliProcess(args: readonly string[], env: NodeJS.ProcessEnv 
 /** Runs `twoway-report …` as a user would: a separate process through the package's bin. */
 export function runCliProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return startCliProcess(args, env).done;
+}
+
+/** How long a worker process may take to connect and start polling. */
+export const WORKER_START_TIMEOUT_MS = 30_000;
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  /** Everything it printed so far (JSON log lines). */
+  log(): string;
+  /** SIGKILL unless it has already ended. */
+  kill(): void;
+}
+
+/** Starts `twoway-report worker` and waits until it says it started; fails at once if it ends first. */
+export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
+  const worker: WorkerProcess = { child, log: () => log, kill: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')) };
+  try {
+    await waitUntil(
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the worker ended (${child.exitCode ?? child.signalCode}) before starting:\n${log}`);
+        return log.includes('"worker started"');
+      },
+      { timeoutMs: WORKER_START_TIMEOUT_MS, what: () => `the worker to start; its log:\n${log}` },
+    );
+  } catch (error) {
+    worker.kill();
+    throw error;
+  }
+  return worker;
 }
