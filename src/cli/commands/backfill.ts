@@ -121,6 +121,8 @@ export async function backfillCommand(args: readonly string[], context: CliConte
       if (error instanceof WorkflowFailedError) throw new Error(`backfill ${workflowId} failed: ${describeFailure(error)}`);
       throw error;
     }
+    // A backfill can end before any progress query answered: the summary carries the total too.
+    bar.setTotal(summary.total);
     bar.update(summary.done);
     bar.finish();
     for (const line of describeBackfill(summary)) print(context, line);
