@@ -1,45 +1,29 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { freePort } from '../../src/devstack/ports.js';
-import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
+import type { SftpServer } from '../../src/devstack/sftp-server.js';
 import { periodWorkflowId, TASK_QUEUE } from '../../src/domain/workflow-ids.js';
 import { runCliProcess, startCliProcess, startWorkerProcess, type WorkerProcess } from '../support/cli.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startCliStack, type CliStack } from '../support/cli-stack.js';
+import type { TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
 
-
 describe('the command line for operators: run progress, --no-wait, unknown clients, the Temporal CLI (real Temporal, PostgreSQL, sshd)', () => {
+  let stack: CliStack;
   let db: TestDatabase;
   let sftp: SftpServer;
-  let temporal: TemporalDevServer;
   let baseDir: string;
+  let client: Client;
   let worker: WorkerProcess;
   let env: NodeJS.ProcessEnv;
-  let connection: Connection;
-  let client: Client;
 
   const cli = (...args: string[]) => runCliProcess(args, env);
 
   before(async () => {
-    baseDir = await mkdtemp(join(tmpdir(), 'twoway-cli-operator-'));
-    db = await createTestDatabase();
-    sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
-    temporal = await startTemporalDevServer({ port: await freePort() });
-    env = {
-      DATABASE_URL: db.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: 'default',
-      TWOWAY_WORK_DIR: join(baseDir, 'work'),
-      TWOWAY_METRICS_ADDRESS: 'off',
-      TWOWAY_RETRY_INITIAL_INTERVAL: '200ms',
-      TWOWAY_RETRY_MAX_INTERVAL: '1s',
-      LOG_LEVEL: 'warn',
-    };
+    stack = await startCliStack('cli-operator');
+    ({ db, sftp, baseDir, client } = stack);
+    env = { ...stack.env, TEMPORAL_NAMESPACE: 'default', TWOWAY_METRICS_ADDRESS: 'off', LOG_LEVEL: 'warn' };
     // "down" delivers to a port where nothing listens: refused connections are retried until the deadline.
     await db.knex('clients').insert([
       { id: 'acme', name: 'Acme', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme')) },
@@ -48,18 +32,12 @@ describe('the command line for operators: run progress, --no-wait, unknown clien
     for (const clientId of ['acme', 'down']) {
       await db.knex('twoway_events').insert({ client_id: clientId, event_name: 'twoway.agent_ping', event_time: '2026-11-24T18:00:00Z', control_tag: `${clientId}-24` });
     }
-    connection = await Connection.connect({ address: temporal.address });
-    client = new Client({ connection });
     worker = await startWorkerProcess({ ...env, LOG_LEVEL: 'info' });
   });
 
   after(async () => {
     worker?.kill();
-    await connection?.close();
-    await temporal?.stop();
-    await sftp?.dispose();
-    await db?.drop();
-    await rm(baseDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('run shows each new attempt and the last error while delivery retries', { timeout: 90_000 }, async () => {

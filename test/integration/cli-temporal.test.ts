@@ -1,54 +1,37 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { freePort } from '../../src/devstack/ports.js';
 import { backfillWorkflowId, periodWorkflowId, TASK_QUEUE } from '../../src/domain/workflow-ids.js';
-import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
+import type { SftpServer } from '../../src/devstack/sftp-server.js';
 import { runCliProcess, startCliProcess, startWorkerProcess, type WorkerProcess } from '../support/cli.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startCliStack, type CliStack } from '../support/cli-stack.js';
+import type { TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
 
-
 describe('the command line against a running worker (real Temporal, PostgreSQL, sshd)', () => {
+  let stack: CliStack;
   let db: TestDatabase;
   let sftp: SftpServer;
-  let temporal: TemporalDevServer;
-  let baseDir: string;
+  let client: Client;
   let worker: WorkerProcess;
   let metricsPort: number;
   let env: NodeJS.ProcessEnv;
-  let connection: Connection;
-  let client: Client;
 
   const cli = (...args: string[]) => runCliProcess(args, env);
 
   before(async () => {
-    baseDir = await mkdtemp(join(tmpdir(), 'twoway-cli-'));
-    db = await createTestDatabase();
-    sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
-    temporal = await startTemporalDevServer({ port: await freePort() });
+    stack = await startCliStack('cli');
+    ({ db, sftp, client } = stack);
     metricsPort = await freePort();
-    env = {
-      DATABASE_URL: db.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TWOWAY_WORK_DIR: join(baseDir, 'work'),
-      TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
-      TWOWAY_RETRY_INITIAL_INTERVAL: '200ms',
-      TWOWAY_RETRY_MAX_INTERVAL: '1s',
-      CLI_TEST_SFTP_PASSWORD: sftp.password,
-      LOG_LEVEL: 'info',
-    };
+    env = { ...stack.env, TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, CLI_TEST_SFTP_PASSWORD: sftp.password, LOG_LEVEL: 'info' };
     await db.knex('clients').insert([
       { id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })) },
       { id: 'sandy', name: 'Sandbox', environment: 'sandbox' },
       { id: 'busy', name: 'Busy', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'busy', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })) },
     ]);
-    connection = await Connection.connect({ address: temporal.address });
-    client = new Client({ connection });
     for (const day of ['20', '21', '22', '23', '24']) {
       await db.knex('twoway_events').insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: `2026-11-${day}T18:00:00Z`, control_tag: `day-${day}` });
     }
@@ -57,11 +40,7 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
 
   after(async () => {
     worker?.kill();
-    await connection?.close();
-    await temporal?.stop();
-    await sftp?.dispose();
-    await db?.drop();
-    await rm(baseDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('runs a period, reruns it as a no-op, and forces it without a duplicate', async () => {
