@@ -18,6 +18,7 @@ import { parsePeriodWorkflowId, TASK_QUEUE } from './domain/workflow-ids.js';
 import { openDatabase } from './db/database.js';
 import { watchDatabase } from './db/health.js';
 import { migrateLatest } from './db/knex.js';
+import type { WebhookSettings } from './notifications/settings.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
 import { SEARCH_ATTRIBUTE_KEYS } from './workflows/search-attributes.js';
@@ -47,6 +48,8 @@ export interface ReportWorkersOptions extends Omit<ActivityDeps, 'hostTaskQueue'
   readonly taskQueue?: string;
   readonly maxConcurrentHostActivities?: number;
   readonly maxConcurrentWorkflowTasks?: number;
+  /** Where the watchdog's notifications go; null or absent: none are sent (they stay in the outbox). */
+  readonly webhook?: WebhookSettings | null;
 }
 
 export interface ReportWorkers {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as sourceTables from './001-source-tables.js';
 import * as reportRuns from './002-report-runs.js';
 import * as reportFiles from './003-report-files.js';
+import * as periodWatch from './004-period-watch.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['001-source-tables', sourceTables],
   ['002-report-runs', reportRuns],
   ['003-report-files', reportFiles],
+  ['004-period-watch', periodWatch],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
