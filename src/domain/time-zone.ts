@@ -230,12 +230,21 @@ export function localDateOf(zone: string, instant: Instant): LocalDate {
  * twice gives the first.
  */
 export function startOfLocalDate(zone: string, date: LocalDate): Instant {
-  const localMidnight = toEpochDay(date) * MS_PER_DAY;
+  return localTimeInstant(zone, date, 0);
+}
+
+/**
+ * The earliest instant whose local wall-clock time in `zone` is at or after `date` plus
+ * `minuteOfDay` minutes (0…1439). A time skipped by a transition gives the transition instant;
+ * a time that occurs twice gives the first.
+ */
+export function localTimeInstant(zone: string, date: LocalDate, minuteOfDay: number): Instant {
+  const localTime = toEpochDay(date) * MS_PER_DAY + minuteOfDay * MS_PER_MINUTE;
   // Local time runs as instant + offset within each segment; the first segment that reaches
-  // local midnight holds the answer.
-  for (const segment of offsetSegments(zone, localMidnight - MAX_OFFSET_MARGIN_MS, localMidnight + MAX_OFFSET_MARGIN_MS)) {
-    const candidate = Math.max(segment.start, localMidnight - segment.offsetMs);
+  // the local time holds the answer.
+  for (const segment of offsetSegments(zone, localTime - MAX_OFFSET_MARGIN_MS, localTime + MAX_OFFSET_MARGIN_MS)) {
+    const candidate = Math.max(segment.start, localTime - segment.offsetMs);
     if (candidate < segment.end) return candidate;
   }
-  throw new RangeError(`no instant in ${zone} reaches ${date} 00:00 within a day of it; the zone's offset is out of range`);
+  throw new RangeError(`no instant in ${zone} reaches ${date} +${minuteOfDay} min within a day of it; the zone's offset is out of range`);
 }
