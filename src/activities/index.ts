@@ -198,8 +198,9 @@ export function createActivities(deps: ActivityDeps) {
       await recordRunFinished(deps.knex, currentRun(), outcome);
     },
 
-    async failRun(input: { readonly error: string; readonly cancelled: boolean }): Promise<void> {
-      await recordRunFailed(deps.knex, currentRun(), input.cancelled ? 'cancelled' : 'failed', input.error);
+    async failRun(input: { readonly error: string; readonly errorType?: string; readonly cancelled: boolean }): Promise<void> {
+      // errorType is absent in runs started before it was recorded (history replays them unchanged).
+      await recordRunFailed(deps.knex, currentRun(), input.cancelled ? 'cancelled' : 'failed', input.error, input.errorType ?? null);
     },
 
     /** What a backfill needs to know of its client. */

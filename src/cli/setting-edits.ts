@@ -5,7 +5,10 @@
  */
 import { UsageError, describeValue } from '../domain/errors.js';
 
-export const EDITABLE_COLUMNS = ['name', 'environment', 'timezone', 'frequency', 'enabled', 'after_hours', 'delivery', 'file_name_template'] as const;
+export const CLIENT_COLUMNS = ['name', 'environment', 'timezone', 'frequency', 'enabled', 'after_hours', 'delivery', 'file_name_template'] as const;
+/** Settings of the project's own `client_watch` table, edited like columns of the client. */
+export const WATCH_COLUMNS = ['due', 'active_since'] as const;
+export const EDITABLE_COLUMNS = [...CLIENT_COLUMNS, ...WATCH_COLUMNS] as const;
 const JSON_COLUMNS = new Set(['after_hours', 'delivery']);
 const PATH_PART = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

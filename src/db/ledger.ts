@@ -50,6 +50,7 @@ export interface LedgerRow {
   readonly started_at: Date;
   readonly finished_at: Date | null;
   readonly last_error: string | null;
+  readonly last_error_type: string | null;
 }
 
 /** The newest delivered revision of a period, if any. */
@@ -74,7 +75,7 @@ export async function recordRunStarted(knex: Knex, key: PeriodKey & RunKey & { p
       run_id: key.runId,
     })
     .onConflict(['workflow_id', 'run_id'])
-    .merge({ status: 'running', updated_at: knex.fn.now(), last_error: null, finished_at: null });
+    .merge({ status: 'running', updated_at: knex.fn.now(), last_error: null, last_error_type: null, finished_at: null });
 }
 
 /** Counts one delivery attempt of the run. */
@@ -111,11 +112,11 @@ export async function recordRunFinished(knex: Knex, run: RunKey, outcome: RunOut
 }
 
 /** Records a failed or cancelled run; a run whose file was recorded delivered meanwhile keeps that status. */
-export async function recordRunFailed(knex: Knex, run: RunKey, status: 'failed' | 'cancelled', error: string): Promise<void> {
+export async function recordRunFailed(knex: Knex, run: RunKey, status: 'failed' | 'cancelled', error: string, errorType: string | null): Promise<void> {
   await knex(TABLE)
     .where({ workflow_id: run.workflowId, run_id: run.runId })
     .whereNot({ status: 'delivered' })
-    .update({ status, last_error: error, finished_at: knex.fn.now(), updated_at: knex.fn.now() });
+    .update({ status, last_error: error, last_error_type: errorType, finished_at: knex.fn.now(), updated_at: knex.fn.now() });
 }
 
 /** The newest runs, newest first, optionally of one client. */

@@ -1,7 +1,9 @@
 /** Validation of a `clients` row into a ClientConfig [SPEC §2, §5, §6]. */
 import { parseAfterHours } from './after-hours.js';
 import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from './errors.js';
+import { parseDueSetting } from './deadlines.js';
 import { parseFileNameTemplate } from './file-name.js';
+import { isLocalDate } from './local-date.js';
 import { parseTimeZoneSetting } from './time-zone.js';
 import {
   ENVIRONMENTS,
@@ -9,6 +11,7 @@ import {
   type ClientConfig,
   type Environment,
   type Frequency,
+  type LocalDate,
   type SecretReference,
   type SftpAuthentication,
   type SftpDeliverySettings,
@@ -25,6 +28,9 @@ export interface ClientRow {
   readonly after_hours: unknown;
   readonly delivery: unknown;
   readonly file_name_template: string | null;
+  /** From `client_watch`, beside the contract's columns; absent or null when the client has no row there. */
+  readonly due?: unknown;
+  readonly active_since?: unknown;
 }
 
 /** Client ids become parts of file names, workflow ids and schedule ids. */
@@ -72,7 +78,15 @@ export function parseClientConfig(row: ClientRow): ClientConfig {
     afterHours: parseAfterHours(id, row.after_hours, timeZone),
     delivery: parseDeliverySettings(id, row.delivery),
     fileNameTemplate: parseFileNameTemplate(id, row.file_name_template),
+    due: parseDueSetting(id, row.due),
+    activeSince: parseActiveSince(id, row.active_since),
   };
+}
+
+function parseActiveSince(clientId: string, value: unknown): LocalDate | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' && isLocalDate(value)) return value;
+  throw new InvalidClientSettingError(clientId, 'active_since', describeValue(value), 'a date YYYY-MM-DD: the first local date whose period the client expects a file for');
 }
 
 /** The report exists only for production clients [§1]; delivering also needs the client enabled. */

@@ -29,6 +29,8 @@ export type Frequency = (typeof FREQUENCIES)[number];
 export const ENVIRONMENTS = ['production', 'sandbox'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+import type { DueTime } from './deadlines.js';
+
 /** A calendar date, `YYYY-MM-DD`, with no time zone of its own. */
 export type LocalDate = string;
 
@@ -106,6 +108,10 @@ export interface ClientConfig {
   readonly delivery: SftpDeliverySettings | null;
   /** Checked `file_name_template`, or the default one when the column is null. */
   readonly fileNameTemplate: string;
+  /** When its files are due (`client_watch.due`); null: the frequency's default. */
+  readonly due: DueTime | null;
+  /** First local date the watchdog expects files for (`client_watch.active_since`); null: not watched yet. */
+  readonly activeSince: LocalDate | null;
 }
 
 /** What a finished build hands on: a reference to the file, never its rows. */

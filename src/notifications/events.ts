@@ -17,14 +17,11 @@
  * An event holds names, counts, checksums and error descriptions only: never a secret, never
  * report rows.
  */
+import type { NotificationType, ProblemState } from '../domain/period-states.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 
-export const NOTIFICATION_EVENT_TYPES = ['period.delivered', 'period.failed', 'period.late', 'period.missing', 'period.recovered'] as const;
-export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];
-
-/** States a period recovers from. */
-export const PROBLEM_STATES = ['late', 'missing', 'failed'] as const;
-export type ProblemState = (typeof PROBLEM_STATES)[number];
+export const NOTIFICATION_EVENT_TYPES = ['period.delivered', 'period.failed', 'period.late', 'period.missing', 'period.recovered'] as const satisfies readonly NotificationType[];
+export type NotificationEventType = NotificationType;
 
 /** What each event type carries besides the period. */
 export interface NotificationEventData {

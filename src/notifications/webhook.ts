@@ -7,7 +7,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { FREQUENCIES } from '../domain/types.js';
 import { InvalidNotificationError, WebhookRejectedError, WebhookUnavailableError, describeValue } from '../domain/errors.js';
 import { MS_PER_SECOND } from '../domain/time-zone.js';
-import { NOTIFICATION_EVENT_TYPES, PROBLEM_STATES, type NotificationEvent, type NotificationInput } from './events.js';
+import { PROBLEM_STATES } from '../domain/period-states.js';
+import { NOTIFICATION_EVENT_TYPES, type NotificationEvent, type NotificationInput } from './events.js';
 import { describeWebhookEndpoint, type WebhookSettings } from './settings.js';
 
 export const SIGNATURE_HEADER = 'Twoway-Signature';

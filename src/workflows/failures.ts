@@ -78,6 +78,11 @@ function failureType(failure: unknown): string {
   return failure instanceof Error ? failure.name : 'Error';
 }
 
+/** The type of the failure that was actually thrown (`AuthenticationFailedError`, …), for the ledger and notifications. */
+export function describeFailureType(error: unknown): string {
+  return failureType(rootCause(error));
+}
+
 /** Fails the workflow with the thrown failure's type and message on top (what the UI and `run` show first), keeping the chain. */
 export function failWithRootReason(error: unknown): ApplicationFailure {
   return ApplicationFailure.create({

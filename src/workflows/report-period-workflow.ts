@@ -2,7 +2,7 @@ import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAt
 import type { Activities, DeliverOutcome, PeriodInput } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
-import { describeFailure, failWithRootReason, isHostLost } from './failures.js';
+import { describeFailure, describeFailureType, failWithRootReason, isHostLost } from './failures.js';
 import { periodSearchAttributes } from './search-attributes.js';
 
 export interface ReportPeriodInput {
@@ -115,7 +115,9 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
   } catch (error) {
     const cancelled = isCancellation(error);
     // Recorded even when the run was cancelled (its own scope would refuse new activities).
-    await CancellationScope.nonCancellable(() => shared.failRun({ error: cancelled ? 'cancelled' : describeFailure(error), cancelled }));
+    await CancellationScope.nonCancellable(() =>
+      shared.failRun({ error: cancelled ? 'cancelled' : describeFailure(error), errorType: cancelled ? 'CancelledFailure' : describeFailureType(error), cancelled }),
+    );
     // A cancelled run ends as Cancelled in the UI, a failed one with its root reason on top.
     throw cancelled ? error : failWithRootReason(error);
   }

@@ -5,7 +5,9 @@ import type { ClientConfig, SecretReference } from '../../domain/types.js';
 import { listClientRows } from '../../db/clients.js';
 import { parseOptions, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
-import { applyEdits, EDITABLE_COLUMNS, parseSetEdit, parseUnsetEdit, type Edit } from '../setting-edits.js';
+import { applyEdits, CLIENT_COLUMNS, EDITABLE_COLUMNS, WATCH_COLUMNS, parseSetEdit, parseUnsetEdit, type Edit } from '../setting-edits.js';
+import { formatDueTime } from '../../domain/deadlines.js';
+import { localDateOf } from '../../domain/time-zone.js';
 
 /** Columns whose change moves the client's schedule (delivery only when it appears or goes). */
 const SCHEDULE_COLUMNS = new Set(['environment', 'timezone', 'frequency', 'enabled']);
@@ -20,7 +22,13 @@ function describeClient(client: ClientConfig): string {
   const delivery = client.delivery;
   const auth = delivery ? (delivery.auth.method === 'password' ? `password from ${reference(delivery.auth.password)}` : `key from ${reference(delivery.auth.privateKey)}`) : '';
   const where = delivery ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.checksumFile ? ', .sha256' : ''})` : 'no delivery';
-  const flags = [client.environment, client.enabled ? 'enabled' : 'disabled', client.afterHours ? 'after-hours set' : 'no after-hours'].join(', ');
+  const flags = [
+    client.environment,
+    client.enabled ? 'enabled' : 'disabled',
+    client.afterHours ? 'after-hours set' : 'no after-hours',
+    `due ${client.due ? formatDueTime(client.due) : 'default'}`,
+    ...(client.activeSince ? [`active since ${client.activeSince}`] : []),
+  ].join(', ');
   return `${client.id}  ${client.frequency} ${client.timeZone}  ${flags}  ${where}`;
 }
 
@@ -50,10 +58,26 @@ function validateRow(row: Row): ClientConfig {
   return config;
 }
 
+/** The client's row with its client_watch settings as if they were columns. */
 async function findRow(knex: Knex, clientId: string): Promise<Row> {
   const row = (await knex('clients').where({ id: clientId }).first()) as Row | undefined;
   if (!row) throw new ClientNotFoundError(clientId);
-  return row;
+  const watch = (await knex('client_watch').select(WATCH_COLUMNS).where({ client_id: clientId }).first()) as Row | undefined;
+  return { ...row, due: watch?.due ?? null, active_since: watch?.active_since ?? null };
+}
+
+/** Writes the changed columns, each to its table, in one transaction. */
+async function saveColumns(knex: Knex, clientId: string, row: Row, columns: readonly string[]): Promise<void> {
+  const clientColumns = columns.filter((column) => (CLIENT_COLUMNS as readonly string[]).includes(column));
+  const watchColumns = columns.filter((column) => (WATCH_COLUMNS as readonly string[]).includes(column));
+  await knex.transaction(async (trx) => {
+    if (clientColumns.length > 0) await trx('clients').where({ id: clientId }).update(Object.fromEntries(clientColumns.map((column) => [column, columnValue(column, row[column])])));
+    if (watchColumns.length === 0) return;
+    // active_since cannot be emptied: a watched client always has a first date (today's, UTC, when none is given).
+    const values = Object.fromEntries(watchColumns.map((column) => [column, row[column] ?? null]).filter(([column, value]) => column !== 'active_since' || value !== null));
+    const insert = trx('client_watch').insert({ client_id: clientId, active_since: trx.raw('CURRENT_DATE'), ...values }).onConflict('client_id');
+    await (Object.keys(values).length > 0 ? insert.merge(Object.keys(values)) : insert.ignore());
+  });
 }
 
 function parseEdits(command: string, sets: readonly string[], unsets: readonly string[]): Edit[] {
@@ -74,7 +98,7 @@ async function saveEdited(knex: Knex, context: CliContext, clientId: string, row
     print(context, `${clientId}: nothing changed`);
     return;
   }
-  await knex('clients').where({ id: clientId }).update(Object.fromEntries(changed.map((column) => [column, columnValue(column, edited[column])])));
+  await saveColumns(knex, clientId, edited, changed);
   print(context, `${verb} ${changed.join(', ')}: ${describeClient(config)}`);
   const deliveryAppearedOrWent = (edited.delivery === null) !== (row.delivery === null);
   if (deliveryAppearedOrWent || changed.some((column) => SCHEDULE_COLUMNS.has(column))) suggestSync(context);
@@ -88,12 +112,14 @@ async function setCommand(knex: Knex, context: CliContext, clientId: string, edi
 
 /** A new row: the table's defaults, the name, then the edits; inserted only when it validates. */
 async function addCommand(knex: Knex, context: CliContext, clientId: string, name: string, edits: readonly Edit[]): Promise<void> {
-  const defaults: Row = { id: clientId, name, environment: 'production', timezone: 'UTC', frequency: 'daily', enabled: true, after_hours: null, delivery: null, file_name_template: null };
+  const defaults: Row = { id: clientId, name, environment: 'production', timezone: 'UTC', frequency: 'daily', enabled: true, after_hours: null, delivery: null, file_name_template: null, due: null, active_since: null };
   const row = applyEdits(defaults, edits);
   const config = validateRow(row);
   if (await knex('clients').where({ id: clientId }).first()) throw new ClientAlreadyExistsError(clientId);
   try {
-    await knex('clients').insert({ id: clientId, ...Object.fromEntries(EDITABLE_COLUMNS.map((column) => [column, columnValue(column, row[column])])) });
+    await knex('clients').insert({ id: clientId, ...Object.fromEntries(CLIENT_COLUMNS.map((column) => [column, columnValue(column, row[column])])) });
+    // A new client is watched from the day it is added (in its zone) unless told otherwise.
+    await saveColumns(knex, clientId, { ...row, active_since: row.active_since ?? localDateOf(config.timeZone, Date.now()) }, WATCH_COLUMNS);
   } catch (error) {
     // Added by someone else between the check and the insert.
     if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) throw new ClientAlreadyExistsError(clientId);

@@ -39,9 +39,11 @@ export async function up(knex: Knex): Promise<void> {
       last_error text
     );
     CREATE INDEX IF NOT EXISTS notification_outbox_pending_idx ON notification_outbox (id) WHERE sent_at IS NULL;
+    -- The failure's type (AuthenticationFailedError, …) beside its message, for period.failed events.
+    ALTER TABLE report_runs ADD COLUMN IF NOT EXISTS last_error_type text;
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TABLE IF EXISTS notification_outbox, period_states, client_watch');
+  await knex.raw('DROP TABLE IF EXISTS notification_outbox, period_states, client_watch; ALTER TABLE report_runs DROP COLUMN IF EXISTS last_error_type');
 }
