@@ -9,16 +9,21 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import proto from '@temporalio/proto';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
+import { createNotificationActivities } from './activities/notifications.js';
 import { createPlanningActivities } from './activities/planning.js';
-import { parseWorkerConfig, type TemporalConfig } from './config/env.js';
+import { createWatchdogActivities } from './activities/watchdog.js';
+import { parseWatchSettings, parseWorkerConfig, type TemporalConfig, type WatchSettings } from './config/env.js';
+import type { Instant } from './domain/types.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
 import { parsePeriodWorkflowId, TASK_QUEUE } from './domain/workflow-ids.js';
 import { openDatabase } from './db/database.js';
 import { watchDatabase } from './db/health.js';
 import { migrateLatest } from './db/knex.js';
-import type { WebhookSettings } from './notifications/settings.js';
+import { parseWebhookSettings, type WebhookSettings } from './notifications/settings.js';
+import { servePeriodGauges } from './watchdog/period-gauges.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
 import { SEARCH_ATTRIBUTE_KEYS } from './workflows/search-attributes.js';
@@ -48,8 +53,12 @@ export interface ReportWorkersOptions extends Omit<ActivityDeps, 'hostTaskQueue'
   readonly taskQueue?: string;
   readonly maxConcurrentHostActivities?: number;
   readonly maxConcurrentWorkflowTasks?: number;
-  /** Where the watchdog's notifications go; null or absent: none are sent (they stay in the outbox). */
+  /** Where the watchdog's notifications go; null or absent: none are sent (the outbox settles them unsent). */
   readonly webhook?: WebhookSettings | null;
+  /** What the watchdog judges periods by; the defaults when absent. */
+  readonly watch?: WatchSettings;
+  /** The watchdog's clock; tests move it past due times. */
+  readonly watchClock?: () => Instant;
 }
 
 export interface ReportWorkers {
@@ -70,12 +79,23 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
   const hostTaskQueue = `${taskQueue}/host/${hostname()}/${process.pid}-${randomBytes(3).toString('hex')}`;
   const activities = createActivities({ ...options, hostTaskQueue });
   const { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods, buildReport, deliverReport, discardFile } = activities;
+  const watch = options.watch ?? parseWatchSettings({});
+  const watchdog = createWatchdogActivities({
+    knex: options.knex,
+    temporal: new Client({ connection: options.connection, namespace: options.namespace }),
+    scheduleTime: watch.scheduleTime,
+    defaultDue: watch.defaultDue,
+    notify: Boolean(options.webhook),
+    logger: options.logger,
+    ...(options.watchClock ? { now: options.watchClock } : {}),
+  });
+  const notifications = createNotificationActivities({ webhook: options.webhook ?? null, logger: options.logger });
   const shared = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue,
     ...workflowSource(),
-    activities: { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods, ...createPlanningActivities() },
+    activities: { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods, ...createPlanningActivities(), ...watchdog, ...notifications },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
     shutdownGraceTime: '30 seconds',
   });
@@ -150,6 +170,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
     await ensureSearchAttributes(connection, config.temporal.namespace);
     const metrics = createReportMetrics(Runtime.instance().metricMeter);
     const databaseWatch = watchDatabase(database.knex, { logger, onChange: (up) => metrics.recordDatabaseUp(up) });
+    const periodGauges = servePeriodGauges(database.knex, metrics, { logger });
     const workers = await createReportWorkers({
       connection,
       namespace: config.temporal.namespace,
@@ -163,6 +184,8 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       sftpTimeouts: config.sftpTimeouts,
       maxConcurrentHostActivities: config.maxConcurrentHostActivities,
       maxConcurrentWorkflowTasks: config.maxConcurrentWorkflowTasks,
+      webhook: parseWebhookSettings(env),
+      watch: parseWatchSettings(env),
     });
     logger.info(
       { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: TASK_QUEUE, hostTaskQueue: workers.hostTaskQueue, metrics: config.metricsAddress },
@@ -172,6 +195,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       await workers.run();
     } finally {
       databaseWatch.stop();
+      periodGauges.stop();
     }
     logger.info('worker stopped');
   } finally {

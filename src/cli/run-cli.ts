@@ -77,6 +77,12 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     options: ['--client ID   only this client (it must exist)', '--limit N     rows shown (default 30)'],
     load: async () => (await import('./commands/status.js')).statusCommand,
   },
+  problems: {
+    synopsis: ['problems [--client ID]'],
+    summary: 'the failed list: every period late, missing or failed now, with since when and its last error',
+    options: ['--client ID   only this client (it must exist)'],
+    load: async () => (await import('./commands/problems.js')).problemsCommand,
+  },
   worker: {
     synopsis: ['worker'],
     summary: 'run a Temporal worker (stops on SIGINT/SIGTERM)',

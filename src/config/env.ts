@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunPolicy } from '../domain/types.js';
+import type { Frequency, RunPolicy } from '../domain/types.js';
+import { DEFAULT_DUE_TIMES, DUE_ALLOWED, parseDueTime, type DueTime } from '../domain/deadlines.js';
+import type { LocalTimeOfDay } from '../domain/schedule-plan.js';
 import { TwowayError, describeValue } from '../domain/errors.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND } from '../domain/time-zone.js';
 import { dataDir } from './paths.js';
@@ -49,7 +51,11 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TWOWAY_MAX_CONCURRENT_FILES', default: '4', meaning: 'builds and uploads at once per worker' },
   { name: 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', default: '40', meaning: 'workflow tasks at once per worker' },
   { name: 'TWOWAY_SCHEDULE_TIME', default: '03:00', meaning: 'local time (client\'s zone) at which schedules run' },
-  { name: 'TWOWAY_WEBHOOK_URL', default: 'off', meaning: 'where period notifications will be POSTed (delivered, failed, late, missing, recovered; the sender is built, the watchdog that calls it is not yet); off: none are sent' },
+  { name: 'TWOWAY_DUE_DAILY', default: '+0 09:00', meaning: 'when a daily file is due: local time on the N-th day after the period\'s end date (a client\'s `due` setting overrides it)' },
+  { name: 'TWOWAY_DUE_WEEKLY', default: '+0 09:00', meaning: 'when a weekly file is due (the end date is the Monday after the week)' },
+  { name: 'TWOWAY_DUE_MONTHLY', default: '+7 09:00', meaning: 'when a monthly file is due (the monthly schedule runs on the first Saturday, up to 7 days after the month)' },
+  { name: 'TWOWAY_WATCH_INTERVAL', default: '5m', meaning: 'how often the watchdog schedule (created by `schedules sync`) judges every period and sends notifications' },
+  { name: 'TWOWAY_WEBHOOK_URL', default: 'off', meaning: 'where the watchdog POSTs period notifications (delivered, failed, late, missing, recovered); off: none are sent' },
   { name: 'TWOWAY_WEBHOOK_SECRET', default: 'none', meaning: 'HMAC-SHA256 key (16 characters or more) of the Twoway-Signature header; required unless the format is slack' },
   { name: 'TWOWAY_WEBHOOK_FORMAT', default: 'json', meaning: 'json: the signed event; slack: a Slack-compatible { "text": … } body' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error' },
@@ -85,6 +91,8 @@ export const DURATION_RANGES = {
   hostTimeout: { variable: 'TWOWAY_HOST_TIMEOUT', minMs: MS_PER_SECOND, maxMs: MS_PER_DAY },
   sftpConnectTimeout: { variable: 'TWOWAY_SFTP_CONNECT_TIMEOUT', minMs: MS_PER_SECOND, maxMs: 10 * MS_PER_MINUTE },
   sftpOperationTimeout: { variable: 'TWOWAY_SFTP_OPERATION_TIMEOUT', minMs: MS_PER_SECOND, maxMs: MS_PER_HOUR },
+  // A pass must fit inside the interval (the schedule skips overlapping passes); over an hour, late and missing go unnoticed too long.
+  watchInterval: { variable: 'TWOWAY_WATCH_INTERVAL', minMs: MS_PER_MINUTE, maxMs: MS_PER_HOUR },
 } as const satisfies Record<string, DurationRange>;
 
 /** Defaults of the run policy; every one can be set through the environment. */
@@ -101,6 +109,7 @@ export const DEFAULT_RUN_POLICY: RunPolicy = {
 
 const DEFAULT_SFTP_CONNECT_TIMEOUT_MS = 20 * MS_PER_SECOND;
 const DEFAULT_SFTP_OPERATION_TIMEOUT_MS = 60 * MS_PER_SECOND;
+const DEFAULT_WATCH_INTERVAL_MS = 5 * MS_PER_MINUTE;
 
 /** A duration as people write it: the largest unit that divides it evenly (`90s`, `2h`, `1500ms`). */
 export function formatDuration(ms: number): string {
@@ -243,6 +252,32 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     },
     maxConcurrentHostActivities: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_FILES', 4, 1, 256),
     maxConcurrentWorkflowTasks: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+  };
+}
+
+export interface WatchSettings {
+  /** Local time the clients' schedules run at: a period with no run by then (plus a margin) is missing. */
+  readonly scheduleTime: LocalTimeOfDay;
+  readonly defaultDue: Readonly<Record<Frequency, DueTime>>;
+  /** Time between two watchdog passes. */
+  readonly intervalMs: number;
+}
+
+function dueVariable(env: NodeJS.ProcessEnv, frequency: Frequency): DueTime {
+  const variable = `TWOWAY_DUE_${frequency.toUpperCase()}`;
+  const raw = env[variable]?.trim();
+  if (!raw) return DEFAULT_DUE_TIMES[frequency];
+  const due = parseDueTime(raw);
+  if (!due) throw new InvalidEnvironmentError(variable, describeValue(raw), DUE_ALLOWED);
+  return due;
+}
+
+/** What the watchdog judges periods by, from the environment. */
+export function parseWatchSettings(env: NodeJS.ProcessEnv): WatchSettings {
+  return {
+    scheduleTime: parseScheduleTime(env),
+    defaultDue: { daily: dueVariable(env, 'daily'), weekly: dueVariable(env, 'weekly'), monthly: dueVariable(env, 'monthly') },
+    intervalMs: duration(env, DURATION_RANGES.watchInterval, DEFAULT_WATCH_INTERVAL_MS),
   };
 }
 

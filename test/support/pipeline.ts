@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WatchSettings } from '../../src/config/env.js';
 import type { RunPolicy } from '../../src/domain/types.js';
+import type { WebhookSettings } from '../../src/notifications/settings.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { createReportWorkers, type ReportWorkers } from '../../src/worker.js';
@@ -40,7 +42,16 @@ export interface Pipeline {
  * Every real part a period run touches: a migrated PostgreSQL database, OpenSSH sshd, a
  * Temporal dev server, and the project's own workers on a task queue of this test file.
  */
-export async function startPipeline(options: { readonly policy?: RunPolicy } = {}): Promise<Pipeline> {
+export interface PipelineOptions {
+  readonly policy?: RunPolicy;
+  /** Where the watchdog's notifications go. */
+  readonly webhook?: WebhookSettings;
+  readonly watch?: WatchSettings;
+  /** The watchdog's clock. */
+  readonly watchClock?: () => number;
+}
+
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const baseDir = await mkdtemp(join(tmpdir(), 'twoway-pipeline-'));
   const db = await createTestDatabase();
   const sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
@@ -58,6 +69,9 @@ export async function startPipeline(options: { readonly policy?: RunPolicy } = {
     secretsEnv,
     logger: createSilentLogger(),
     sftpTimeouts: { connectTimeoutMs: 5_000, operationTimeoutMs: 10_000 },
+    ...(options.webhook ? { webhook: options.webhook } : {}),
+    ...(options.watch ? { watch: options.watch } : {}),
+    ...(options.watchClock ? { watchClock: options.watchClock } : {}),
   });
   const running = workers.run();
   return {

@@ -1,7 +1,8 @@
-import { parseScheduleTime } from '../../config/env.js';
+import { parseWatchSettings } from '../../config/env.js';
 import { ScheduleSyncFailedError, UsageError } from '../../domain/errors.js';
 import { connectTemporal } from '../../temporal/client.js';
 import { listSchedules, syncSchedules } from '../../temporal/schedules.js';
+import { WATCHDOG_LABEL, syncWatchdogSchedule } from '../../temporal/watchdog-schedule.js';
 import { parseOptions } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
 
@@ -15,8 +16,13 @@ export async function schedulesCommand(args: readonly string[], context: CliCont
   const temporal = await connectTemporal(context.env);
   try {
     if (action === 'sync') {
-      const time = parseScheduleTime(context.env);
-      const results = await withDatabase(context, ({ knex }) => syncSchedules(knex, temporal.client, time));
+      const watch = parseWatchSettings(context.env);
+      const results = await withDatabase(context, ({ knex }) => syncSchedules(knex, temporal.client, watch.scheduleTime));
+      results.push(await syncWatchdogSchedule(temporal.client, watch.intervalMs).catch((error: unknown) => ({
+        clientId: WATCHDOG_LABEL,
+        action: 'failed' as const,
+        detail: `creating or updating the watchdog's schedule failed: ${error instanceof Error ? error.message : String(error)}`,
+      })));
       for (const result of results) print(context, `${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
       const failed = results.filter((result) => result.action === 'failed').map((result) => result.clientId);
       if (failed.length > 0) throw new ScheduleSyncFailedError(failed);
