@@ -185,7 +185,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       maxConcurrentHostActivities: config.maxConcurrentHostActivities,
       maxConcurrentWorkflowTasks: config.maxConcurrentWorkflowTasks,
       webhook: parseWebhookSettings(env),
-      watch: parseWatchSettings(env),
+      watch: config.watch,
     });
     logger.info(
       { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: TASK_QUEUE, hostTaskQueue: workers.hostTaskQueue, metrics: config.metricsAddress },

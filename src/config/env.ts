@@ -237,6 +237,7 @@ export interface WorkerConfig {
   /** Builds and uploads at once on this host (each holds a database connection and a file). */
   readonly maxConcurrentHostActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
+  readonly watch: WatchSettings;
 }
 
 export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
@@ -252,6 +253,7 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     },
     maxConcurrentHostActivities: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_FILES', 4, 1, 256),
     maxConcurrentWorkflowTasks: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+    watch: parseWatchSettings(env),
   };
 }
 

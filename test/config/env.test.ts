@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RUN_POLICY, DURATION_RANGES, formatDuration, InvalidEnvironmentError, parseRunPolicy, parseWorkerConfig } from '../../src/config/env.js';
+import { DEFAULT_RUN_POLICY, DURATION_RANGES, formatDuration, InvalidEnvironmentError, parseRunPolicy, parseWatchSettings, parseWorkerConfig } from '../../src/config/env.js';
 import { runCliProcess } from '../support/cli.js';
 
 /** Every duration variable at its smallest allowed value: still a consistent configuration. */
@@ -14,6 +14,7 @@ const ALL_MINIMUMS = {
   TWOWAY_HOST_TIMEOUT: '1s',
   TWOWAY_SFTP_CONNECT_TIMEOUT: '1s',
   TWOWAY_SFTP_OPERATION_TIMEOUT: '1s',
+  TWOWAY_WATCH_INTERVAL: '1m',
 };
 
 const ALL_MAXIMUMS = {
@@ -26,6 +27,7 @@ const ALL_MAXIMUMS = {
   TWOWAY_HOST_TIMEOUT: '1d',
   TWOWAY_SFTP_CONNECT_TIMEOUT: '10m',
   TWOWAY_SFTP_OPERATION_TIMEOUT: '1h',
+  TWOWAY_WATCH_INTERVAL: '1h',
 };
 
 function refusal(env: NodeJS.ProcessEnv): InvalidEnvironmentError {
@@ -123,5 +125,29 @@ describe('configuration: durations', () => {
       result.stderr,
       'twoway-report: TWOWAY_DELIVERY_DEADLINE is "0s"; allowed: a duration from 5s to 30d, such as 500ms, 30s, 15m, 6h or 2d\n',
     );
+  });
+});
+
+describe('configuration: the watchdog', () => {
+  it('takes due times per frequency and the pass interval, with defaults', () => {
+    assert.deepEqual(parseWatchSettings({}), {
+      scheduleTime: { hour: 3, minute: 0 },
+      defaultDue: { daily: { daysAfterEnd: 0, minuteOfDay: 540 }, weekly: { daysAfterEnd: 0, minuteOfDay: 540 }, monthly: { daysAfterEnd: 7, minuteOfDay: 540 } },
+      intervalMs: 300_000,
+    });
+    const set = parseWatchSettings({ TWOWAY_DUE_DAILY: '+1 06:15', TWOWAY_WATCH_INTERVAL: '2m', TWOWAY_SCHEDULE_TIME: '02:30' });
+    assert.deepEqual([set.defaultDue.daily, set.intervalMs, set.scheduleTime], [{ daysAfterEnd: 1, minuteOfDay: 375 }, 120_000, { hour: 2, minute: 30 }]);
+  });
+
+  it('refuses a due time that is not +N HH:MM, naming the variable and the form', () => {
+    for (const variable of ['TWOWAY_DUE_DAILY', 'TWOWAY_DUE_WEEKLY', 'TWOWAY_DUE_MONTHLY']) {
+      for (const given of ['09:00', '+1 9:00', '+40 09:00', 'tomorrow']) {
+        assert.throws(
+          () => parseWorkerConfig({ [variable]: given }),
+          (error: unknown) => error instanceof InvalidEnvironmentError && error.variable === variable && error.message.startsWith(`${variable} is "${given}"; allowed: "+N HH:MM"`),
+          `${variable}=${given}`,
+        );
+      }
+    }
   });
 });

@@ -26,7 +26,7 @@ describe('clients command (real PostgreSQL)', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.equal(
       result.stdout,
-      'acme  daily America/Chicago  production, enabled, no after-hours  sftp://acme@sftp.example.com:22/in (password from env WRONG_PASSWORD)\n' +
+      'acme  daily America/Chicago  production, enabled, no after-hours, due default  sftp://acme@sftp.example.com:22/in (password from env WRONG_PASSWORD)\n' +
         'broken  INVALID: client "broken": timezone is "Nowhere/City"; allowed: an IANA time zone such as "America/Chicago" or "UTC"\n',
     );
   });
@@ -65,12 +65,32 @@ describe('clients command (real PostgreSQL)', () => {
     assert.equal((await db.knex('clients').where({ id: 'acme' }).first()).enabled, true);
   });
 
+  it('sets a due time and the date a client became active, validated like every setting', async () => {
+    const saved = await cli('clients', 'set', '--client', 'acme', '--set', 'due=+1 07:30', '--set', 'active_since=2026-11-01');
+    assert.equal(saved.status, 0, saved.stderr);
+    assert.match(saved.stdout, /^saved due, active_since: acme .*due \+1 07:30, active since 2026-11-01 /);
+    assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), { due: '+1 07:30', active_since: '2026-11-01' });
+    const refused = await cli('clients', 'set', '--client', 'acme', '--set', 'due=tomorrow 9am');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^twoway-report: client "acme": due is "tomorrow 9am"; allowed: "\+N HH:MM"/);
+    const badDate = await cli('clients', 'set', '--client', 'acme', '--set', 'active_since=2026-02-30');
+    assert.equal(badDate.status, 1);
+    assert.match(badDate.stderr, /client "acme": active_since is "2026-02-30"; allowed: a date YYYY-MM-DD/);
+    const back = await cli('clients', 'set', '--client', 'acme', '--unset', 'due');
+    assert.equal(back.status, 0, back.stderr);
+    assert.match(back.stdout, /due default, active since 2026-11-01/);
+    assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), { due: null, active_since: '2026-11-01' });
+  });
+
   it('adds a validated client, and refuses an existing id or an invalid row', async () => {
     const added = await cli('clients', 'add', '--client', 'newco', '--name', 'New Co', '--set', 'timezone=Europe/Berlin', '--set', 'frequency=weekly', '--set', 'enabled=false');
     assert.equal(added.status, 0, added.stderr);
-    assert.match(added.stdout, /^added newco {2}weekly Europe\/Berlin {2}production, disabled, no after-hours {2}no delivery\nrun `twoway-report schedules sync`/);
+    // Watched from the day it is added, in its own zone.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+    assert.match(added.stdout, new RegExp(`^added newco {2}weekly Europe/Berlin {2}production, disabled, no after-hours, due default, active since ${today} {2}no delivery\nrun \`twoway-report schedules sync\``));
     const row = await db.knex('clients').where({ id: 'newco' }).first();
     assert.deepEqual([row.name, row.timezone, row.frequency, row.enabled, row.delivery], ['New Co', 'Europe/Berlin', 'weekly', false, null]);
+    assert.equal((await db.knex('client_watch').where({ client_id: 'newco' }).first()).active_since, today);
 
     const again = await cli('clients', 'add', '--client', 'newco', '--name', 'Other', '--set', 'enabled=false');
     assert.equal(again.status, 1);

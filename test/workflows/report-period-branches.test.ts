@@ -39,7 +39,7 @@ interface Scenario {
 
 interface Calls {
   finished: RunOutcome[];
-  failed: { error: string; cancelled: boolean }[];
+  failed: { error: string; errorType?: string; cancelled: boolean }[];
   delivered: Parameters<Activities['deliverReport']>[0][];
   discarded: string[];
   builds: number;
@@ -59,7 +59,7 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
       startRun: async () => scenario.start,
       claimHost: async () => scenario.hosts[Math.min(claims++, scenario.hosts.length - 1)],
       finishRun: async (outcome: RunOutcome) => void calls.finished.push(outcome),
-      failRun: async (input: { error: string; cancelled: boolean }) => void calls.failed.push(input),
+      failRun: async (input: { error: string; errorType?: string; cancelled: boolean }) => void calls.failed.push(input),
     };
     const host = {
       buildReport: async () => {
@@ -213,7 +213,7 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     assert.ok(error.cause instanceof ApplicationFailure);
     assert.equal(error.cause.type, 'HostKeyMismatchError');
     assert.match(error.cause.message, /client "acme"/);
-    assert.deepEqual(calls.failed.map((failure) => failure.cancelled), [false]);
+    assert.deepEqual(calls.failed.map((failure) => [failure.cancelled, failure.errorType]), [[false, 'HostKeyMismatchError']]);
   });
 
   it('cancelled during delivery: the activity is cancelled, the ledger says cancelled, the workflow ends cancelled', async () => {
@@ -232,6 +232,6 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     const error = await handle.result().catch((caught: unknown) => caught);
     assert.ok(error instanceof WorkflowFailedError);
     assert.ok(error.cause instanceof CancelledFailure);
-    assert.deepEqual(calls.failed, [{ error: 'cancelled', cancelled: true }]);
+    assert.deepEqual(calls.failed, [{ error: 'cancelled', errorType: 'CancelledFailure', cancelled: true }]);
   });
 });

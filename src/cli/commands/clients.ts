@@ -113,13 +113,14 @@ async function setCommand(knex: Knex, context: CliContext, clientId: string, edi
 /** A new row: the table's defaults, the name, then the edits; inserted only when it validates. */
 async function addCommand(knex: Knex, context: CliContext, clientId: string, name: string, edits: readonly Edit[]): Promise<void> {
   const defaults: Row = { id: clientId, name, environment: 'production', timezone: 'UTC', frequency: 'daily', enabled: true, after_hours: null, delivery: null, file_name_template: null, due: null, active_since: null };
-  const row = applyEdits(defaults, edits);
+  const edited = applyEdits(defaults, edits);
+  // A new client is watched from the day it is added (in its zone) unless told otherwise.
+  const row: Row = { ...edited, active_since: edited.active_since ?? localDateOf(validateRow(edited).timeZone, Date.now()) };
   const config = validateRow(row);
   if (await knex('clients').where({ id: clientId }).first()) throw new ClientAlreadyExistsError(clientId);
   try {
     await knex('clients').insert({ id: clientId, ...Object.fromEntries(CLIENT_COLUMNS.map((column) => [column, columnValue(column, row[column])])) });
-    // A new client is watched from the day it is added (in its zone) unless told otherwise.
-    await saveColumns(knex, clientId, { ...row, active_since: row.active_since ?? localDateOf(config.timeZone, Date.now()) }, WATCH_COLUMNS);
+    await saveColumns(knex, clientId, row, WATCH_COLUMNS);
   } catch (error) {
     // Added by someone else between the check and the insert.
     if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) throw new ClientAlreadyExistsError(clientId);
