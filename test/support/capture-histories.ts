@@ -6,6 +6,7 @@
  * because runs started by the old code may still be in flight when the new code deploys.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createServer, type Socket } from 'node:net';
@@ -17,6 +18,9 @@ import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
 import type { backfillReportsWorkflow } from '../../src/workflows/backfill-reports-workflow.js';
 import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
 import type { scheduledReportWorkflow } from '../../src/workflows/scheduled-report-workflow.js';
+import type { watchPeriodsWorkflow } from '../../src/workflows/watch-periods-workflow.js';
+import { startWebhookReceiver } from '../../src/notifications/receiver.js';
+import { randomBytes } from 'node:crypto';
 import { periodSearchAttributes } from '../../src/workflows/search-attributes.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import { waitUntil } from './wait.js';
@@ -25,9 +29,15 @@ const HISTORIES_DIR = join(PROJECT_ROOT, 'test', 'workflows', 'histories');
 const MAX_HISTORY_BYTES = 16 * 1024 * 1024;
 const run = promisify(execFile);
 
-/** Files are named `<workflow type>--<scenario>--<capture date>.json`. */
+/**
+ * Files are named `<workflow type>--<scenario>--<capture date>.json`; a second capture on the
+ * same day gets `.2`, `.3`, … so the histories of the earlier code stay beside the new ones.
+ */
 function historyFile(type: string, scenario: string, captured: string): string {
-  return join(HISTORIES_DIR, `${type}--${scenario}--${captured}.json`);
+  const base = join(HISTORIES_DIR, `${type}--${scenario}--${captured}`);
+  let path = `${base}.json`;
+  for (let copy = 2; existsSync(path); copy += 1) path = `${base}.${copy}.json`;
+  return path;
 }
 
 /**
@@ -125,15 +135,38 @@ async function captureParentRuns(pipeline: Pipeline, captured: string): Promise<
   return paths;
 }
 
+/** A watchdog pass that records a failed and a missing period and sends both events (one refused for good by the receiver). */
+async function captureWatchdogPass(pipeline: Pipeline, captured: string): Promise<string[]> {
+  const today = new Date().toISOString().slice(0, 10);
+  await pipeline.db.knex('client_watch').insert([
+    { client_id: 'badkey', active_since: '2026-11-24' },
+    { client_id: 'acme', active_since: today },
+  ]);
+  await pipeline.db.knex('clients').insert({ id: 'paused', name: 'Paused', timezone: 'UTC', delivery: JSON.stringify(await pipeline.deliveryTo('paused')) });
+  await pipeline.db.knex('client_watch').insert({ client_id: 'paused', active_since: '2026-11-30' });
+  const handle = await pipeline.temporal.client.workflow.start<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', { taskQueue: pipeline.taskQueue, workflowId: 'twoway-watchdog#capture' });
+  await handle.result();
+  return [await save(pipeline, handle, 'watchPeriodsWorkflow', 'failed-and-missing-notified', captured)];
+}
+
 async function main(): Promise<void> {
   const captured = new Date().toISOString().slice(0, 10);
   await mkdir(HISTORIES_DIR, { recursive: true });
-  const pipeline = await startPipeline();
+  const secret = randomBytes(16).toString('hex');
+  let answered = 0;
+  // The first event is accepted, the next refused for good: both branches of a send are in the history.
+  const receiver = await startWebhookReceiver({ secret, onEvent: () => ((answered += 1) === 1 ? 200 : 400) });
+  const pipeline = await startPipeline({ webhook: { url: receiver.url, format: 'json', secret, timeoutMs: 5_000 } });
   try {
-    const paths = [...(await capturePeriodRuns(pipeline, captured)), ...(await captureParentRuns(pipeline, captured))];
+    const paths = [
+      ...(await capturePeriodRuns(pipeline, captured)),
+      ...(await captureParentRuns(pipeline, captured)),
+      ...(await captureWatchdogPass(pipeline, captured)),
+    ];
     for (const path of paths) process.stdout.write(`captured ${path}\n`);
   } finally {
     await pipeline.close();
+    await receiver.close();
   }
 }
 

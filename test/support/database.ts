@@ -26,9 +26,8 @@ async function adminUrl(): Promise<string> {
   if (given) return given;
   ownServer ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'twoway-test-pg-'));
-    const server = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
-    process.once('beforeExit', () => void server.stop());
-    return server;
+    // The server does not hold the process: when the file's tests are done, it exits and the server stops with it.
+    return startEmbeddedPostgres({ dataDir: dir, port: await freePort(), holdsProcess: false });
   })();
   return (await ownServer).adminUrl;
 }

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
+import * as workflows from '../../src/workflows/index.js';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createRequire } from 'node:module';
@@ -16,7 +17,8 @@ import { PROJECT_ROOT, WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 
 const HISTORIES_DIR = join(PROJECT_ROOT, 'test', 'workflows', 'histories');
 /** Every workflow type a schedule, the CLI or a parent starts must have at least one history here. */
-const WORKFLOW_TYPES = ['reportPeriodWorkflow', 'scheduledReportWorkflow', 'backfillReportsWorkflow'];
+/** Every workflow the worker registers: a new one needs a history too. */
+const WORKFLOW_TYPES = Object.keys(workflows).filter((name) => name.endsWith('Workflow'));
 
 /**
  * A history in the Temporal CLI's JSON (`temporal workflow show -o json`) as the SDK's
