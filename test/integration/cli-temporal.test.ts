@@ -160,6 +160,12 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     assert.equal(sync.status, 0, sync.stderr);
     assert.match(sync.stdout, /^created {3}acme: Two-Way Activity Report v\d+: daily at 03:00 America\/Chicago/m);
     assert.match(sync.stdout, /^skipped {3}sandy: sandbox client$/m);
+    assert.match(sync.stdout, /^created {3}\(watchdog\): Two-Way Activity Report watchdog: every 5m on twoway-report;/m);
+    // The interval follows TWOWAY_WATCH_INTERVAL; the schedule is updated in place.
+    const faster = await runCliProcess(['schedules', 'sync'], { ...env, TWOWAY_WATCH_INTERVAL: '2m' });
+    assert.equal(faster.status, 0, faster.stderr);
+    assert.match(faster.stdout, /^updated {3}\(watchdog\): Two-Way Activity Report watchdog: every 2m /m);
+    assert.match(faster.stdout, /^unchanged acme: /m);
     const list = await cli('schedules', 'list');
     assert.equal(list.status, 0, list.stderr);
     assert.match(list.stdout, /^twoway-report-schedule\/acme {2}daily America\/Chicago {2}next: \d{4}-\d\d-\d\dT(08|09):00:00\.000Z, /m);
