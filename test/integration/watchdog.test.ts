@@ -12,6 +12,7 @@ import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflow
 import { periodSearchAttributes } from '../../src/workflows/search-attributes.js';
 import type { WatchPassResult, watchPeriodsWorkflow } from '../../src/workflows/watch-periods-workflow.js';
 import { startPipeline, TEST_POLICY, type Pipeline } from '../support/pipeline.js';
+import { runCliProcess } from '../support/cli.js';
 import { waitUntil } from '../support/wait.js';
 
 const SECRET = 'whsec_watchdog_test_0123456789abcdef';
@@ -44,6 +45,9 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
       args: [input],
       typedSearchAttributes: periodSearchAttributes(input.clientId, input.frequency, input.periodStart),
     });
+  /** `twoway-report problems` against this pipeline's database and Temporal, with the watchdog's schedule time. */
+  const problems = (...args: string[]) =>
+    runCliProcess(['problems', ...args], { DATABASE_URL: pipeline.db.url, TEMPORAL_ADDRESS: pipeline.temporal.address, TWOWAY_SCHEDULE_TIME: '00:00' });
   const stateOf = async (clientId: string, periodStart: string) =>
     ((await pipeline.db.knex('period_states').where({ client_id: clientId, period_start: periodStart }).first()) as { state: string; last_error: string | null } | undefined);
 
@@ -79,6 +83,14 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
     assert.deepEqual(eventsOf('paused', DAY_3), ['period.missing']);
     assert.deepEqual(eventsOf('paused', DAY_2), ['period.missing']);
     assert.equal((await stateOf('paused', DAY_3))?.state, 'missing');
+    const listed = await problems('--client', 'paused');
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^paused  daily ${DAY_3}  missing  since ${DAY_2}T00:30:00Z  due ${DAY_2}T09:00:00Z$`, 'm'));
+    assert.match(listed.stdout, new RegExp(`^paused  daily ${DAY_2}  missing  since ${DAY_1}T00:30:00Z`, 'm'));
+    assert.match(listed.stdout, /^\d+ periods need action \(\d+ missing\)$/m);
+    const unknown = await problems('--client', 'nosuch');
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /client "nosuch" does not exist/);
     assert.deepEqual(eventsOf('sandbox'), [], 'a sandbox client is not watched');
     const unsent = await pipeline.db.knex('notification_outbox').whereNull('sent_at').count<{ count: number }[]>('* as count');
     assert.equal(Number(unsent[0]?.count), 0, 'every event settled');
@@ -97,6 +109,8 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
     assert.equal(failed.data.errorType, 'AuthenticationFailedError');
     assert.match(failed.data.errorMessage, /client "hooli"/);
     assert.match((await stateOf('hooli', DAY_2))?.last_error ?? '', /password/);
+    const failedList = await problems('--client', 'hooli');
+    assert.match(failedList.stdout, new RegExp(`^hooli  daily ${DAY_2}  failed   since \\S+  due ${DAY_1}T09:00:00Z  twoway-report/hooli/daily/${DAY_2}  AuthenticationFailedError: client "hooli": SFTP server \\S+ refused password login`, 'm'));
 
     // The fix, then a rerun: the period is delivered and the failure recovers.
     const fixed = await pipeline.deliveryTo('hooli', { password: { env: 'TEST_SFTP_PASSWORD' } });
@@ -110,6 +124,9 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
     assert.ok(recovered?.type === 'period.recovered');
     assert.equal(recovered.data.previousState, 'failed');
     assert.equal((await stateOf('hooli', DAY_2))?.state, 'delivered');
+    const afterFix = await problems('--client', 'hooli');
+    assert.equal(afterFix.status, 0, afterFix.stderr);
+    assert.doesNotMatch(afterFix.stdout, new RegExp(`hooli  daily ${DAY_2}`), 'a delivered period leaves the list');
   });
 
   it('a deadline passing while a run still retries: late once, not on every pass', async () => {
