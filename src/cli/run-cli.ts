@@ -102,10 +102,10 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   demo: {
     synopsis: ['demo [--once] [--fresh] [--events N] [--days D]'],
-    summary: 'the whole pipeline on embedded defaults; keeps its state (PostgreSQL rows, ledger, files, Temporal) between starts',
+    summary: 'the whole pipeline on embedded defaults, its state kept between starts',
     options: [
       '--once       in a scratch folder of its own: verify the delivered files, stop, delete it and exit',
-      '--fresh      wipe the demo first (TWOWAY_DATA_DIR/demo with Temporal\'s temporal.db, the demo clients\' rows and ledger)',
+      '--fresh      wipe the demo first: its folder (.data/demo/, with Temporal\'s temporal.db) and the demo clients\' rows and ledger',
       '--events N   events to generate on a fresh start (default 20000)',
       '--days D     days before now they spread over (default 40)',
     ],
