@@ -107,9 +107,14 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     load: async () => (await import('./commands/clients.js')).clientsCommand,
   },
   demo: {
-    synopsis: ['demo [--once] [--events N] [--days D]'],
-    summary: 'the whole pipeline on embedded defaults',
-    options: ['--once       verify the delivered files, stop and exit', '--events N   events to generate (default 20000)', '--days D     days before now they spread over (default 40)'],
+    synopsis: ['demo [--once] [--fresh] [--events N] [--days D]'],
+    summary: 'the whole pipeline on embedded defaults, its state kept between starts',
+    options: [
+      '--once       in a scratch folder of its own: verify the delivered files, stop, delete it and exit',
+      '--fresh      wipe the demo first: its folder (.data/demo/, with Temporal\'s temporal.db) and the demo clients\' rows and ledger',
+      '--events N   events to generate on a fresh start (default 20000)',
+      '--days D     days before now they spread over (default 40)',
+    ],
     load: async () => (await import('./commands/demo.js')).demoCommand,
   },
   temporal: {

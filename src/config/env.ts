@@ -240,6 +240,22 @@ export interface WorkerConfig {
   readonly watch: WatchSettings;
 }
 
+/** TWOWAY_SFTP_CONNECT_TIMEOUT and TWOWAY_SFTP_OPERATION_TIMEOUT. */
+export function parseSftpTimeouts(env: NodeJS.ProcessEnv): WorkerConfig['sftpTimeouts'] {
+  return {
+    connectTimeoutMs: duration(env, DURATION_RANGES.sftpConnectTimeout, DEFAULT_SFTP_CONNECT_TIMEOUT_MS),
+    operationTimeoutMs: duration(env, DURATION_RANGES.sftpOperationTimeout, DEFAULT_SFTP_OPERATION_TIMEOUT_MS),
+  };
+}
+
+/** TWOWAY_MAX_CONCURRENT_FILES and TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS. */
+export function parseWorkerConcurrency(env: NodeJS.ProcessEnv): Pick<WorkerConfig, 'maxConcurrentHostActivities' | 'maxConcurrentWorkflowTasks'> {
+  return {
+    maxConcurrentHostActivities: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_FILES', 4, 1, 256),
+    maxConcurrentWorkflowTasks: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+  };
+}
+
 export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const metrics = env.TWOWAY_METRICS_ADDRESS?.trim() || DEFAULT_METRICS_ADDRESS;
   return {
@@ -247,12 +263,8 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     workDir: env.TWOWAY_WORK_DIR?.trim() || join(dataDir(env), 'work'),
     metricsAddress: metrics === 'off' ? null : metrics,
     policy: parseRunPolicy(env),
-    sftpTimeouts: {
-      connectTimeoutMs: duration(env, DURATION_RANGES.sftpConnectTimeout, DEFAULT_SFTP_CONNECT_TIMEOUT_MS),
-      operationTimeoutMs: duration(env, DURATION_RANGES.sftpOperationTimeout, DEFAULT_SFTP_OPERATION_TIMEOUT_MS),
-    },
-    maxConcurrentHostActivities: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_FILES', 4, 1, 256),
-    maxConcurrentWorkflowTasks: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+    sftpTimeouts: parseSftpTimeouts(env),
+    ...parseWorkerConcurrency(env),
     watch: parseWatchSettings(env),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The whole product on embedded defaults, in one process: PostgreSQL, the Temporal dev
- * server with its Web UI, a loopback OpenSSH SFTP server and a worker; demo clients with
- * schedules, a backfill of recent periods, and a summary of what was delivered. One client's
- * SFTP login is broken on purpose so a failed period can be found and rerun from the UI.
+ * server with its Web UI, a loopback OpenSSH SFTP server, a webhook receiver and a worker;
+ * demo clients with schedules, a backfill of recent periods, and a summary of what was
+ * delivered. One client's SFTP login is broken on purpose so a failed period can be found and
+ * rerun from the UI. A start keeps what the last one left (see demo-state.ts) unless --fresh.
  */
 import { createHash } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -11,9 +12,10 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
+import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { createProgress } from '../cli/progress.js';
-import { parsePort, parseRunPolicy, parseScheduleTime } from '../config/env.js';
+import { parsePort, parseRunPolicy, parseScheduleTime, parseSftpTimeouts, parseWorkerConcurrency } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
@@ -25,12 +27,15 @@ import { openDatabase, type Database } from '../db/database.js';
 import { EMBEDDED_POSTGRES_DEFAULT_PORT } from '../db/embedded.js';
 import { migrateLatest } from '../db/knex.js';
 import { countPeriodEvents } from '../db/period-events.js';
-import { DEMO_CLIENTS, clearClientData, seedClients, seedEvents } from '../db/seed.js';
-import { createLogger } from '../observability/logger.js';
+import { DEMO_CLIENTS, seedClients, seedEvents } from '../db/seed.js';
+import type { WebhookReceiver } from '../notifications/receiver.js';
+import { createLogger, createSilentLogger, type Logger } from '../observability/logger.js';
 import { createReportMetrics, prometheusTelemetryOptions } from '../observability/metrics.js';
 import { listSchedules, syncSchedules } from '../temporal/schedules.js';
 import { createReportWorkers, ensureSearchAttributes, temporalLogger } from '../worker.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
+import { keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
+import { startDemoWebhook, type DemoWebhook } from './demo-webhook.js';
 import { freePort, isPortFree } from './ports.js';
 import { startSftpServer, type SftpServer } from './sftp-server.js';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server.js';
@@ -38,6 +43,8 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-s
 const DEFAULT_TEMPORAL_PORT = 7233;
 const DEFAULT_UI_PORT = 8233;
 const DEFAULT_METRICS_PORT = 9464;
+/** Temporal's SQLite database in the demo home: schedules and workflow history outlive a restart. */
+const TEMPORAL_DB_FILE = 'temporal.db';
 /** Daily clients get the last few days; weekly and monthly clients their last complete period. */
 const DAILY_BACKFILL_DAYS = 3;
 const DEMO_BACKFILL_CONCURRENCY = 4;
@@ -49,6 +56,8 @@ const WRONG_PASSWORD_VARIABLE = 'HOOLI_SFTP_PASSWORD';
 export interface DemoOptions {
   /** Verify every delivered file, stop everything and return instead of waiting for Ctrl-C. */
   readonly once: boolean;
+  /** Wipe everything of the demo (its folder, the demo clients' rows, Temporal's database) before starting. */
+  readonly fresh: boolean;
   readonly events: number;
   readonly days: number;
   readonly env: NodeJS.ProcessEnv;
@@ -116,6 +125,7 @@ interface Services {
   client: Client;
   clientConnection: Connection;
   workerConnection: NativeConnection;
+  webhookReceiver: WebhookReceiver | null;
   shutdownWorkers: () => void;
   workersDone: Promise<void>;
 }
@@ -157,6 +167,48 @@ async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<C
   return checks;
 }
 
+interface BackfillClient {
+  readonly id: string;
+  readonly frequency: Frequency;
+  readonly timezone: string;
+}
+
+/** Production demo clients to backfill, with their settings as stored now (an operator may have changed them), in the demo's order. */
+async function clientsToBackfill(knex: Knex, clientIds: readonly string[]): Promise<BackfillClient[]> {
+  const rows = (await knex('clients').whereIn('id', clientIds).where({ environment: 'production', enabled: true }).select('id', 'frequency', 'timezone')) as BackfillClient[];
+  return rows.sort((a, b) => clientIds.indexOf(a.id) - clientIds.indexOf(b.id));
+}
+
+/** Runs one client's demo backfill to its end; a backfill that fails is returned as its reason, so the others still report. */
+async function backfillClient(client: Client, demoClient: BackfillClient, now: number): Promise<BackfillProgress | { clientId: string; error: string }> {
+  const range = backfillRange(demoClient.frequency, demoClient.timezone, now);
+  try {
+    const handle = await client.workflow.start<typeof backfillReportsWorkflow>('backfillReportsWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: backfillWorkflowId(demoClient.id, demoClient.frequency, range.from, range.to),
+      args: [{ clientId: demoClient.id, from: range.from, to: range.to, concurrency: DEMO_BACKFILL_CONCURRENCY }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    return (await handle.result()) as BackfillProgress;
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    return { clientId: demoClient.id, error: cause instanceof Error ? cause.message : String(cause) };
+  }
+}
+
+/** Periods whose latest run failed and that were never delivered: a kept ledger lists each once, with its last error. */
+async function undeliveredFailures(knex: Knex, clientIds: readonly string[]): Promise<{ client_id: string; period_start: string; last_error: string }[]> {
+  const latest = (await knex.raw(
+    `SELECT DISTINCT ON (client_id, frequency, period_start) client_id, frequency, period_start, status, last_error
+       FROM report_runs r
+      WHERE client_id = ANY(?)
+        AND NOT EXISTS (SELECT 1 FROM report_runs d WHERE d.client_id = r.client_id AND d.frequency = r.frequency AND d.period_start = r.period_start AND d.status = 'delivered')
+      ORDER BY client_id, frequency, period_start, started_at DESC`,
+    [[...clientIds]],
+  )) as { rows: { client_id: string; period_start: string; status: string; last_error: string }[] };
+  return latest.rows.filter((run) => run.status === 'failed').sort((a, b) => a.period_start.localeCompare(b.period_start));
+}
+
 export async function runDemo(options: DemoOptions): Promise<boolean> {
   // --once works in a folder of its own and on free ports (the test suite runs it beside a developer's demo).
   const scratch = options.once ? await makeScratchDir(options.env) : null;
@@ -165,35 +217,52 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     ? { ...options.env, TWOWAY_DATA_DIR: scratch, TWOWAY_EMBEDDED_PG_PORT: String(await demoPort(options.env, 'TWOWAY_EMBEDDED_PG_PORT', EMBEDDED_POSTGRES_DEFAULT_PORT, true)) }
     : options.env;
   const logPath = join(home, 'worker.log');
-  const logger = createLogger({ name: 'twoway-demo', destination: pino.destination({ dest: logPath, mkdir: true, sync: false }) });
+  const sshdDir = join(home, 'sshd');
+  const clientIds = DEMO_CLIENTS.map((client) => client.id);
   const metricsAddress = await demoMetricsAddress(env, options.once);
-  Runtime.install({ logger: temporalLogger(logger), ...(metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(metricsAddress) } : {}) });
 
   const services: Partial<Services> = {};
+  // Silent until the demo home is ready: a fresh start deletes the folder the log goes to.
+  let logger: Logger = createSilentLogger();
   try {
     options.out('starting PostgreSQL, the Temporal dev server, sshd and a worker…');
     services.database = await openDatabase(env);
     const { knex } = services.database;
     await migrateLatest(knex);
+    // --once always starts from nothing: its scratch folder is new, and so must its rows be.
+    const kept = options.once || options.fresh ? null : await keptState(home, knex, clientIds);
+    if (!kept) await wipeDemo(scratch ? null : home, knex, clientIds);
+    await mkdir(home, { recursive: true });
+    logger = createLogger({ name: 'twoway-demo', level: env.LOG_LEVEL?.trim() || 'info', destination: pino.destination({ dest: logPath, mkdir: true, sync: false }) });
+    Runtime.install({ logger: temporalLogger(logger), ...(metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(metricsAddress) } : {}) });
+
     services.temporal = await startTemporalDevServer({
       port: await demoPort(env, 'TWOWAY_DEMO_TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, options.once),
       uiPort: await demoPort(env, 'TWOWAY_DEMO_UI_PORT', DEFAULT_UI_PORT, options.once),
+      dbFile: join(home, TEMPORAL_DB_FILE),
       onLog: (line) => logger.debug({ component: 'temporal' }, line),
     });
-    services.sftp = await startSftpServer({ baseDir: join(home, 'sftp'), logger });
+    // sshd's configuration and keys are new at every start; the files it received are kept.
+    services.sftp = await startSftpServer({ baseDir: sshdDir, homeDir: join(home, 'sftp'), logger });
     const sftp = services.sftp;
     const folder = (clientId: string) => join(sftp.rootDir, 'inbound', clientId);
 
-    const clientIds = DEMO_CLIENTS.map((client) => client.id);
-    await clearClientData(knex, clientIds);
-    await knex('report_runs').whereIn('client_id', clientIds).delete();
-    await seedClients(knex, DEMO_CLIENTS, demoDelivery(sftp, folder));
-    await makeFolders(sftp, clientIds.map(folder));
     const now = Date.now();
-    const seeding = createProgress('seed', 'events', options.events, options.progress);
-    await seedEvents(knex, { clientIds, from: now - options.days * MS_PER_DAY, to: now, count: options.events, onProgress: (done) => seeding.update(done) });
-    seeding.finish();
+    if (kept) {
+      options.out(`keeping the demo's state: ${kept.events} events seeded ${kept.seededAt} over ${kept.days} days, the ledger, the files and Temporal's history (\`demo --fresh\` starts over)`);
+      await pointDeliveriesAt(knex, clientIds, sftp, sshdDir);
+      await makeFolders(sftp, clientIds.map(folder));
+    } else {
+      await seedClients(knex, DEMO_CLIENTS, demoDelivery(sftp, folder));
+      await makeFolders(sftp, clientIds.map(folder));
+      const seeding = createProgress('seed', 'events', options.events, options.progress);
+      await seedEvents(knex, { clientIds, from: now - options.days * MS_PER_DAY, to: now, count: options.events, onProgress: (done) => seeding.update(done) });
+      seeding.finish();
+      await saveState(home, { seededAt: new Date(now).toISOString(), events: options.events, days: options.days });
+    }
 
+    const webhook = await startDemoWebhook(env, options.out);
+    services.webhookReceiver = webhook.receiver;
     services.workerConnection = await NativeConnection.connect({ address: services.temporal.address });
     await ensureSearchAttributes(services.workerConnection, 'default');
     const workers = await createReportWorkers({
@@ -201,11 +270,14 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       namespace: 'default',
       knex,
       databaseUrl: services.database.url,
-      workDir: join(home, 'work'),
+      workDir: env.TWOWAY_WORK_DIR?.trim() || join(home, 'work'),
       policy: parseRunPolicy(env),
       secretsEnv: { ...env, [CORRECT_PASSWORD_VARIABLE]: sftp.password, [WRONG_PASSWORD_VARIABLE]: 'an-expired-password' },
       logger,
       metrics: createReportMetrics(Runtime.instance().metricMeter),
+      sftpTimeouts: parseSftpTimeouts(env),
+      ...parseWorkerConcurrency(env),
+      webhook: webhook.settings,
     });
     services.shutdownWorkers = () => workers.shutdown();
     services.workersDone = workers.run();
@@ -216,40 +288,33 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const synced = await syncSchedules(knex, client, parseScheduleTime(env));
     for (const result of synced) options.out(`schedule ${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
 
-    const production = DEMO_CLIENTS.filter((candidate) => candidate.environment === 'production');
-    const summaries = await Promise.all(
-      production.map(async (demoClient) => {
-        const range = backfillRange(demoClient.frequency, demoClient.timezone, now);
-        const handle = await client.workflow.start<typeof backfillReportsWorkflow>('backfillReportsWorkflow', {
-          taskQueue: TASK_QUEUE,
-          workflowId: backfillWorkflowId(demoClient.id, demoClient.frequency, range.from, range.to),
-          args: [{ clientId: demoClient.id, from: range.from, to: range.to, concurrency: DEMO_BACKFILL_CONCURRENCY }],
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        });
-        return handle.result() as Promise<BackfillProgress>;
-      }),
-    );
+    const outcomes = await Promise.all((await clientsToBackfill(knex, clientIds)).map((demoClient) => backfillClient(client, demoClient, now)));
 
     options.out('');
-    for (const summary of summaries) {
-      options.out(`${summary.clientId} (${summary.frequency}): ${summary.delivered} delivered, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}`);
+    const backfillFailures: string[] = [];
+    for (const outcome of outcomes) {
+      if ('error' in outcome) {
+        backfillFailures.push(`backfill of ${outcome.clientId} failed: ${outcome.error}`);
+        options.out(`${outcome.clientId}: the backfill failed: ${outcome.error}`);
+      } else {
+        options.out(`${outcome.clientId} (${outcome.frequency}): ${outcome.delivered} delivered, ${outcome.skipped} skipped, ${outcome.failed} failed of ${outcome.total}`);
+      }
     }
-    const delivered = (await knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as { file_name: string; row_count: number; remote_path: string }[];
+    const delivered = (await knex('report_runs').whereIn('client_id', clientIds).where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as { file_name: string; row_count: number; remote_path: string }[];
     for (const run of delivered) options.out(`  delivered ${run.file_name.padEnd(48)} ${String(run.row_count).padStart(7)} rows  ${run.remote_path}`);
-    const failures = (await knex('report_runs').where({ status: 'failed' }).orderBy('period_start')) as { client_id: string; period_start: string; last_error: string }[];
-    for (const run of failures) options.out(`  FAILED    ${run.client_id} ${run.period_start}: ${run.last_error}`);
+    for (const run of await undeliveredFailures(knex, clientIds)) options.out(`  FAILED    ${run.client_id} ${run.period_start}: ${run.last_error}`);
     const schedules = await listSchedules(client);
     options.out('');
     for (const schedule of schedules) options.out(`schedule ${schedule.clientId} (${schedule.frequency}, ${schedule.timeZone}) next run ${schedule.nextRuns[0]?.toISOString() ?? 'none'}`);
-    printWhereToLook(options, services.temporal, metricsAddress, logPath, services.database.url, sftp);
+    printWhereToLook(options, { home, temporal: services.temporal, metricsAddress, logPath, databaseUrl: services.database.url, sftp, webhook });
 
     if (options.once) {
       options.out('');
-      const checks = await verifyDeliveries(services.database, sftp);
+      const checks = [...(await verifyDeliveries(services.database, sftp)), ...backfillFailures.map((text) => ({ ok: false, text }))];
       for (const check of checks) options.out(`${check.ok ? 'ok  ' : 'FAIL'} ${check.text}`);
       return checks.every((check) => check.ok);
     }
-    options.out('\nthe demo keeps running; press Ctrl-C to stop everything');
+    options.out('\nthe demo keeps running; press Ctrl-C to stop everything (the next start keeps this state; `demo --fresh` starts over)');
     await services.workersDone;
     options.out('stopping the worker, the Temporal dev server, sshd and PostgreSQL…');
     return true;
@@ -258,6 +323,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const steps: Array<() => unknown> = [
       () => services.shutdownWorkers?.(),
       () => services.workersDone,
+      () => services.webhookReceiver?.close(),
       () => services.clientConnection?.close(),
       () => services.workerConnection?.close(),
       () => services.temporal?.stop(),
@@ -286,16 +352,30 @@ async function makeFolders(sftp: SftpServer, folders: readonly string[]): Promis
   }
 }
 
-function printWhereToLook(options: DemoOptions, temporal: TemporalDevServer, metricsAddress: string | null, logPath: string, databaseUrl: string, sftp: SftpServer): void {
+interface WhereToLook {
+  readonly home: string;
+  readonly temporal: TemporalDevServer;
+  readonly metricsAddress: string | null;
+  readonly logPath: string;
+  readonly databaseUrl: string;
+  readonly sftp: SftpServer;
+  readonly webhook: DemoWebhook;
+}
+
+function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
+  const { temporal, sftp, webhook } = where;
   const ui = temporal.uiUrl ?? '';
   const failedQuery = encodeURIComponent(`TwowayClient="${BROKEN_CLIENT}" AND ExecutionStatus="Failed"`);
   options.out('');
   options.out(`Temporal Web UI:   ${ui}  (runs: ${ui}/namespaces/default/workflows, schedules: ${ui}/namespaces/default/schedules)`);
   options.out(`failed periods:    ${ui}/namespaces/default/workflows?query=${failedQuery}`);
-  options.out(`worker metrics:    ${metricsAddress ? `http://${metricsAddress}/metrics` : 'off (TWOWAY_METRICS_ADDRESS=off)'}`);
-  options.out(`worker log:        ${logPath}`);
+  options.out(`worker metrics:    ${where.metricsAddress ? `http://${where.metricsAddress}/metrics` : 'off (TWOWAY_METRICS_ADDRESS=off)'}`);
+  options.out(`worker log:        ${where.logPath}`);
   options.out(`delivered files:   ${join(sftp.rootDir, 'inbound')}`);
-  options.out(`CLI against this demo: TEMPORAL_ADDRESS=${temporal.address} DATABASE_URL=${databaseUrl} npx twoway-report status`);
+  options.out(webhook.receiver ? `webhook receiver:  ${webhook.description}` : `webhooks:          ${webhook.description}`);
+  options.out(`Temporal database: ${join(where.home, TEMPORAL_DB_FILE)}`);
+  options.out(`demo state:        ${where.home}  (${options.once ? 'deleted at the end' : 'kept for the next start; `demo --fresh` starts over'})`);
+  options.out(`CLI against this demo: TEMPORAL_ADDRESS=${temporal.address} DATABASE_URL=${where.databaseUrl} npx twoway-report status`);
   options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${CORRECT_PASSWORD_VARIABLE}`);
   options.out(`then rerun a failed period from the UI (Reset) or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`);
 }

@@ -37,13 +37,19 @@ export interface SftpServer {
 }
 
 export interface StartSftpServerOptions {
-  /** Folder for the configuration, keys and the user's home; created when missing, deleted by `dispose()`. */
+  /** Folder for the configuration, keys and (without `homeDir`) the user's home; created when missing, deleted by `dispose()`. */
   readonly baseDir: string;
   readonly port?: number;
   /** Receives sshd's own log lines at debug level. */
   readonly logger?: Logger;
   /** Extra arguments for internal-sftp, e.g. `['-P', 'posix-rename']` to deny a request type. */
   readonly sftpServerArguments?: readonly string[];
+  /**
+   * The user's home (what is uploaded), outside `baseDir`, kept by `dispose()`: the demo keeps
+   * its delivered files between starts. What it holds is handed to the new user, whose uid may
+   * differ from the last one's. Default: `<baseDir>/home`, deleted with the rest.
+   */
+  readonly homeDir?: string;
 }
 
 const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'];
@@ -374,7 +380,7 @@ export async function startSftpServer(options: StartSftpServerOptions): Promise<
   const port = options.port ?? (await freePort());
   const username = `${USER_NAME_PREFIX}${randomBytes(USER_NAME_RANDOM_BYTES).toString('hex')}`;
   const password = randomBytes(PASSWORD_RANDOM_BYTES).toString('base64url');
-  const rootDir = join(baseDir, 'home');
+  const rootDir = options.homeDir ? resolve(options.homeDir) : join(baseDir, 'home');
   const hostKeyPath = join(baseDir, 'ssh_host_ed25519_key');
   const userKeyPath = join(baseDir, 'user_ed25519_key');
   const authorizedKeysPath = join(baseDir, 'authorized_keys');
@@ -395,7 +401,14 @@ export async function startSftpServer(options: StartSftpServerOptions): Promise<
     await mkdir(rootDir, { recursive: true, mode: 0o755 });
     const ids = accountIds(username);
     if (!ids) throw new Error(`useradd created no account ${username}`);
-    await chown(rootDir, ids.uid, ids.gid);
+    if (options.homeDir) {
+      await openParentsToOthers(rootDir);
+      // A kept home holds the files of earlier users of this harness.
+      const owned = runCommand('chown', ['-R', `${ids.uid}:${ids.gid}`, rootDir]);
+      if (owned.status !== 0) throw new Error(`chown -R ${username} ${rootDir} failed: ${owned.stderr}`);
+    } else {
+      await chown(rootDir, ids.uid, ids.gid);
+    }
   } catch (error) {
     await runAccountCommand('userdel', [username]).catch(() => undefined);
     throw error;

@@ -23,6 +23,7 @@ describe('demo --once (every real part, started by the project itself)', () => {
         TWOWAY_DEMO_TEMPORAL_PORT: String(ports.temporal),
         TWOWAY_DEMO_UI_PORT: String(ports.ui),
         TWOWAY_METRICS_ADDRESS: `127.0.0.1:${ports.metrics}`,
+        TWOWAY_WEBHOOK_URL: '',
       });
       assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
       const out = result.stdout;
@@ -38,6 +39,8 @@ describe('demo --once (every real part, started by the project itself)', () => {
       assert.match(out, new RegExp(`TEMPORAL_ADDRESS=127\\.0\\.0\\.1:${ports.temporal} DATABASE_URL=postgres(ql)?://[^ ]*:${ports.postgres}/`));
       assert.match(out, new RegExp(`^worker log: {8}${literal(dataDir)}/twoway-demo-[^/]+/worker\\.log$`, 'm'));
       assert.match(out, new RegExp(`^delivered files: {3}${literal(dataDir)}/`, 'm'));
+      assert.match(out, /^webhook receiver: {2}http:\/\/127\.0\.0\.1:\d+\/ /m);
+      assert.match(out, new RegExp(`^Temporal database: ${literal(dataDir)}/twoway-demo-[^/]+/temporal\\.db$`, 'm'));
       const checks = out.split('\n').filter((line) => /^(ok {3}|FAIL )/.test(line));
       assert.ok(checks.length >= 9, out);
       assert.deepEqual(checks.filter((line) => line.startsWith('FAIL')), []);

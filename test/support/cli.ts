@@ -9,36 +9,44 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** A CLI process whose standard error can be awaited line by line, for steps that must happen while it runs. */
+/** A CLI process whose output can be awaited line by line, for steps that must happen while it runs. */
 export function startCliProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  const watchers: { pattern: RegExp; found: () => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    for (const watcher of watchers.filter((each) => each.pattern.test(stderr))) {
+  const output = { stdout: '', stderr: '' };
+  type Stream = keyof typeof output;
+  const watchers: { stream: Stream; pattern: RegExp; found: () => void }[] = [];
+  const onData = (stream: Stream) => (chunk: string) => {
+    output[stream] += chunk;
+    for (const watcher of watchers.filter((each) => each.stream === stream && each.pattern.test(output[stream]))) {
       watchers.splice(watchers.indexOf(watcher), 1);
       watcher.found();
     }
-  });
+  };
+  child.stdout.setEncoding('utf8').on('data', onData('stdout'));
+  child.stderr.setEncoding('utf8').on('data', onData('stderr'));
   const done = new Promise<CliResult>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
+    child.once('close', (status) => resolve({ status, stdout: output.stdout, stderr: output.stderr }));
   });
+  const matches = (stream: Stream, pattern: RegExp) =>
+    Promise.race([
+      new Promise<void>((resolve) => (pattern.test(output[stream]) ? resolve() : watchers.push({ stream, pattern, found: resolve }))),
+      done.then((result) => Promise.reject(new Error(`the command ended (status ${result.status}) before ${stream} matched ${pattern}:\n${result.stdout}\n${result.stderr}`))),
+    ]);
   return {
     done,
     /** Resolves once standard error matches; rejects if the process ends first. */
-    stderrMatches: (pattern: RegExp) =>
-      Promise.race([
-        new Promise<void>((resolve) => (pattern.test(stderr) ? resolve() : watchers.push({ pattern, found: resolve }))),
-        done.then((result) => Promise.reject(new Error(`the command ended (status ${result.status}) before stderr matched ${pattern}:\n${result.stderr}`))),
-      ]),
+    stderrMatches: (pattern: RegExp) => matches('stderr', pattern),
+    /** Resolves once standard output matches; rejects if the process ends first. */
+    stdoutMatches: (pattern: RegExp) => matches('stdout', pattern),
+    /** Standard output so far. */
+    stdout: () => output.stdout,
+    /** Ctrl-C: the command stops as it would in a terminal. */
+    interrupt: () => child.exitCode === null && child.kill('SIGINT'),
     kill: () => child.exitCode === null && child.kill('SIGKILL'),
   };
 }
