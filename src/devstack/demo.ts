@@ -15,7 +15,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { createProgress } from '../cli/progress.js';
-import { parsePort, parseRunPolicy, parseScheduleTime, parseSftpTimeouts, parseWorkerConcurrency } from '../config/env.js';
+import { parsePort, parseRunPolicy, parseSftpTimeouts, parseWatchSettings, parseWorkerConcurrency } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
@@ -32,6 +32,8 @@ import type { WebhookReceiver } from '../notifications/receiver.js';
 import { createLogger, createSilentLogger, type Logger } from '../observability/logger.js';
 import { createReportMetrics, prometheusTelemetryOptions } from '../observability/metrics.js';
 import { listSchedules, syncSchedules } from '../temporal/schedules.js';
+import { WATCHDOG_SCHEDULE_ID, syncWatchdogSchedule } from '../temporal/watchdog-schedule.js';
+import type { watchPeriodsWorkflow } from '../workflows/watch-periods-workflow.js';
 import { createReportWorkers, ensureSearchAttributes, temporalLogger } from '../worker.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
 import { keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
@@ -167,6 +169,22 @@ async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<C
   return checks;
 }
 
+/** The watchdog's first pass: one period.failed event per failed period, every event sent, the failed list exactly the failures. */
+async function verifyWatchdog(knex: Knex, clientIds: readonly string[]): Promise<Check[]> {
+  const failures = (await undeliveredFailures(knex, clientIds)).map((run) => `${run.client_id} ${run.period_start}`).sort();
+  const events = (await knex('notification_outbox').select(knex.raw("event->>'type' AS type, event->>'clientId' AS client, event->>'periodStart' AS period, sent_at"))) as {
+    type: string; client: string; period: string; sent_at: Date | null;
+  }[];
+  const failedEvents = events.filter((event) => event.type === 'period.failed').map((event) => `${event.client} ${event.period}`).sort();
+  const listed = (await knex('period_states').where({ state: 'failed' }).select('client_id', 'period_start')) as { client_id: string; period_start: string }[];
+  const failedList = listed.map((row) => `${row.client_id} ${row.period_start}`).sort();
+  return [
+    { ok: failures.length > 0 && JSON.stringify(failedEvents) === JSON.stringify(failures), text: `one period.failed event per failed period (${failedEvents.length} for ${failures.length})` },
+    { ok: events.length > 0 && events.every((event) => event.sent_at !== null), text: `all ${events.length} watchdog events settled` },
+    { ok: JSON.stringify(failedList) === JSON.stringify(failures), text: `the failed list is exactly the failed periods (${failedList.join(', ')})` },
+  ];
+}
+
 interface BackfillClient {
   readonly id: string;
   readonly frequency: Frequency;
@@ -194,6 +212,18 @@ async function backfillClient(client: Client, demoClient: BackfillClient, now: n
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     return { clientId: demoClient.id, error: cause instanceof Error ? cause.message : String(cause) };
   }
+}
+
+/**
+ * The demo's clients are watched from the first period its backfill runs, so the watchdog's
+ * first pass judges exactly the periods the demo delivered or failed.
+ */
+async function watchFromBackfillStart(knex: Knex, now: number): Promise<void> {
+  const rows = DEMO_CLIENTS.filter((demoClient) => demoClient.environment === 'production').map((demoClient) => ({
+    client_id: demoClient.id,
+    active_since: backfillRange(demoClient.frequency, demoClient.timezone, now).from,
+  }));
+  await knex('client_watch').insert(rows).onConflict('client_id').merge(['active_since']);
 }
 
 /** Periods whose latest run failed and that were never delivered: a kept ledger lists each once, with its last error. */
@@ -254,6 +284,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       await makeFolders(sftp, clientIds.map(folder));
     } else {
       await seedClients(knex, DEMO_CLIENTS, demoDelivery(sftp, folder));
+      await watchFromBackfillStart(knex, now);
       await makeFolders(sftp, clientIds.map(folder));
       const seeding = createProgress('seed', 'events', options.events, options.progress);
       await seedEvents(knex, { clientIds, from: now - options.days * MS_PER_DAY, to: now, count: options.events, onProgress: (done) => seeding.update(done) });
@@ -261,6 +292,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       await saveState(home, { seededAt: new Date(now).toISOString(), events: options.events, days: options.days });
     }
 
+    const watch = parseWatchSettings(env);
     const webhook = await startDemoWebhook(env, options.out);
     services.webhookReceiver = webhook.receiver;
     services.workerConnection = await NativeConnection.connect({ address: services.temporal.address });
@@ -278,6 +310,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       sftpTimeouts: parseSftpTimeouts(env),
       ...parseWorkerConcurrency(env),
       webhook: webhook.settings,
+      watch,
     });
     services.shutdownWorkers = () => workers.shutdown();
     services.workersDone = workers.run();
@@ -285,7 +318,8 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     services.clientConnection = await Connection.connect({ address: services.temporal.address });
     const client = new Client({ connection: services.clientConnection });
     services.client = client;
-    const synced = await syncSchedules(knex, client, parseScheduleTime(env));
+    const synced = await syncSchedules(knex, client, watch.scheduleTime);
+    synced.push(await syncWatchdogSchedule(client, watch.intervalMs));
     for (const result of synced) options.out(`schedule ${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
 
     const outcomes = await Promise.all((await clientsToBackfill(knex, clientIds)).map((demoClient) => backfillClient(client, demoClient, now)));
@@ -303,6 +337,9 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const delivered = (await knex('report_runs').whereIn('client_id', clientIds).where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as { file_name: string; row_count: number; remote_path: string }[];
     for (const run of delivered) options.out(`  delivered ${run.file_name.padEnd(48)} ${String(run.row_count).padStart(7)} rows  ${run.remote_path}`);
     for (const run of await undeliveredFailures(knex, clientIds)) options.out(`  FAILED    ${run.client_id} ${run.period_start}: ${run.last_error}`);
+    // A pass now, rather than at the watchdog's next interval: the failed list and its notifications are there at once.
+    const pass = await client.workflow.execute<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', { taskQueue: TASK_QUEUE, workflowId: `${WATCHDOG_SCHEDULE_ID}/demo-start-${now}` });
+    options.out(`watchdog: ${pass.periods} periods of ${pass.clients} clients judged; ${pass.problems.failed} failed, ${pass.problems.missing} missing, ${pass.problems.late} late; ${pass.sent} notifications sent`);
     const schedules = await listSchedules(client);
     options.out('');
     for (const schedule of schedules) options.out(`schedule ${schedule.clientId} (${schedule.frequency}, ${schedule.timeZone}) next run ${schedule.nextRuns[0]?.toISOString() ?? 'none'}`);
@@ -310,7 +347,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
 
     if (options.once) {
       options.out('');
-      const checks = [...(await verifyDeliveries(services.database, sftp)), ...backfillFailures.map((text) => ({ ok: false, text }))];
+      const checks = [...(await verifyDeliveries(services.database, sftp)), ...(await verifyWatchdog(knex, clientIds)), ...backfillFailures.map((text) => ({ ok: false, text }))];
       for (const check of checks) options.out(`${check.ok ? 'ok  ' : 'FAIL'} ${check.text}`);
       return checks.every((check) => check.ok);
     }
@@ -365,17 +402,19 @@ interface WhereToLook {
 function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   const { temporal, sftp, webhook } = where;
   const ui = temporal.uiUrl ?? '';
-  const failedQuery = encodeURIComponent(`TwowayClient="${BROKEN_CLIENT}" AND ExecutionStatus="Failed"`);
+  const runsQuery = encodeURIComponent(`TwowayClient="${BROKEN_CLIENT}"`);
+  const cliEnv = `TEMPORAL_ADDRESS=${temporal.address} DATABASE_URL=${where.databaseUrl}`;
   options.out('');
   options.out(`Temporal Web UI:   ${ui}  (runs: ${ui}/namespaces/default/workflows, schedules: ${ui}/namespaces/default/schedules)`);
-  options.out(`failed periods:    ${ui}/namespaces/default/workflows?query=${failedQuery}`);
+  options.out(`failed list:       ${cliEnv} npx twoway-report problems`);
+  options.out(`${BROKEN_CLIENT}'s runs:      ${ui}/namespaces/default/workflows?query=${runsQuery}`);
   options.out(`worker metrics:    ${where.metricsAddress ? `http://${where.metricsAddress}/metrics` : 'off (TWOWAY_METRICS_ADDRESS=off)'}`);
   options.out(`worker log:        ${where.logPath}`);
   options.out(`delivered files:   ${join(sftp.rootDir, 'inbound')}`);
   options.out(webhook.receiver ? `webhook receiver:  ${webhook.description}` : `webhooks:          ${webhook.description}`);
   options.out(`Temporal database: ${join(where.home, TEMPORAL_DB_FILE)}`);
   options.out(`demo state:        ${where.home}  (${options.once ? 'deleted at the end' : 'kept for the next start; `demo --fresh` starts over'})`);
-  options.out(`CLI against this demo: TEMPORAL_ADDRESS=${temporal.address} DATABASE_URL=${where.databaseUrl} npx twoway-report status`);
+  options.out(`CLI against this demo: ${cliEnv} npx twoway-report status`);
   options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${CORRECT_PASSWORD_VARIABLE}`);
   options.out(`then rerun a failed period from the UI (Reset) or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`);
 }
