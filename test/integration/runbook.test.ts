@@ -1,0 +1,133 @@
+/**
+ * The README's runbook, executed as written against a running demo (every real part): each
+ * `npx twoway-report …` command of the Runbook section is run in order, with only its
+ * placeholders filled in (`<period>` from the failed list, `[optional]` brackets dropped) and
+ * the demo's printed TEMPORAL_ADDRESS and DATABASE_URL, and what the runbook says it does is
+ * checked. Every runbook command must be in the script below, so a new one is run too.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Knex } from 'knex';
+import { PROJECT_ROOT } from '../../src/config/paths.js';
+import { createKnex } from '../../src/db/knex.js';
+import { freePorts } from '../../src/devstack/ports.js';
+import { runCliProcess, startCliProcess, type CliResult } from '../support/cli.js';
+import { waitUntil } from '../support/wait.js';
+
+const NPX = 'npx twoway-report ';
+const RUN_TIMEOUT_MS = 120_000;
+
+/** The Runbook section of the README. */
+async function runbookSection(): Promise<string> {
+  const readme = await readFile(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Runbook\n');
+  const end = readme.indexOf('\n## ', start + 1);
+  assert.ok(start >= 0 && end > start, 'the README has a Runbook section');
+  return readme.slice(start, end);
+}
+
+/** Every command of the section as written: optional VAR=value prefixes, then `npx twoway-report …`, up to the end of its code span or line. */
+function commandsOf(section: string): string[] {
+  return [...section.matchAll(/(?:[A-Z_]+=\S+ )*npx twoway-report [^`\n]*/g)].map((match) => match[0].trim());
+}
+
+/** Splits a command line as a POSIX shell would for these commands: words, and double-quoted words. */
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2] ?? '');
+}
+
+describe('the README runbook, run as written against the demo (real PostgreSQL, Temporal dev server, sshd)', () => {
+  let dataDir: string;
+  let demo: ReturnType<typeof startCliProcess>;
+  let env: NodeJS.ProcessEnv;
+  let knex: Knex;
+  let commands: string[];
+  const ran: string[] = [];
+
+  /** Runs one runbook command as written (placeholders filled in); its VAR=value prefixes apply, with the demo's own addresses. */
+  async function run(written: string, fill: Record<string, string> = {}): Promise<CliResult> {
+    assert.ok(commands.includes(written), `the runbook has \`${written}\``);
+    ran.push(written);
+    let line = written.replace(/\[([^\]]*)\]/g, '$1');
+    for (const [placeholder, value] of Object.entries(fill)) line = line.replaceAll(placeholder, value);
+    const words = shellWords(line);
+    const prefix: Record<string, string> = {};
+    while (words[0] && /^[A-Z_]+=/.test(words[0])) {
+      const [name, ...value] = (words.shift() as string).split('=');
+      // The runbook names the usual demo address; the demo says which one it has.
+      prefix[name as string] = env[name as string] ?? value.join('=');
+    }
+    assert.deepEqual(words.slice(0, 2), ['npx', 'twoway-report']);
+    const result = await runCliProcess(words.slice(2), { ...env, ...prefix });
+    assert.equal(result.status, 0, `${line}\n${result.stdout}\n${result.stderr}`);
+    return result;
+  }
+
+  before(async () => {
+    commands = commandsOf(await runbookSection());
+    dataDir = await mkdtemp(join(tmpdir(), 'twoway-runbook-test-'));
+    const ports = await freePorts(['postgres', 'temporal', 'ui', 'metrics']);
+    demo = startCliProcess(['demo', '--events', '2000', '--days', '10'], {
+      DATABASE_URL: '',
+      TWOWAY_DATA_DIR: dataDir,
+      TWOWAY_EMBEDDED_PG_PORT: String(ports.postgres),
+      TWOWAY_DEMO_TEMPORAL_PORT: String(ports.temporal),
+      TWOWAY_DEMO_UI_PORT: String(ports.ui),
+      TWOWAY_METRICS_ADDRESS: `127.0.0.1:${ports.metrics}`,
+      TWOWAY_WEBHOOK_URL: '',
+    });
+    await demo.stdoutMatches(/^the demo keeps running/m);
+    const printed = /^CLI against this demo: TEMPORAL_ADDRESS=(\S+) DATABASE_URL=(\S+) npx twoway-report status$/m.exec(demo.stdout());
+    assert.ok(printed?.[1] && printed[2], demo.stdout());
+    env = { TEMPORAL_ADDRESS: printed[1], DATABASE_URL: printed[2], TWOWAY_DATA_DIR: dataDir };
+    knex = createKnex(printed[2]);
+  });
+
+  after(async () => {
+    await knex?.destroy();
+    demo?.interrupt();
+    const result = await demo?.done;
+    await rm(dataDir, { recursive: true, force: true });
+    assert.equal(result?.status, 0, `${result?.stdout}\n${result?.stderr}`);
+  });
+
+  it('every runbook command runs as written and does what the runbook says', async () => {
+    // The failed list: hooli's periods, each announced by a webhook.
+    const listed = await run(`${NPX}problems`);
+    const failed = [...listed.stdout.matchAll(/^hooli {2}daily (\d{4}-\d\d-\d\d) {2}failed {3}since \S+ {2}due \S+ {2}twoway-report\/hooli\/daily\/\1 {2}AuthenticationFailedError: client "hooli": .*refused password login/gm)].map(
+      (match) => match[1] as string,
+    );
+    assert.equal(failed.length, 3, listed.stdout);
+    assert.match(listed.stdout, /^3 periods need action \(3 failed\)$/m);
+    for (const period of failed) assert.match(demo.stdout(), new RegExp(`^webhook {2}period\\.failed {2}hooli daily ${period} {2}AuthenticationFailedError: `, 'm'));
+
+    // A failed period: find it, fix it, rerun it (one by Reset, the others by run), check.
+    assert.match((await run(`${NPX}status --client hooli`)).stdout, /hooli daily \S+ {2}failed/);
+    await run(`${NPX}clients set --client hooli --set delivery.password.env=DEMO_SFTP_PASSWORD`);
+    const [reset, ...rerun] = failed as [string, ...string[]];
+    await run(`${NPX}temporal workflow reset --workflow-id twoway-report/hooli/daily/<period> --type FirstWorkflowTask --reason "password fixed"`, { '<period>': reset });
+    await waitUntil(async () => (await knex('report_files').where({ client_id: 'hooli', period_start: reset, status: 'delivered' }).first()) !== undefined, {
+      timeoutMs: RUN_TIMEOUT_MS,
+      what: `the reset run of ${reset} to deliver`,
+    });
+    for (const period of rerun) {
+      const result = await run(`TEMPORAL_ADDRESS=127.0.0.1:7233 ${NPX}run --client hooli --period <period>`, { '<period>': period });
+      assert.match(result.stdout, /delivered/);
+    }
+    assert.match((await run(`${NPX}problems`)).stdout, /^no periods need action$/m);
+    await run(`${NPX}temporal schedule trigger --schedule-id twoway-watchdog`);
+    for (const period of failed) await demo.stdoutMatches(new RegExp(`^webhook {2}period\\.recovered {2}hooli daily ${period} {2}delivered after being failed$`, 'm'));
+
+    // Backfill, a frequency and time zone change with its sync, and a credential rotation.
+    assert.match((await run(`${NPX}backfill --client acme --from 2026-10-01 --to 2026-10-31 [--concurrency 4]`)).stdout, /31 periods|31\/31|of 31/);
+    await run(`${NPX}clients set --client acme --set frequency=weekly --set timezone=Europe/Berlin`);
+    assert.match((await run(`${NPX}schedules sync`)).stdout, /^updated {3}acme: .*weekly at 03:00 Europe\/Berlin/m);
+    assert.match((await run(`${NPX}clients set --client acme --unset delivery.password --set delivery.privateKey.file=/run/secrets/acme_key_2026`)).stdout, /key from file \/run\/secrets\/acme_key_2026/);
+
+    assert.deepEqual([...new Set(commands)].filter((command) => !ran.includes(command)), [], 'every runbook command was run');
+  });
+});
