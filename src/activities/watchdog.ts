@@ -34,7 +34,7 @@ export interface WatchdogActivityDeps {
 export interface WatchSummary {
   /** Clients watched in this pass. */
   readonly clients: number;
-  /** Clients not watched, with the reason (disabled, sandbox, settings that do not validate). */
+  /** Clients that should be watched and cannot be (settings that do not validate, a read that failed), with the reason. */
   readonly notWatched: ReadonlyArray<{ readonly clientId: string; readonly reason: string }>;
   readonly periods: number;
   readonly changes: number;
@@ -80,11 +80,16 @@ export function createWatchdogActivities(deps: WatchdogActivityDeps) {
       let periods = 0;
       let changes = 0;
       const notWatched: Array<{ clientId: string; reason: string }> = [];
+      let watchedClients = 0;
       for (const view of views) {
         if (!view.watched) {
-          notWatched.push({ clientId: view.clientId, reason: view.reason });
+          if (view.needsAttention) {
+            notWatched.push({ clientId: view.clientId, reason: view.reason });
+            deps.logger.warn({ client: view.clientId, reason: view.reason }, 'client not watched');
+          }
           continue;
         }
+        watchedClients += 1;
         const writes: StateWrite[] = [];
         for (const watched of view.periods) {
           periods += 1;
@@ -104,12 +109,11 @@ export function createWatchdogActivities(deps: WatchdogActivityDeps) {
         await writeStateChanges(deps.knex, writes);
         changes += writes.length;
       }
-      for (const { clientId, reason } of notWatched) if (reason.startsWith('watching it failed') || reason.startsWith('its settings')) deps.logger.warn({ client: clientId, reason }, 'client not watched');
       const pending = await pendingNotifications(deps.knex, MAX_NOTIFICATIONS_PER_PASS);
       // Without a webhook the events are settled at once, so none piles up to be sent when one is configured.
       if (!deps.notify) for (const input of pending) await settleNotification(deps.knex, notificationEventId(input), 'no webhook configured');
       return {
-        clients: views.length - notWatched.length,
+        clients: watchedClients,
         notWatched,
         periods,
         changes,

@@ -43,7 +43,13 @@ export interface WatchedPeriod {
 
 export type ClientView =
   | { readonly clientId: string; readonly watched: true; readonly frequency: Frequency; readonly timeZone: string; readonly watchStartedAt: Instant; readonly periods: readonly WatchedPeriod[] }
-  | { readonly clientId: string; readonly watched: false; readonly reason: string };
+  | {
+      readonly clientId: string;
+      readonly watched: false;
+      readonly reason: string;
+      /** True when an operator should look (settings that do not validate, a read that failed); false for a disabled or sandbox client. */
+      readonly needsAttention: boolean;
+    };
 
 function messageOf(error: unknown): string {
   if (error instanceof TwowayError) return error.message;
@@ -72,16 +78,16 @@ async function runFromTemporal(temporal: Client, workflowId: string): Promise<(R
  * longer validates is still watched when its zone and frequency do: its periods then go
  * failed or missing, which is exactly what an operator must hear.
  */
-function watchableConfig(row: ClientRow): ClientConfig | string {
-  if (row.enabled !== true) return 'disabled';
-  if (row.environment !== 'production') return 'not a production client';
+function watchableConfig(row: ClientRow): ClientConfig | { reason: string; needsAttention: boolean } {
+  if (row.enabled !== true) return { reason: 'disabled', needsAttention: false };
+  if (row.environment !== 'production') return { reason: 'not a production client', needsAttention: false };
   try {
     return parseClientConfig(row);
   } catch (error) {
     try {
       return parseClientConfig({ ...row, after_hours: null, delivery: null, file_name_template: null, name: row.id, due: null });
     } catch {
-      return `its settings do not validate: ${messageOf(error)}`;
+      return { reason: `its settings do not validate: ${messageOf(error)}`, needsAttention: true };
     }
   }
 }
@@ -100,7 +106,7 @@ interface Budget {
 
 async function viewClient(context: WatchContext, row: ClientRow, now: Instant, budget: Budget, createWatch: boolean): Promise<ClientView> {
   const config = watchableConfig(row);
-  if (typeof config === 'string') return { clientId: row.id, watched: false, reason: config };
+  if ('reason' in config) return { clientId: row.id, watched: false, ...config };
   const today = localDateOf(config.timeZone, now);
   const watch = createWatch
     ? await ensureClientWatch(context.knex, config.id, config.activeSince ?? today)
@@ -146,7 +152,7 @@ export async function assessClients(context: WatchContext, now: Instant, options
     try {
       views.push(await viewClient(context, row, now, budget, options.createWatch));
     } catch (error) {
-      views.push({ clientId: row.id, watched: false, reason: `watching it failed: ${messageOf(error)}` });
+      views.push({ clientId: row.id, watched: false, reason: `watching it failed: ${messageOf(error)}`, needsAttention: true });
     }
   }
   return views;

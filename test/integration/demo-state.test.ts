@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createKnex } from '../../src/db/knex.js';
 import { DEMO_CLIENTS } from '../../src/db/seed.js';
-import { freePorts } from '../../src/devstack/ports.js';
 import { WebhookRejectedError } from '../../src/domain/errors.js';
 import { WEBHOOK_REQUEST_TIMEOUT_MS } from '../../src/notifications/policy.js';
 import { createNotificationEvent, postWebhook } from '../../src/notifications/webhook.js';
 import { runCliProcess, startCliProcess } from '../support/cli.js';
+import { demoTestSetting } from '../support/demo.js';
 
 // Few events over few days: the demo's backfill is what is tested, not the seed's size.
 const DEMO_ARGS = ['--events', '2000', '--days', '10'];
@@ -56,20 +55,10 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
   let temporalPort: number;
 
   before(async () => {
-    // Its own data folder and ports: never the checkout's .data/ or a running demo's ports.
-    dataDir = await mkdtemp(join(tmpdir(), 'twoway-demo-state-test-'));
-    const ports = await freePorts(['postgres', 'temporal', 'ui', 'metrics']);
-    temporalPort = ports.temporal;
-    env = {
-      DATABASE_URL: '',
-      TWOWAY_DATA_DIR: dataDir,
-      TWOWAY_EMBEDDED_PG_PORT: String(ports.postgres),
-      TWOWAY_DEMO_TEMPORAL_PORT: String(ports.temporal),
-      TWOWAY_DEMO_UI_PORT: String(ports.ui),
-      TWOWAY_METRICS_ADDRESS: `127.0.0.1:${ports.metrics}`,
-      TWOWAY_WEBHOOK_URL: '',
-      TWOWAY_WEBHOOK_SECRET: RECEIVER_SECRET,
-    };
+    const setting = await demoTestSetting('demo-state-test');
+    dataDir = setting.dataDir;
+    temporalPort = setting.ports.temporal;
+    env = { ...setting.env, TWOWAY_WEBHOOK_SECRET: RECEIVER_SECRET };
   });
 
   after(async () => {

@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { freePorts, isListening } from '../../src/devstack/ports.js';
+import { isListening } from '../../src/devstack/ports.js';
 import { runCliProcess } from '../support/cli.js';
+import { demoTestSetting } from '../support/demo.js';
 
 /** Escapes text for use inside a RegExp. */
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('demo --once (every real part, started by the project itself)', () => {
   it('delivers and verifies every demo file, shows the failed period and the UI, then stops cleanly', async () => {
-    // Its own data folder and ports: never the checkout's .data/ or a running demo's ports.
-    const dataDir = await mkdtemp(join(tmpdir(), 'twoway-demo-test-'));
-    const ports = await freePorts(['postgres', 'temporal', 'ui', 'metrics']);
+    const { dataDir, ports, env } = await demoTestSetting('demo-test');
     try {
-      // No DATABASE_URL: the demo starts its own embedded PostgreSQL, as on a fresh machine.
-      const result = await runCliProcess(['demo', '--once', '--events', '5000'], {
-        DATABASE_URL: '',
-        TWOWAY_DATA_DIR: dataDir,
-        TWOWAY_EMBEDDED_PG_PORT: String(ports.postgres),
-        TWOWAY_DEMO_TEMPORAL_PORT: String(ports.temporal),
-        TWOWAY_DEMO_UI_PORT: String(ports.ui),
-        TWOWAY_METRICS_ADDRESS: `127.0.0.1:${ports.metrics}`,
-        TWOWAY_WEBHOOK_URL: '',
-      });
+      const result = await runCliProcess(['demo', '--once', '--events', '5000'], env);
       assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
       const out = result.stdout;
       assert.match(out, /^acme \(daily\): 3 delivered, 0 skipped, 0 failed of 3$/m);
@@ -34,7 +22,11 @@ describe('demo --once (every real part, started by the project itself)', () => {
       assert.match(out, /^ {2}FAILED {4}hooli \d{4}-\d\d-\d\d: client "hooli": SFTP server 127\.0\.0\.1:\d+ refused password login/m);
       assert.match(out, /^schedule skipped {3}umbrella: sandbox client$/m);
       assert.match(out, new RegExp(`^Temporal Web UI: {3}http://127\\.0\\.0\\.1:${ports.ui} `, 'm'));
-      assert.match(out, new RegExp(`^failed periods: {4}http://127\\.0\\.0\\.1:${ports.ui}/namespaces/default/workflows\\?query=TwowayClient%3D%22hooli%22`, 'm'));
+      assert.match(out, new RegExp(`^failed list: {7}TEMPORAL_ADDRESS=127\\.0\\.0\\.1:${ports.temporal} DATABASE_URL=\\S+ npx twoway-report problems$`, 'm'));
+      assert.match(out, new RegExp(`^hooli's runs: {6}http://127\\.0\\.0\\.1:${ports.ui}/namespaces/default/workflows\\?query=TwowayClient%3D%22hooli%22$`, 'm'));
+      assert.match(out, /^watchdog: \d+ periods of 4 clients judged; 3 failed, 0 missing, 0 late; \d+ notifications sent$/m);
+      assert.match(out, /^ok {3}one period\.failed event per failed period \(3 for 3\)$/m);
+      assert.match(out, /^ok {3}the failed list is exactly the failed periods \(hooli \S+, hooli \S+, hooli \S+\)$/m);
       assert.match(out, new RegExp(`^worker metrics: {4}http://127\\.0\\.0\\.1:${ports.metrics}/metrics$`, 'm'));
       assert.match(out, new RegExp(`TEMPORAL_ADDRESS=127\\.0\\.0\\.1:${ports.temporal} DATABASE_URL=postgres(ql)?://[^ ]*:${ports.postgres}/`));
       assert.match(out, new RegExp(`^worker log: {8}${literal(dataDir)}/twoway-demo-[^/]+/worker\\.log$`, 'm'));

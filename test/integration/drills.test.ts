@@ -4,7 +4,7 @@
  * server, sshd and worker processes, with the drills' own checks.
  */
 import assert from 'node:assert/strict';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DRILLS, SHORT_FORM } from '../../drills/catalog.js';
@@ -31,7 +31,10 @@ const SABOTAGE: Drill = {
     await writeFile(final, 'half a file');
     await stack.poller.scanNow();
     await appendFile(final, ' and the rest of it');
-    await writeFile(join(stack.folder, revisionFileName(stack.fileName, 2)), 'an unforced revision');
+    // Whole at once (renamed in from beside the folder): only the first file may count as seen partial.
+    const staged = join(stack.folder, '..', `staged-${stack.fileName}`);
+    await writeFile(staged, 'an unforced revision');
+    await rename(staged, join(stack.folder, revisionFileName(stack.fileName, 2)));
     await writeFile(join(stack.folder, `.${stack.fileName}.0badc0de.part`), 'left behind');
     await stack.postgres.knex('report_runs').insert({
       client_id: 'drill',

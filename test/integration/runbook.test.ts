@@ -7,15 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { createKnex } from '../../src/db/knex.js';
-import { freePorts } from '../../src/devstack/ports.js';
 import { runCliProcess, startCliProcess, type CliResult } from '../support/cli.js';
+import { demoTestSetting } from '../support/demo.js';
 import { waitUntil } from '../support/wait.js';
 
 const NPX = 'npx twoway-report ';
@@ -69,17 +68,9 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
 
   before(async () => {
     commands = commandsOf(await runbookSection());
-    dataDir = await mkdtemp(join(tmpdir(), 'twoway-runbook-test-'));
-    const ports = await freePorts(['postgres', 'temporal', 'ui', 'metrics']);
-    demo = startCliProcess(['demo', '--events', '2000', '--days', '10'], {
-      DATABASE_URL: '',
-      TWOWAY_DATA_DIR: dataDir,
-      TWOWAY_EMBEDDED_PG_PORT: String(ports.postgres),
-      TWOWAY_DEMO_TEMPORAL_PORT: String(ports.temporal),
-      TWOWAY_DEMO_UI_PORT: String(ports.ui),
-      TWOWAY_METRICS_ADDRESS: `127.0.0.1:${ports.metrics}`,
-      TWOWAY_WEBHOOK_URL: '',
-    });
+    const setting = await demoTestSetting('runbook-test');
+    dataDir = setting.dataDir;
+    demo = startCliProcess(['demo', '--events', '2000', '--days', '10'], setting.env);
     await demo.stdoutMatches(/^the demo keeps running/m);
     const printed = /^CLI against this demo: TEMPORAL_ADDRESS=(\S+) DATABASE_URL=(\S+) npx twoway-report status$/m.exec(demo.stdout());
     assert.ok(printed?.[1] && printed[2], demo.stdout());

@@ -3,13 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { parseWatchSettings } from '../../src/config/env.js';
 import { addDays } from '../../src/domain/local-date.js';
 import { localDateOf, MS_PER_MINUTE } from '../../src/domain/time-zone.js';
-import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
 import type { NotificationEvent } from '../../src/notifications/events.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../src/notifications/receiver.js';
 import { scheduleId } from '../../src/domain/workflow-ids.js';
 import { syncSchedules } from '../../src/temporal/schedules.js';
-import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
-import { periodSearchAttributes } from '../../src/workflows/search-attributes.js';
+import type { ReportPeriodInput } from '../../src/workflows/report-period-workflow.js';
 import type { WatchPassResult, watchPeriodsWorkflow } from '../../src/workflows/watch-periods-workflow.js';
 import { startPipeline, TEST_POLICY, type Pipeline } from '../support/pipeline.js';
 import { runCliProcess } from '../support/cli.js';
@@ -38,13 +36,7 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
       taskQueue: pipeline.taskQueue,
       workflowId: `watch-pass-${(passes += 1)}`,
     }) as Promise<WatchPassResult>;
-  const startPeriod = (input: ReportPeriodInput) =>
-    pipeline.temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
-      taskQueue: pipeline.taskQueue,
-      workflowId: periodWorkflowId(input.clientId, input.frequency, input.periodStart),
-      args: [input],
-      typedSearchAttributes: periodSearchAttributes(input.clientId, input.frequency, input.periodStart),
-    });
+  const startPeriod = (input: ReportPeriodInput) => pipeline.startPeriod(input);
   /** `twoway-report problems` against this pipeline's database and Temporal, with the watchdog's schedule time. */
   const problems = (...args: string[]) =>
     runCliProcess(['problems', ...args], { DATABASE_URL: pipeline.db.url, TEMPORAL_ADDRESS: pipeline.temporal.address, TWOWAY_SCHEDULE_TIME: '00:00' });

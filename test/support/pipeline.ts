@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
+import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
+import { periodSearchAttributes } from '../../src/workflows/search-attributes.js';
 import type { WatchSettings } from '../../src/config/env.js';
 import type { RunPolicy } from '../../src/domain/types.js';
 import type { WebhookSettings } from '../../src/notifications/settings.js';
@@ -33,6 +37,8 @@ export interface Pipeline {
   readonly workers: ReportWorkers;
   /** Environment the worker resolves `env` secret references from. */
   readonly secretsEnv: NodeJS.ProcessEnv;
+  /** Starts a period's workflow on this pipeline's task queue, under the period's business-key id and search attributes. */
+  startPeriod(input: ReportPeriodInput): Promise<WorkflowHandleWithFirstExecutionRunId<typeof reportPeriodWorkflow>>;
   /** A delivery setting for this sshd, with key login, into `<sftp root>/<folder>` (created). */
   deliveryTo(folder: string, patch?: Record<string, unknown>): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -81,6 +87,13 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     taskQueue,
     workers,
     secretsEnv,
+    startPeriod: (input) =>
+      temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
+        taskQueue,
+        workflowId: periodWorkflowId(input.clientId, input.frequency, input.periodStart),
+        args: [input],
+        typedSearchAttributes: periodSearchAttributes(input.clientId, input.frequency, input.periodStart),
+      }),
     deliveryTo: (folder, patch) => deliveryFor(sftp, folder, patch),
     close: async () => {
       workers.shutdown();

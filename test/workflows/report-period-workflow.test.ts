@@ -7,8 +7,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
 import { listRuns } from '../../src/db/ledger.js';
 import { rootCause } from '../../src/workflows/failures.js';
-import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
-import { CLIENT_ATTRIBUTE, FREQUENCY_ATTRIBUTE, PERIOD_ATTRIBUTE, periodSearchAttributes } from '../../src/workflows/search-attributes.js';
+import type { ReportPeriodInput } from '../../src/workflows/report-period-workflow.js';
+import { CLIENT_ATTRIBUTE, FREQUENCY_ATTRIBUTE, PERIOD_ATTRIBUTE } from '../../src/workflows/search-attributes.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -17,13 +17,7 @@ const CUSTOMER_MARKER = 'Marker-Customer-Name';
 describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)', () => {
   let pipeline: Pipeline;
 
-  const start = (input: ReportPeriodInput) =>
-    pipeline.temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
-      taskQueue: pipeline.taskQueue,
-      workflowId: periodWorkflowId(input.clientId, input.frequency, input.periodStart),
-      args: [input],
-      typedSearchAttributes: periodSearchAttributes(input.clientId, input.frequency, input.periodStart),
-    });
+  const start = (input: ReportPeriodInput) => pipeline.startPeriod(input);
   const run = async (input: ReportPeriodInput) => (await start(input)).result();
   const remoteFiles = async (folder: string) => (await readdir(join(pipeline.sftp.rootDir, folder))).sort();
   const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');

@@ -38,7 +38,7 @@ export async function problemsCommand(args: readonly string[], context: CliConte
       const counts: Record<ProblemState, number> = { late: 0, missing: 0, failed: 0 };
       for (const view of views) {
         if (!view.watched) {
-          if (view.reason.startsWith('its settings') || view.reason.startsWith('watching it failed')) print(context, `${view.clientId}  not watched: ${view.reason}`);
+          if (view.needsAttention) print(context, `${view.clientId}  not watched: ${view.reason}`);
           continue;
         }
         for (const watched of view.periods) {
