@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
-import proto from '@temporalio/proto';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
@@ -25,22 +24,10 @@ import { migrateLatest } from './db/knex.js';
 import { parseWebhookSettings, type WebhookSettings } from './notifications/settings.js';
 import { servePeriodGauges } from './watchdog/period-gauges.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { missingSearchAttributes } from './temporal/search-attributes-setup.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
-import { SEARCH_ATTRIBUTE_KEYS } from './workflows/search-attributes.js';
 
 const require = createRequire(import.meta.url);
-
-/** Makes sure the namespace knows the project's search attributes (a fresh dev server or cluster needs no manual step). */
-export async function ensureSearchAttributes(connection: NativeConnection, namespace: string): Promise<void> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
-  const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !known.has(key.name));
-  if (missing.length === 0) return;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
-}
 
 export function temporalConnectionOptions(config: TemporalConfig) {
   return { address: config.address, tls: config.tls === false ? undefined : config.tls, ...(config.apiKey ? { apiKey: config.apiKey } : {}) };
@@ -152,6 +139,21 @@ export function temporalLogger(logger: Logger): TemporalLogger {
 }
 
 /**
+ * Says at start when the namespace lacks the project's search attributes (period runs would
+ * fail to start), without requiring them to be listable: a Temporal Cloud API key may not be.
+ */
+async function checkSearchAttributes(connection: NativeConnection, namespace: string, logger: Logger): Promise<void> {
+  try {
+    const missing = await missingSearchAttributes(connection, namespace);
+    if (missing.length > 0) {
+      logger.error({ namespace, missing }, 'the namespace lacks search attributes the workflows set; run `twoway-report setup-namespace` (Temporal Cloud: create them as Keyword in the Cloud UI or with tcld)');
+    }
+  } catch (error) {
+    logger.info({ namespace, reason: error instanceof Error ? error.message : String(error) }, 'search attributes not checked (managed outside the operator API, as on Temporal Cloud)');
+  }
+}
+
+/**
  * The `worker` command: a long-running worker process for the environment's configuration.
  * Stops gracefully on SIGINT/SIGTERM (the SDK's runtime handles the signals).
  */
@@ -167,7 +169,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
   try {
     await migrateLatest(database.knex);
     connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
-    await ensureSearchAttributes(connection, config.temporal.namespace);
+    await checkSearchAttributes(connection, config.temporal.namespace, logger);
     const metrics = createReportMetrics(Runtime.instance().metricMeter);
     const databaseWatch = watchDatabase(database.knex, { logger, onChange: (up) => metrics.recordDatabaseUp(up) });
     const periodGauges = servePeriodGauges(database.knex, metrics, { logger });

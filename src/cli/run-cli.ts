@@ -83,6 +83,12 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     options: ['--client ID   only this client (it must exist)'],
     load: async () => (await import('./commands/problems.js')).problemsCommand,
   },
+  'setup-namespace': {
+    synopsis: ['setup-namespace'],
+    summary: 'register the search attributes the workflows set (TwowayClient, TwowayFrequency, TwowayPeriod) in TEMPORAL_NAMESPACE; once, before the first worker (Temporal Cloud: see the README)',
+    options: [],
+    load: async () => (await import('./commands/setup-namespace.js')).setupNamespaceCommand,
+  },
   worker: {
     synopsis: ['worker'],
     summary: 'run a Temporal worker (stops on SIGINT/SIGTERM)',

@@ -2,8 +2,9 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { migrationSource } from './migrations/index.js';
 
-// Keep numeric and timestamp columns as PostgreSQL prints them; the code converts where it
-// needs to, and bigint counts must not lose precision.
+// bigint (INT8) columns are row counts, byte sizes and ids, far below 2^53, so they are read as
+// numbers; dates stay the `YYYY-MM-DD` text PostgreSQL prints (a local date has no time zone to
+// convert it with); timestamps are Dates, the driver's default.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 pg.types.setTypeParser(pg.types.builtins.DATE, (value: string) => value);
 

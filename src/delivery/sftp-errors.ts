@@ -132,9 +132,10 @@ export function operationError(target: DeliveryTarget, operation: string, path: 
       'a folder the user may list, write, rename and delete files in',
     );
   }
-  if (isTransient(error)) return transientError(target, operation, describeFailure(error), error);
-  // Anything else the server reports (a full disk, say) may clear up: the retry deadline bounds it.
-  return transientError(target, operation, `${describeFailure(error)} (on ${path})`, error);
+  // A network fault is retried; so is anything else the server reports (a full disk, say), which
+  // may clear up: the retry deadline bounds both. Only the latter names the path, the former is
+  // about the connection.
+  return transientError(target, operation, isTransient(error) ? describeFailure(error) : `${describeFailure(error)} (on ${path})`, error);
 }
 
 // ssh2-sftp-client prefixes the method that saw an error, and says "end event" for a hang-up.

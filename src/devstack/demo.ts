@@ -34,7 +34,8 @@ import { createReportMetrics, prometheusTelemetryOptions } from '../observabilit
 import { listSchedules, syncSchedules } from '../temporal/schedules.js';
 import { WATCHDOG_SCHEDULE_ID, syncWatchdogSchedule } from '../temporal/watchdog-schedule.js';
 import type { watchPeriodsWorkflow } from '../workflows/watch-periods-workflow.js';
-import { createReportWorkers, ensureSearchAttributes, temporalLogger } from '../worker.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes-setup.js';
+import { createReportWorkers, temporalLogger } from '../worker.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
 import { keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
 import { startDemoWebhook, type DemoWebhook } from './demo-webhook.js';

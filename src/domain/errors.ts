@@ -128,17 +128,6 @@ export class RemoteFileConflictError extends TwowayError {
   }
 }
 
-/** A delivered period that was not forced; nothing to do. Not an error to report, but typed so callers can tell. */
-export class PeriodAlreadyDeliveredError extends TwowayError {
-  constructor(
-    readonly clientId: string,
-    readonly frequency: string,
-    readonly periodStart: string,
-  ) {
-    super(`client "${clientId}": ${frequency} period ${periodStart} is already delivered; use --force to deliver a changed file as a revision`);
-  }
-}
-
 /** Only finished periods are delivered: a file of a period still running would be partial [§3, §6]. */
 export class PeriodNotEndedError extends TwowayError {
   constructor(

@@ -13,13 +13,13 @@ function installQuietRuntime(): void {
   runtimeInstalled = true;
 }
 
-/** A real Temporal dev server (the project's CLI binary) with the project's search attributes. */
-export function startTestTemporal(): Promise<TestWorkflowEnvironment> {
+/** A real Temporal dev server (the project's CLI binary), with the project's search attributes unless `bare`. */
+export function startTestTemporal(options: { readonly bare?: boolean } = {}): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: findTemporalCli() },
-      searchAttributes: [...SEARCH_ATTRIBUTE_KEYS],
+      searchAttributes: options.bare ? [] : [...SEARCH_ATTRIBUTE_KEYS],
       log: { format: 'pretty', level: 'error' },
     },
   });
