@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from './activities/index.js';
+import { createHostActivities, createSharedActivities, type ActivityDeps } from './activities/index.js';
 import { createNotificationActivities } from './activities/notifications.js';
 import { createPlanningActivities } from './activities/planning.js';
 import { createWatchdogActivities } from './activities/watchdog.js';
@@ -64,8 +64,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
   const taskQueue = options.taskQueue ?? TASK_QUEUE;
   // Unique per process: a file built here is delivered from here.
   const hostTaskQueue = `${taskQueue}/host/${hostname()}/${process.pid}-${randomBytes(3).toString('hex')}`;
-  const activities = createActivities({ ...options, hostTaskQueue });
-  const { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods, buildReport, deliverReport, discardFile } = activities;
+  const activityDeps = { ...options, hostTaskQueue };
   const watch = options.watch ?? parseWatchSettings({});
   const watchdog = createWatchdogActivities({
     knex: options.knex,
@@ -82,7 +81,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     namespace: options.namespace,
     taskQueue,
     ...workflowSource(),
-    activities: { startRun, claimHost, finishRun, failRun, describeClient, listDeliveredPeriods, ...createPlanningActivities(), ...watchdog, ...notifications },
+    activities: { ...createSharedActivities(activityDeps), ...createPlanningActivities(), ...watchdog, ...notifications },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
     shutdownGraceTime: '30 seconds',
   });
@@ -90,7 +89,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: hostTaskQueue,
-    activities: { buildReport, deliverReport, discardFile },
+    activities: createHostActivities(activityDeps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentHostActivities ?? 4,
     // Long uploads get time to finish; the workflow retries whatever is cut off.
     shutdownGraceTime: '60 seconds',

@@ -93,24 +93,30 @@ function heartbeatThrottled(): (details: unknown) => void {
   };
 }
 
-export function createActivities(deps: ActivityDeps) {
-  const log = (input: PeriodInput) =>
-    deps.logger.child({ client: input.clientId, frequency: input.frequency, period: input.periodStart, workflowId: currentRun().workflowId });
+function periodLogger(deps: ActivityDeps, input: PeriodInput) {
+  return deps.logger.child({ client: input.clientId, frequency: input.frequency, period: input.periodStart, workflowId: currentRun().workflowId });
+}
 
-  async function plan(input: PeriodInput) {
-    const planned = await planPeriodFile(deps.knex, { clientId: input.clientId, frequency: input.frequency, date: input.periodStart, purpose: 'deliver' });
-    if (planned.period.start !== input.periodStart) {
-      throw new UsageError(
-        `client "${input.clientId}": period ${input.periodStart} is not the first day of a ${input.frequency} period; allowed: ${planned.period.start}`,
-      );
-    }
-    return planned;
+/** The period's plan, refusing a date that is not the first day of its period. */
+async function planPeriod(deps: ActivityDeps, input: PeriodInput) {
+  const planned = await planPeriodFile(deps.knex, { clientId: input.clientId, frequency: input.frequency, date: input.periodStart, purpose: 'deliver' });
+  if (planned.period.start !== input.periodStart) {
+    throw new UsageError(
+      `client "${input.clientId}": period ${input.periodStart} is not the first day of a ${input.frequency} period; allowed: ${planned.period.start}`,
+    );
   }
+  return planned;
+}
 
+/**
+ * Steps any worker can run (shared task queue): the ledger's start and end of a run, which host
+ * builds, what a backfill needs. Proxied in workflows as SharedActivities.
+ */
+export function createSharedActivities(deps: ActivityDeps) {
   return {
     /** Checks the client, records the run in the ledger and says whether there is anything to do. */
     async startRun(input: PeriodInput & { readonly force: boolean }): Promise<StartRunResult> {
-      const planned = await plan(input);
+      const planned = await planPeriod(deps, input);
       requireDelivery(planned.client);
       if (planned.period.endInstant > Date.now()) {
         throw new PeriodNotEndedError(input.clientId, input.frequency, input.periodStart, new Date(planned.period.endInstant).toISOString());
@@ -119,7 +125,7 @@ export function createActivities(deps: ActivityDeps) {
       await recordRunStarted(deps.knex, { ...input, ...currentRun(), periodEnd: planned.period.end, forced: input.force });
       if (delivered && !input.force) {
         await recordRunFinished(deps.knex, currentRun(), { status: 'skipped', revision: delivered.revision, sha256: delivered.sha256, fileName: delivered.fileName, remotePath: delivered.remotePath });
-        log(input).info({ revision: delivered.revision }, 'period already delivered; nothing to do');
+        periodLogger(deps, input).info({ revision: delivered.revision }, 'period already delivered; nothing to do');
         return { action: 'skip', delivered };
       }
       return { action: 'build', fileName: planned.fileName, latest: delivered, policy: deps.policy };
@@ -130,15 +136,43 @@ export function createActivities(deps: ActivityDeps) {
       return deps.hostTaskQueue;
     },
 
+    async finishRun(outcome: RunOutcome): Promise<void> {
+      await recordRunFinished(deps.knex, currentRun(), outcome);
+    },
+
+    async failRun(input: { readonly error: string; readonly errorType?: string; readonly cancelled: boolean }): Promise<void> {
+      // errorType is absent in runs started before it was recorded (history replays them unchanged).
+      await recordRunFailed(deps.knex, currentRun(), input.cancelled ? 'cancelled' : 'failed', input.error, input.errorType ?? null);
+    },
+
+    /** What a backfill needs to know of its client. */
+    async describeClient(input: { readonly clientId: string }): Promise<{ timeZone: string; frequency: Frequency }> {
+      const client = await loadClient(deps.knex, input.clientId);
+      assertReportable(client, 'deliver');
+      return { timeZone: client.timeZone, frequency: client.frequency };
+    },
+
+    async listDeliveredPeriods(input: { readonly clientId: string; readonly frequency: Frequency; readonly from: LocalDate; readonly to: LocalDate }): Promise<LocalDate[]> {
+      return deliveredPeriodStarts(deps.knex, input.clientId, input.frequency, input.from, input.to);
+    },
+  };
+}
+
+/**
+ * Steps bound to the host that built the file (its own task queue, as in samples-typescript's
+ * worker-specific task queues): build, deliver, discard. Proxied in workflows as HostActivities.
+ */
+export function createHostActivities(deps: ActivityDeps) {
+  return {
     /** Builds the period's file on this host; heartbeats rows written and stops when cancelled. */
     async buildReport(input: PeriodInput): Promise<BuiltFile> {
       const context = Context.current();
       const previous = context.info.heartbeatDetails as { rowsWritten?: number } | undefined;
-      const logger = log(input);
+      const logger = periodLogger(deps, input);
       if (previous?.rowsWritten !== undefined) {
         logger.info({ previousRows: previous.rowsWritten }, 'earlier attempt stopped part way; rebuilding (the file is deterministic)');
       }
-      const planned = await plan(input);
+      const planned = await planPeriod(deps, input);
       const startedAt = performance.now();
       const heartbeat = heartbeatThrottled();
       const built = await buildPlannedFile(deps.databaseUrl, planned, join(deps.workDir, input.clientId, input.frequency), 1, {
@@ -162,7 +196,7 @@ export function createActivities(deps: ActivityDeps) {
       await recordAttempt(deps.knex, run);
       const client = await loadClient(deps.knex, input.clientId);
       const settings = requireDelivery(client);
-      const logger = log(input).child({ attempt: context.info.attempt });
+      const logger = periodLogger(deps, input).child({ attempt: context.info.attempt });
       const startedAt = performance.now();
       const heartbeat = heartbeatThrottled();
       const period = { clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart };
@@ -193,27 +227,8 @@ export function createActivities(deps: ActivityDeps) {
     async discardFile(input: { readonly path: string }): Promise<void> {
       await rm(input.path, { force: true });
     },
-
-    async finishRun(outcome: RunOutcome): Promise<void> {
-      await recordRunFinished(deps.knex, currentRun(), outcome);
-    },
-
-    async failRun(input: { readonly error: string; readonly errorType?: string; readonly cancelled: boolean }): Promise<void> {
-      // errorType is absent in runs started before it was recorded (history replays them unchanged).
-      await recordRunFailed(deps.knex, currentRun(), input.cancelled ? 'cancelled' : 'failed', input.error, input.errorType ?? null);
-    },
-
-    /** What a backfill needs to know of its client. */
-    async describeClient(input: { readonly clientId: string }): Promise<{ timeZone: string; frequency: Frequency }> {
-      const client = await loadClient(deps.knex, input.clientId);
-      assertReportable(client, 'deliver');
-      return { timeZone: client.timeZone, frequency: client.frequency };
-    },
-
-    async listDeliveredPeriods(input: { readonly clientId: string; readonly frequency: Frequency; readonly from: LocalDate; readonly to: LocalDate }): Promise<LocalDate[]> {
-      return deliveredPeriodStarts(deps.knex, input.clientId, input.frequency, input.from, input.to);
-    },
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type SharedActivities = ReturnType<typeof createSharedActivities>;
+export type HostActivities = ReturnType<typeof createHostActivities>;

@@ -12,7 +12,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities/index.js';
+import type { SharedActivities } from '../activities/index.js';
 import type { PlanningActivities } from '../activities/planning.js';
 import { MAX_BACKFILL_PERIODS } from '../domain/backfill-range.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
@@ -89,7 +89,7 @@ export const BUSY_RETRY_INTERVAL_MS = 60_000;
 export const MAX_BUSY_TRIES = 30;
 const MAX_LISTED_FAILURES = 50;
 
-const { describeClient, listDeliveredPeriods } = proxyActivities<Activities>({
+const { describeClient, listDeliveredPeriods } = proxyActivities<SharedActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });

@@ -1,5 +1,5 @@
 import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities, DeliverOutcome, PeriodInput } from '../activities/index.js';
+import type { DeliverOutcome, HostActivities, PeriodInput, SharedActivities } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { describeFailure, describeFailureType, failWithRootReason, isHostLost } from './failures.js';
@@ -26,7 +26,7 @@ export type ReportPeriodOutcome = DeliverOutcome & {
 };
 
 // Ledger and planning steps: quick database work on any worker, retried until the database answers.
-const shared = proxyActivities<Activities>({
+const shared = proxyActivities<SharedActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
@@ -38,7 +38,7 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
     backoffCoefficient: 2,
     nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
   };
-  const build = proxyActivities<Activities>({
+  const build = proxyActivities<HostActivities>({
     taskQueue,
     scheduleToStartTimeout: policy.hostScheduleToStartTimeoutMs,
     startToCloseTimeout: policy.buildTimeoutMs,
@@ -48,7 +48,7 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
     retry,
   });
   // Delivery keeps retrying network faults with backoff until the deadline, then gives up.
-  const deliver = proxyActivities<Activities>({
+  const deliver = proxyActivities<HostActivities>({
     taskQueue,
     scheduleToStartTimeout: policy.hostScheduleToStartTimeoutMs,
     scheduleToCloseTimeout: policy.deliveryDeadlineMs,

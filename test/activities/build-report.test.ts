@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../src/activities/index.js';
+import { createHostActivities } from '../../src/activities/index.js';
 import type { BuiltFile } from '../../src/domain/types.js';
 import { seedEvents } from '../../src/db/seed.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
@@ -21,14 +21,14 @@ const INPUT = { clientId: 'bulk', frequency: 'daily', periodStart: '2026-11-10' 
 describe('buildReport activity (real PostgreSQL, the SDK\'s activity test environment)', () => {
   let db: TestDatabase;
   let workDir: string;
-  let activities: ReturnType<typeof createActivities>;
+  let activities: ReturnType<typeof createHostActivities>;
 
   before(async () => {
     db = await createTestDatabase();
     workDir = await mkdtemp(join(tmpdir(), 'twoway-build-activity-'));
     await db.knex('clients').insert({ id: 'bulk', name: 'Bulk', timezone: 'UTC' });
     await seedEvents(db.knex, { clientIds: ['bulk'], from: Date.UTC(2026, 10, 10), to: Date.UTC(2026, 10, 11), count: EVENTS, customersPerClient: 1_000 });
-    activities = createActivities({
+    activities = createHostActivities({
       knex: db.knex, databaseUrl: db.url, workDir, hostTaskQueue: 'unused', policy: TEST_POLICY, secretsEnv: {}, logger: createSilentLogger(),
     });
   });
@@ -70,7 +70,7 @@ describe('buildReport activity (real PostgreSQL, the SDK\'s activity test enviro
     const url = new URL(db.url);
     const proxy = await startTcpProxy({ targetPort: Number(url.port), targetHost: url.hostname });
     url.port = String(proxy.port);
-    const cutOff = createActivities({
+    const cutOff = createHostActivities({
       knex: db.knex, databaseUrl: url.toString(), workDir, hostTaskQueue: 'unused', policy: TEST_POLICY, secretsEnv: {}, logger: createSilentLogger(),
     });
     const environment = new MockActivityEnvironment();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities/index.js';
+import { createHostActivities, createSharedActivities } from '../../src/activities/index.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
@@ -36,11 +36,12 @@ describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
     await db.knex('clients').insert({ id: 'acme', name: 'Acme', delivery: JSON.stringify(await deliveryFor(sftp, 'acme')) });
     await db.knex('twoway_events').insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: '2026-11-20T10:00:00Z' });
 
-    const activities = createActivities({
+    const deps = {
       knex: db.knex, databaseUrl: db.url, workDir: join(baseDir, 'work'), hostTaskQueue: LIVE_HOST_QUEUE,
       policy: { ...TEST_POLICY, hostScheduleToStartTimeoutMs: 1_500 }, secretsEnv: {}, logger: createSilentLogger(),
-    });
-    const { startRun, finishRun, failRun, buildReport, deliverReport, discardFile } = activities;
+    };
+    const { startRun, finishRun, failRun } = createSharedActivities(deps);
+    const { buildReport, deliverReport, discardFile } = createHostActivities(deps);
     const connection = temporal.nativeConnection;
     const shared = await Worker.create({
       connection, taskQueue: SHARED_QUEUE, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities, DeliverOutcome, StartRunResult } from '../../src/activities/index.js';
+import type { DeliverOutcome, HostActivities, StartRunResult } from '../../src/activities/index.js';
 import { createPlanningActivities } from '../../src/activities/planning.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
@@ -43,7 +43,7 @@ describe('scheduled and backfill workflow branches (stub activities, time-skippi
     const host = {
       buildReport: async () => ({ path: '/w/f.csv', fileName: 'f.csv', rowCount: 1, bytes: 10, sha256: 'c'.repeat(64) }),
       discardFile: async () => undefined,
-      deliverReport: async (input: Parameters<Activities['deliverReport']>[0]): Promise<DeliverOutcome> => {
+      deliverReport: async (input: Parameters<HostActivities['deliverReport']>[0]): Promise<DeliverOutcome> => {
         if (held.has(input.periodStart)) await new Promise<void>((resolve) => held.set(input.periodStart, resolve));
         (input.force ? forcedDeliveries : delivered).push(input.periodStart);
         return { status: 'delivered', revision: 1, fileName: 'f.csv', remotePath: '/in/f.csv', rowCount: 1, bytes: 10, sha256: input.sha256 };

@@ -10,7 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities, DeliverOutcome, StartRunResult } from '../../src/activities/index.js';
+import type { DeliverOutcome, HostActivities, StartRunResult } from '../../src/activities/index.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 import type { RunOutcome } from '../../src/db/ledger.js';
 import type { BuiltFile } from '../../src/domain/types.js';
@@ -34,13 +34,13 @@ interface Scenario {
   start: StartRunResult;
   /** Queues claimHost answers, in order; the last one repeats. */
   hosts: string[];
-  deliver: (input: Parameters<Activities['deliverReport']>[0]) => Promise<DeliverOutcome>;
+  deliver: (input: Parameters<HostActivities['deliverReport']>[0]) => Promise<DeliverOutcome>;
 }
 
 interface Calls {
   finished: RunOutcome[];
   failed: { error: string; errorType?: string; cancelled: boolean }[];
-  delivered: Parameters<Activities['deliverReport']>[0][];
+  delivered: Parameters<HostActivities['deliverReport']>[0][];
   discarded: string[];
   builds: number;
 }
@@ -66,7 +66,7 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
         calls.builds += 1;
         return BUILT;
       },
-      deliverReport: async (input: Parameters<Activities['deliverReport']>[0]) => {
+      deliverReport: async (input: Parameters<HostActivities['deliverReport']>[0]) => {
         calls.delivered.push(input);
         return scenario.deliver(input);
       },
