@@ -44,6 +44,9 @@ export interface PeriodInput {
 }
 
 export type StartRunResult =
+  // 'skip', DeliverOutcome's 'already-delivered' and the ledger's 'skipped' are one idea (see
+  // "already delivered" in the glossary of domain/types.ts): the first two are in the history of
+  // runs in flight, the third is the ledger's documented status, so none is renamed.
   | { readonly action: 'skip'; readonly delivered: DeliveredRevision }
   | { readonly action: 'build'; readonly fileName: string; readonly latest: DeliveredRevision | null; readonly policy: RunPolicy };
 
@@ -131,7 +134,12 @@ export function createSharedActivities(deps: ActivityDeps) {
       return { action: 'build', fileName: planned.fileName, latest: delivered, policy: deps.policy };
     },
 
-    /** The task queue of the worker that runs this activity: later steps go there. */
+    /**
+     * The task queue of the worker that runs this activity: the build and the delivery go there,
+     * so this worker's host takes the file. The name is kept although nothing is locked: an
+     * activity's type is in the history of every run in flight, and a rename needs a patched()
+     * branch for as long as such runs may exist, for no change in behaviour.
+     */
     async claimHost(): Promise<string> {
       return deps.hostTaskQueue;
     },
@@ -175,7 +183,7 @@ export function createHostActivities(deps: ActivityDeps) {
       const planned = await planPeriod(deps, input);
       const startedAt = performance.now();
       const heartbeat = heartbeatThrottled();
-      const built = await buildPlannedFile(deps.databaseUrl, planned, join(deps.workDir, input.clientId, input.frequency), 1, {
+      const built = await buildPlannedFile(deps.databaseUrl, planned, join(deps.workDir, input.clientId, input.frequency), {
         onProgress: (rowsWritten) => heartbeat({ rowsWritten }),
         signal: context.cancellationSignal,
       });

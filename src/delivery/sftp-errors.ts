@@ -117,7 +117,7 @@ export function connectError(target: DeliveryTarget, error: unknown, refusedHost
   if (/cannot parse privateKey|does not contain a \(valid\) private key/i.test(message)) {
     return unusablePrivateKeyError(clientId, settings.auth, message);
   }
-  return transientError(target, 'connect', describeFailure(error), error);
+  return transientError(target, 'connect', describeSftpFailure(error), error);
 }
 
 /** Maps a failed SFTP request; `path` is the remote path it was about. */
@@ -135,15 +135,15 @@ export function operationError(target: DeliveryTarget, operation: string, path: 
   // A network fault is retried; so is anything else the server reports (a full disk, say), which
   // may clear up: the retry deadline bounds both. Only the latter names the path, the former is
   // about the connection.
-  return transientError(target, operation, isTransient(error) ? describeFailure(error) : `${describeFailure(error)} (on ${path})`, error);
+  return transientError(target, operation, isTransient(error) ? describeSftpFailure(error) : `${describeSftpFailure(error)} (on ${path})`, error);
 }
 
 // ssh2-sftp-client prefixes the method that saw an error, and says "end event" for a hang-up.
 const WRAPPER_PREFIX = /^(getConnection|connect|end): /;
 const WRAPPER_HANG_UP = /^unexpected (end|close) event$/i;
 
-/** A short description of a failure: its message and code, nothing else it may carry. */
-export function describeFailure(error: unknown): string {
+/** A short description of an SFTP or network failure: its message and code, nothing else it may carry (workflows/failures.ts describes a workflow's failures). */
+export function describeSftpFailure(error: unknown): string {
   const { code } = fields(error);
   const message = messageOf(error).replace(WRAPPER_PREFIX, '');
   if (WRAPPER_HANG_UP.test(message)) return 'the server closed the connection';

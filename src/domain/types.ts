@@ -19,6 +19,9 @@
  * - ledger: the `report_runs` table; one row per period run [§7].
  * - file reference: the path of a built file on the host that built it. Activities pass
  *   references, counts and checksums, never rows [§7].
+ * - already delivered: a run finds the period's file delivered and does nothing. startRun
+ *   answers `skip` (unforced run of a delivered period), delivery answers `already-delivered`
+ *   (another run delivered it meanwhile), the ledger records either as `skipped`.
  * - secret reference: where a credential can be read (`{ "env": NAME }` or
  *   `{ "file": PATH }`), never the credential itself [§6].
  */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { assertReportable } from '../domain/client-config.js';
-import { reportFileName, revisionFileName } from '../domain/file-name.js';
+import { reportFileName } from '../domain/file-name.js';
 import { periodContaining } from '../domain/periods.js';
 import type { BuiltFile, ClientConfig, Frequency, LocalDate, Period } from '../domain/types.js';
 import { loadClient } from '../db/clients.js';
@@ -31,8 +31,11 @@ export async function planPeriodFile(
   return { client, period, fileName };
 }
 
-/** Builds the planned file (revision `revision`) inside `outDir`. */
-export function buildPlannedFile(databaseUrl: string, plan: PeriodFilePlan, outDir: string, revision = 1, options: BuildReportOptions = {}): Promise<BuiltFile> {
-  const outputPath = join(outDir, revisionFileName(plan.fileName, revision));
+/**
+ * Builds the planned file inside `outDir`, under the period's file name. A revision's name
+ * (`…_r2.csv`) is given at delivery: the bytes are the same whatever revision they become.
+ */
+export function buildPlannedFile(databaseUrl: string, plan: PeriodFilePlan, outDir: string, options: BuildReportOptions = {}): Promise<BuiltFile> {
+  const outputPath = join(outDir, plan.fileName);
   return buildReportFile(databaseUrl, { client: plan.client, period: plan.period, outputPath }, options);
 }

@@ -18,7 +18,7 @@ function reference(ref: SecretReference): string {
   return 'env' in ref ? `env ${ref.env}` : `file ${ref.file}`;
 }
 
-function describeClient(client: ClientConfig): string {
+function clientSummary(client: ClientConfig): string {
   const delivery = client.delivery;
   const auth = delivery ? (delivery.auth.method === 'password' ? `password from ${reference(delivery.auth.password)}` : `key from ${reference(delivery.auth.privateKey)}`) : '';
   const where = delivery ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.checksumFile ? ', .sha256' : ''})` : 'no delivery';
@@ -37,7 +37,7 @@ async function listCommand(knex: Knex, context: CliContext): Promise<void> {
   if (rows.length === 0) print(context, 'no clients');
   for (const row of rows) {
     try {
-      print(context, describeClient(parseClientConfig(row)));
+      print(context, clientSummary(parseClientConfig(row)));
     } catch (error) {
       print(context, `${row.id}  INVALID: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -99,7 +99,7 @@ async function saveEdited(knex: Knex, context: CliContext, clientId: string, row
     return;
   }
   await saveColumns(knex, clientId, edited, changed);
-  print(context, `${verb} ${changed.join(', ')}: ${describeClient(config)}`);
+  print(context, `${verb} ${changed.join(', ')}: ${clientSummary(config)}`);
   const deliveryAppearedOrWent = (edited.delivery === null) !== (row.delivery === null);
   if (deliveryAppearedOrWent || changed.some((column) => SCHEDULE_COLUMNS.has(column))) suggestSync(context);
 }
@@ -126,7 +126,7 @@ async function addCommand(knex: Knex, context: CliContext, clientId: string, nam
     if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) throw new ClientAlreadyExistsError(clientId);
     throw error;
   }
-  print(context, `added ${describeClient(config)}`);
+  print(context, `added ${clientSummary(config)}`);
   suggestSync(context);
 }
 

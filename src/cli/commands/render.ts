@@ -23,7 +23,7 @@ export async function renderCommand(args: readonly string[], context: CliContext
     // Counting costs an index scan; only worth it when someone watches the bar.
     const total = context.stderr.isTTY ? await countPeriodEvents(knex, query) : null;
     const progress = createProgress(`render ${plan.fileName}`, 'rows', total, context.stderr);
-    const built = await buildPlannedFile(url, plan, outDir, 1, { onProgress: (rows) => progress.update(rows) });
+    const built = await buildPlannedFile(url, plan, outDir, { onProgress: (rows) => progress.update(rows) });
     progress.finish();
     print(context, `${built.path}: ${built.rowCount} rows, ${built.bytes} bytes, sha256 ${built.sha256}`);
   });
