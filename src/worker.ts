@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createHostActivities, createSharedActivities, type ActivityDeps } from './activities/index.js';
 import { createNotificationActivities } from './activities/notifications.js';
 import { createPlanningActivities } from './activities/planning.js';
@@ -17,13 +17,14 @@ import { createWatchdogActivities } from './activities/watchdog.js';
 import { parseWatchSettings, parseWorkerConfig, type TemporalConfig, type WatchSettings } from './config/env.js';
 import type { Instant } from './domain/types.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
-import { parsePeriodWorkflowId, TASK_QUEUE } from './domain/workflow-ids.js';
+import { TASK_QUEUE } from './domain/workflow-ids.js';
 import { openDatabase } from './db/database.js';
 import { watchDatabase } from './db/health.js';
 import { migrateLatest } from './db/knex.js';
 import { parseWebhookSettings, type WebhookSettings } from './notifications/settings.js';
 import { servePeriodGauges } from './watchdog/period-gauges.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { temporalLogger } from './observability/temporal-logger.js';
 import { missingSearchAttributes } from './temporal/search-attributes-setup.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
 
@@ -103,37 +104,6 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     shutdown: () => {
       for (const worker of [shared, host]) if (worker.getState() === 'RUNNING') worker.shutdown();
     },
-  };
-}
-
-/**
- * The SDK's log metadata as a log line can show it: an error as its type and message (an Error
- * object would print as `{}`), and the client, frequency and period a period workflow's id names.
- */
-export function describeLogMetadata(meta: LogMetadata | undefined): Record<string, unknown> {
-  if (!meta) return {};
-  const described: Record<string, unknown> = { ...meta };
-  for (const [key, value] of Object.entries(meta)) {
-    if (value instanceof Error) {
-      const type = (value as Error & { type?: unknown }).type;
-      described[key] = { type: typeof type === 'string' && type ? type : value.name, message: value.message };
-    }
-  }
-  const period = typeof meta.workflowId === 'string' ? parsePeriodWorkflowId(meta.workflowId) : null;
-  return period ? { client: period.clientId, frequency: period.frequency, period: period.periodStart, ...described } : described;
-}
-
-/** Temporal's own log lines, through the project's JSON logger. */
-export function temporalLogger(logger: Logger): TemporalLogger {
-  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
-  const write = (level: LogLevel, message: string, meta?: LogMetadata) => logger[levels[level]](describeLogMetadata(meta), message);
-  return {
-    log: write,
-    trace: (message, meta) => write('TRACE', message, meta),
-    debug: (message, meta) => write('DEBUG', message, meta),
-    info: (message, meta) => write('INFO', message, meta),
-    warn: (message, meta) => write('WARN', message, meta),
-    error: (message, meta) => write('ERROR', message, meta),
   };
 }
 

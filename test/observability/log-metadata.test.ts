@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { createLogger } from '../../src/observability/logger.js';
-import { describeLogMetadata, temporalLogger } from '../../src/worker.js';
+import { describeLogMetadata, temporalLogger } from '../../src/observability/temporal-logger.js';
 
 describe('Temporal log lines through the project logger', () => {
   it('shows a failed workflow\'s error type and message and the client, frequency and period of its id', () => {
