@@ -48,17 +48,23 @@ export interface TemporalDevServerOptions {
   readonly uiPort?: number | null;
   /** Persist workflows in this SQLite file; in memory when absent. */
   readonly dbFile?: string;
+  /** Register the project's search attributes at start (default true); false gives a bare server, as a new cluster is. */
+  readonly searchAttributes?: boolean;
   readonly onLog?: (line: string) => void;
 }
 
 
-/** Starts `temporal server start-dev` with the project's search attributes registered. */
+/**
+ * Starts `temporal server start-dev` with the project's search attributes registered: the one
+ * way the demo, the drills, the benchmarks and the tests start a dev server (the tests' other
+ * server, the time-skipping one, comes from the SDK's TestWorkflowEnvironment).
+ */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
   if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=Keyword`);
+  if (options.searchAttributes !== false) for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=Keyword`);
   const child: ChildProcess = spawn(findTemporalCli(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = options.onLog ?? (() => {});
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => log(chunk.trimEnd()));

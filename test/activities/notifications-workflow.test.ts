@@ -4,13 +4,12 @@ import { createRequire } from 'node:module';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createNotificationActivities } from '../../src/activities/notifications.js';
 import type { NotificationInput } from '../../src/notifications/events.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../src/notifications/receiver.js';
 import { captureLog, type CapturedLog } from '../delivery/sftp-fixture.js';
-import { startTestTemporal } from '../support/temporal.js';
+import { startTestTemporal, type TestTemporal } from '../support/temporal.js';
 import type { sendNotificationWorkflow } from './fixtures/notification-workflows.js';
 
 const require = createRequire(import.meta.url);
@@ -28,7 +27,7 @@ const INPUT: NotificationInput = {
 };
 
 describe('sendNotification under a real Temporal dev server, retried by the recommended policy', () => {
-  let temporal: TestWorkflowEnvironment;
+  let temporal: TestTemporal;
   let receiver: WebhookReceiver;
   let worker: Worker;
   let running: Promise<void>;

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
 import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
 import { periodSearchAttributes } from '../../src/workflows/search-attributes.js';
@@ -15,7 +14,7 @@ import { createSilentLogger } from '../../src/observability/logger.js';
 import { createReportWorkers, type ReportWorkers } from '../../src/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { deliveryFor } from './delivery.js';
-import { startTestTemporal } from './temporal.js';
+import { startTestTemporal, type TestTemporal } from './temporal.js';
 
 /** Fast retries and short timeouts, so failure paths take seconds in tests. */
 export const TEST_POLICY: RunPolicy = {
@@ -32,7 +31,7 @@ export const TEST_POLICY: RunPolicy = {
 export interface Pipeline {
   readonly db: TestDatabase;
   readonly sftp: SftpServer;
-  readonly temporal: TestWorkflowEnvironment;
+  readonly temporal: TestTemporal;
   readonly taskQueue: string;
   readonly workers: ReportWorkers;
   /** Environment the worker resolves `env` secret references from. */

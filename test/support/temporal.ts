@@ -1,7 +1,9 @@
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { findTemporalCli, findTemporalTestServer } from '../../src/devstack/temporal-dev-server.js';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { freePort } from '../../src/devstack/ports.js';
+import { findTemporalTestServer, startTemporalDevServer } from '../../src/devstack/temporal-dev-server.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes.js';
 
 let runtimeInstalled = false;
@@ -13,16 +15,38 @@ function installQuietRuntime(): void {
   runtimeInstalled = true;
 }
 
-/** A real Temporal dev server (the project's CLI binary), with the project's search attributes unless `bare`. */
-export function startTestTemporal(options: { readonly bare?: boolean } = {}): Promise<TestWorkflowEnvironment> {
+/** A real Temporal dev server (the project's wrapper of the CLI binary) with a client and a worker connection to it. */
+export interface TestTemporal {
+  /** `host:port` of its frontend. */
+  readonly address: string;
+  readonly namespace: string;
+  readonly client: Client;
+  readonly nativeConnection: NativeConnection;
+  teardown(): Promise<void>;
+}
+
+/** A real Temporal dev server on a free port, with the project's search attributes unless `bare`. */
+export async function startTestTemporal(options: { readonly bare?: boolean } = {}): Promise<TestTemporal> {
   installQuietRuntime();
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: findTemporalCli() },
-      searchAttributes: options.bare ? [] : [...SEARCH_ATTRIBUTE_KEYS],
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
+  const server = await startTemporalDevServer({ port: await freePort(), uiPort: null, searchAttributes: !options.bare });
+  try {
+    const connection = await Connection.connect({ address: server.address });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    return {
+      address: server.address,
+      namespace: 'default',
+      client: new Client({ connection }),
+      nativeConnection,
+      teardown: async () => {
+        await nativeConnection.close();
+        await connection.close();
+        await server.stop();
+      },
+    };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
 }
 
 /**

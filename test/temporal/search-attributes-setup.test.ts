@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { missingSearchAttributes } from '../../src/temporal/search-attributes-setup.js';
 import { runCliProcess } from '../support/cli.js';
-import { startTestTemporal } from '../support/temporal.js';
+import { startTestTemporal, type TestTemporal } from '../support/temporal.js';
 
 describe('setup-namespace (a real Temporal dev server that starts without the project\'s search attributes)', () => {
-  let temporal: TestWorkflowEnvironment;
+  let temporal: TestTemporal;
 
   before(async () => {
     temporal = await startTestTemporal({ bare: true });

@@ -3,7 +3,6 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createHostActivities, createSharedActivities } from '../../src/activities/index.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
@@ -13,7 +12,7 @@ import type { reportPeriodWorkflow } from '../../src/workflows/report-period-wor
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryFor } from '../support/delivery.js';
 import { TEST_POLICY } from '../support/pipeline.js';
-import { startTestTemporal } from '../support/temporal.js';
+import { startTestTemporal, type TestTemporal } from '../support/temporal.js';
 
 const SHARED_QUEUE = 'host-loss-shared';
 const LIVE_HOST_QUEUE = 'host-loss-shared/host/live';
@@ -23,7 +22,7 @@ const LOST_HOST_QUEUE = 'host-loss-shared/host/lost';
 describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
   let db: TestDatabase;
   let sftp: SftpServer;
-  let temporal: TestWorkflowEnvironment;
+  let temporal: TestTemporal;
   let baseDir: string;
   let stopWorkers: () => Promise<void>;
   const claims: string[] = [];
