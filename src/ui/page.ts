@@ -145,11 +145,12 @@ function gridTable(grid: StatusGrid, frequency: Frequency, clients: readonly Cli
   const columns = grid.columns[frequency];
   const head = `<tr><th>client</th>${columns.map((start) => `<th>${escapeHtml(start.slice(frequency === 'monthly' ? 0 : 5, frequency === 'monthly' ? 7 : 10))}</th>`).join('')}</tr>`;
   const rows = clients.map((client) => {
+    const prefix = periodPath(client.id, frequency, '');
     const cells = columns.map((start) => {
       const cell = grid.cells.get(cellKey(client.id, frequency, start));
       const state = cell?.state ?? 'none';
       const label = state === 'restated' ? `r${cell?.revision ?? ''}` : STATE_LABELS[state];
-      return `<td class="s-${state}"><a href="${periodPath(client.id, frequency, start)}">${label}</a></td>`;
+      return `<td class="s-${state}"><a href="${prefix}${start}">${label}</a></td>`;
     });
     const flag = client.enabled ? (client.environment === 'production' ? '' : ` (${escapeHtml(client.environment)})`) : ' (disabled)';
     return `<tr><td class="c"><a href="${clientPath(client.id)}">${escapeHtml(client.id)}</a>${flag}</td>${cells.join('')}</tr>`;

@@ -50,14 +50,19 @@ interface RecordedRow {
   readonly state: PeriodState;
   readonly last_error: string | null;
   readonly workflow_id: string | null;
-  readonly updated_at: Date;
 }
 
 interface RunRow {
   readonly status: string;
-  readonly started_at: Date;
   readonly last_error: string | null;
-  readonly workflow_id: string;
+  readonly workflow_id: string | null;
+}
+
+type Timed<T> = T & { readonly updated_at?: Date; readonly started_at?: Date };
+
+/** Whether the run started after the watchdog's judgement was recorded. */
+function startedAfter(run: Timed<RunRow> | null, recorded: Timed<RecordedRow> | null): boolean {
+  return Boolean(run?.started_at && recorded?.updated_at && run.started_at.getTime() > recorded.updated_at.getTime());
 }
 
 /**
@@ -65,14 +70,14 @@ interface RunRow {
  * judgement); a run newer than the recorded judgement shows as running or failed; else the
  * recorded state; else what the newest run says; else none.
  */
-export function judgeCell(recorded: RecordedRow | null, deliveredRevision: number | null, run: RunRow | null): Cell {
+export function judgeCell(recorded: RecordedRow | null, deliveredRevision: number | null, run: RunRow | null, runNewer: boolean): Cell {
   if (deliveredRevision !== null) return { state: deliveredRevision > 1 ? 'restated' : 'delivered', revision: deliveredRevision, error: null, workflowId: run?.workflow_id ?? recorded?.workflow_id ?? null };
   const fromRun = (row: RunRow): Cell | null => {
     if (row.status === 'running') return { state: 'running', revision: null, error: null, workflowId: row.workflow_id };
     if (row.status === 'failed' || row.status === 'cancelled') return { state: 'failed', revision: null, error: row.last_error ?? `the run was ${row.status}`, workflowId: row.workflow_id };
     return null;
   };
-  if (run && (!recorded || run.started_at.getTime() > recorded.updated_at.getTime())) {
+  if (run && (!recorded || runNewer)) {
     const cell = fromRun(run);
     if (cell) return cell;
   }
@@ -101,34 +106,38 @@ async function loadColumns(knex: Knex, count: number): Promise<Record<Frequency,
   return columns;
 }
 
-/** The whole grid: clients, the newest periods per frequency and every cell, in five queries. */
+/**
+ * Every cell from period_states, the delivered revisions and the newest runs, joined in one
+ * query that returns only what the grid shows (the period page reads errors and workflows).
+ */
+async function loadGridCells(knex: Knex, oldest: LocalDate): Promise<Map<string, Cell>> {
+  const result = (await knex.raw(
+    `WITH s AS (SELECT client_id, frequency, period_start, state, updated_at FROM period_states WHERE period_start >= :oldest),
+          f AS (SELECT client_id, frequency, period_start, max(revision) AS revision FROM report_files WHERE status = 'delivered' AND period_start >= :oldest GROUP BY 1, 2, 3),
+          r AS (SELECT DISTINCT ON (client_id, frequency, period_start) client_id, frequency, period_start, status, started_at
+                  FROM report_runs WHERE period_start >= :oldest ORDER BY client_id, frequency, period_start, started_at DESC, id DESC)
+     SELECT client_id, frequency, period_start::text AS period_start, s.state, f.revision, r.status, (r.started_at > s.updated_at) AS run_newer
+       FROM s FULL JOIN f USING (client_id, frequency, period_start) FULL JOIN r USING (client_id, frequency, period_start)`,
+    { oldest },
+  )) as { rows: { client_id: string; frequency: Frequency; period_start: string; state: PeriodState | null; revision: number | null; status: string | null; run_newer: boolean | null }[] };
+  const cells = new Map<string, Cell>();
+  for (const row of result.rows) {
+    const recorded = row.state === null ? null : { state: row.state, last_error: null, workflow_id: null };
+    const run = row.status === null ? null : { status: row.status, last_error: null, workflow_id: null };
+    cells.set(cellKey(row.client_id, row.frequency, row.period_start), judgeCell(recorded, row.revision === null ? null : Number(row.revision), run, row.run_newer === true));
+  }
+  return cells;
+}
+
+/** The whole grid: clients, the newest periods per frequency and every cell, in four queries. Grid cells carry no error or workflow id. */
 export async function loadStatusGrid(knex: Knex, now: Instant, columnCount = DEFAULT_COLUMNS): Promise<StatusGrid> {
   const columns = await loadColumns(knex, columnCount);
   const oldest = FREQUENCIES.map((frequency) => columns[frequency].at(-1)).filter((start): start is string => start !== undefined).sort()[0] ?? '9999-12-31';
-  const [clients, recorded, delivered, runs, today] = await Promise.all([
+  const [clients, cells, today] = await Promise.all([
     knex('clients').select('id', 'name', 'frequency', 'enabled', 'environment').orderBy('id') as Promise<ClientSummary[]>,
-    knex('period_states').select('client_id', 'frequency', 'period_start', 'state', 'last_error', 'workflow_id', 'updated_at').where('period_start', '>=', oldest) as Promise<Keyed<RecordedRow>[]>,
-    knex('report_files')
-      .select('client_id', 'frequency', 'period_start')
-      .max('revision as revision')
-      .where({ status: 'delivered' })
-      .where('period_start', '>=', oldest)
-      .groupBy('client_id', 'frequency', 'period_start') as Promise<Keyed<{ revision: number }>[]>,
-    knex('report_runs')
-      .distinctOn('client_id', 'frequency', 'period_start')
-      .select('client_id', 'frequency', 'period_start', 'status', 'started_at', 'last_error', 'workflow_id')
-      .where('period_start', '>=', oldest)
-      .orderBy([{ column: 'client_id' }, { column: 'frequency' }, { column: 'period_start' }, { column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]) as Promise<Keyed<RunRow>[]>,
+    loadGridCells(knex, oldest),
     knex('report_files').count<{ count: string }[]>('* as count').where({ status: 'delivered' }).where('delivered_at', '>=', startOfUtcDay(now)),
   ]);
-  const keyOf = (row: Keyed<object>) => cellKey(row.client_id, row.frequency, row.period_start);
-  const recordedBy = new Map(recorded.map((row) => [keyOf(row), row]));
-  const deliveredBy = new Map(delivered.map((row) => [keyOf(row), Number(row.revision)]));
-  const runBy = new Map(runs.map((row) => [keyOf(row), row]));
-  const cells = new Map<string, Cell>();
-  for (const key of new Set([...recordedBy.keys(), ...deliveredBy.keys(), ...runBy.keys()])) {
-    cells.set(key, judgeCell(recordedBy.get(key) ?? null, deliveredBy.get(key) ?? null, runBy.get(key) ?? null));
-  }
   return { columns, clients: clients.map((client) => ({ ...client, enabled: Boolean(client.enabled) })), cells, deliveredToday: Number(today[0]?.count ?? 0) };
 }
 
@@ -172,7 +181,7 @@ export interface PeriodDetail {
 export async function loadPeriodDetail(knex: Knex, clientId: string, frequency: Frequency, periodStart: LocalDate): Promise<PeriodDetail> {
   const where = { client_id: clientId, frequency, period_start: periodStart };
   const [state, files, runs] = await Promise.all([
-    knex('period_states').where(where).first('state', 'since', 'due_at', 'last_error', 'workflow_id', 'updated_at') as Promise<(RecordedRow & { since: Date; due_at: Date }) | undefined>,
+    knex('period_states').where(where).first('state', 'since', 'due_at', 'last_error', 'workflow_id', 'updated_at') as Promise<(RecordedRow & { since: Date; due_at: Date; updated_at: Date }) | undefined>,
     knex('report_files').where(where).orderBy('revision').select('revision', 'status', 'file_name', 'remote_path', 'row_count', 'bytes', 'delivered_sha256', 'sha256', 'note', 'workflow_id', 'delivered_at') as Promise<
       { revision: number; status: string; file_name: string; remote_path: string; row_count: number; bytes: number; sha256: string; delivered_sha256: string; note: string | null; workflow_id: string; delivered_at: Date | null }[]
     >,
@@ -189,7 +198,7 @@ export async function loadPeriodDetail(knex: Knex, clientId: string, frequency: 
     clientId,
     frequency,
     periodStart,
-    cell: judgeCell(state ?? null, newestDelivered, newestRun ?? null),
+    cell: judgeCell(state ?? null, newestDelivered, newestRun ?? null, startedAfter(newestRun ?? null, state ?? null)),
     recorded: state ? { state: state.state, since: state.since.getTime(), dueAt: state.due_at.getTime() } : null,
     revisions: files.map((file) => ({
       revision: file.revision,
@@ -232,7 +241,7 @@ export interface RepairPeriod {
  */
 export async function loadRepairPeriods(knex: Knex, clientId: string | null): Promise<RepairPeriod[]> {
   const open = knex('period_states').select('client_id', 'frequency', 'period_start', 'state', 'last_error', 'workflow_id', 'updated_at').whereIn('state', ['failed', 'missing']);
-  const recorded = (await (clientId === null ? open : open.where({ client_id: clientId }))) as Keyed<RecordedRow>[];
+  const recorded = (await (clientId === null ? open : open.where({ client_id: clientId }))) as Keyed<RecordedRow & { updated_at: Date }>[];
   if (recorded.length === 0) return [];
   const keys = recorded.map((row) => [row.client_id, row.frequency, row.period_start]);
   const [delivered, runs] = await Promise.all([
@@ -243,14 +252,15 @@ export async function loadRepairPeriods(knex: Knex, clientId: string | null): Pr
       .distinctOn('client_id', 'frequency', 'period_start')
       .select('client_id', 'frequency', 'period_start', 'status', 'started_at', 'last_error', 'workflow_id')
       .whereIn(['client_id', 'frequency', 'period_start'], keys)
-      .orderBy([{ column: 'client_id' }, { column: 'frequency' }, { column: 'period_start' }, { column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]) as Promise<Keyed<RunRow>[]>,
+      .orderBy([{ column: 'client_id' }, { column: 'frequency' }, { column: 'period_start' }, { column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]) as Promise<Keyed<RunRow & { started_at: Date }>[]>,
   ]);
   const keyOf = (row: Keyed<object>) => cellKey(row.client_id, row.frequency, row.period_start);
   const deliveredBy = new Map(delivered.map((row) => [keyOf(row), Number(row.revision)]));
   const runBy = new Map(runs.map((row) => [keyOf(row), row]));
   const periods: RepairPeriod[] = [];
   for (const row of recorded) {
-    const { state } = judgeCell(row, deliveredBy.get(keyOf(row)) ?? null, runBy.get(keyOf(row)) ?? null);
+    const run = runBy.get(keyOf(row)) ?? null;
+    const { state } = judgeCell(row, deliveredBy.get(keyOf(row)) ?? null, run, startedAfter(run, row));
     if (state === 'failed' || state === 'missing') periods.push({ clientId: row.client_id, frequency: row.frequency, periodStart: row.period_start, state });
   }
   return periods.sort((a, b) => a.clientId.localeCompare(b.clientId) || a.frequency.localeCompare(b.frequency) || a.periodStart.localeCompare(b.periodStart));
