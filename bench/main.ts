@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions } from './args.js';
+import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions, type Section } from './args.js';
 import { startBenchDatabase, type BenchDatabase } from './database.js';
 import { heading, line, table } from './format.js';
 import { describeMachine } from './machine.js';
@@ -16,6 +16,7 @@ import { seedMonth } from './month-seed.js';
 import { BenchFailure, type TargetResult } from './outcome.js';
 import { measureMonth, reportMemory, reportRender, type MonthMeasurements } from './render-bench.js';
 import { benchSftp } from './sftp-bench.js';
+import { benchStatusPage } from './status-page-bench.js';
 import { benchTemporal } from './temporal-bench.js';
 
 const MONTH_EVENTS = 1_000_000;
@@ -55,7 +56,7 @@ function printSummary(results: readonly TargetResult[]): void {
 
 async function run(options: BenchOptions): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'twoway-bench-'));
-  const needsDatabase = options.sections.has('render') || options.sections.has('memory') || options.sections.has('temporal');
+  const needsDatabase = ['render', 'memory', 'temporal', 'ui'].some((section) => options.sections.has(section as Section));
   let database: BenchDatabase | null = null;
   // Ctrl-C still removes the database, the sshd user and the temporary files.
   const interrupted = () => void cleanUp().finally(() => process.exit(EXIT_INTERRUPTED));
@@ -80,6 +81,7 @@ async function run(options: BenchOptions): Promise<void> {
     if (database && options.sections.has('temporal')) {
       results.push(await benchTemporal({ workDir, knex: database.knex, databaseUrl: database.url, clients: options.clients, runs: options.runs }));
     }
+    if (database && options.sections.has('ui')) results.push(await benchStatusPage({ knex: database.knex, runs: options.runs }));
     printSummary(results);
   } finally {
     await cleanUp();

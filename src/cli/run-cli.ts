@@ -89,6 +89,16 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     options: [],
     load: async () => (await import('./commands/setup-namespace.js')).setupNamespaceCommand,
   },
+  ui: {
+    synopsis: ['ui'],
+    summary: "serve the status page: every client's periods at a glance, rerun, repair, force, pause (stops on SIGINT/SIGTERM)",
+    options: [
+      'TWOWAY_UI_ADDRESS        host:port to serve on (default 127.0.0.1:8080); off loopback TWOWAY_UI_TOKEN is required',
+      'TWOWAY_UI_TOKEN          token required on every request (Authorization: Bearer, or ?token= once)',
+      "TWOWAY_TEMPORAL_UI_URL   the Temporal Web UI's address, for links to workflows",
+    ],
+    load: async () => (await import('./commands/ui.js')).uiCommand,
+  },
   worker: {
     synopsis: ['worker'],
     summary: 'run a Temporal worker (stops on SIGINT/SIGTERM)',

@@ -58,6 +58,9 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TWOWAY_WEBHOOK_URL', default: 'off', meaning: 'where the watchdog POSTs period notifications (delivered, failed, late, missing, recovered); off: none are sent' },
   { name: 'TWOWAY_WEBHOOK_SECRET', default: 'none', meaning: 'HMAC-SHA256 key (16 characters or more) of the Twoway-Signature header; required unless the format is slack' },
   { name: 'TWOWAY_WEBHOOK_FORMAT', default: 'json', meaning: 'json: the signed event; slack: a Slack-compatible { "text": … } body' },
+  { name: 'TWOWAY_UI_ADDRESS', default: '127.0.0.1:8080', meaning: 'where `twoway-report ui` serves the status page; off loopback it requires TWOWAY_UI_TOKEN; the demo\'s page: 127.0.0.1:8080 if free, unless set' },
+  { name: 'TWOWAY_UI_TOKEN', default: 'none', meaning: 'token (16 characters or more) the status page requires on every request (`Authorization: Bearer` or `?token=` once); required when bound off loopback' },
+  { name: 'TWOWAY_TEMPORAL_UI_URL', default: 'none', meaning: 'the Temporal Web UI\'s address, for the status page\'s links to workflows (the demo sets its own)' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error' },
 ];
 
@@ -301,4 +304,43 @@ export function parseScheduleTime(env: NodeJS.ProcessEnv): { readonly hour: numb
   const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw);
   if (!match) throw new InvalidEnvironmentError('TWOWAY_SCHEDULE_TIME', describeValue(raw), 'a local time HH:MM from 00:00 to 23:59');
   return { hour: Number(match[1]), minute: Number(match[2]) };
+}
+
+export const DEFAULT_UI_ADDRESS = '127.0.0.1:8080';
+/** Shorter tokens are guessable; the same floor as the webhook secret. */
+export const MIN_UI_TOKEN_LENGTH = 16;
+
+export interface UiSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Required on every request when set; never printed. */
+  readonly token: string | null;
+  /** The Temporal Web UI's base URL, without a trailing slash; null: workflow ids are shown without links. */
+  readonly temporalUiUrl: string | null;
+}
+
+/** Loopback addresses: only this machine reaches them. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The status page's settings. Bound anywhere but loopback, it refuses to start without a
+ * token: the page can start runs and pause schedules.
+ */
+export function parseUiSettings(env: NodeJS.ProcessEnv): UiSettings {
+  const address = env.TWOWAY_UI_ADDRESS?.trim() || DEFAULT_UI_ADDRESS;
+  const match = /^(\[[0-9a-fA-F:]+\]|[^\s:/[\]]+):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || !(port >= 0 && port <= 65_535)) throw new InvalidEnvironmentError('TWOWAY_UI_ADDRESS', describeValue(address), 'host:port, e.g. 127.0.0.1:8080 (port 0: any free port)');
+  const host = match[1].replace(/^\[(.*)\]$/, '$1');
+  const token = env.TWOWAY_UI_TOKEN?.trim() || null;
+  // The token's value is never part of a message.
+  if (token !== null && token.length < MIN_UI_TOKEN_LENGTH) throw new InvalidEnvironmentError('TWOWAY_UI_TOKEN', `a token of ${token.length} characters`, `${MIN_UI_TOKEN_LENGTH} characters or more`);
+  if (token === null && !isLoopbackHost(host)) {
+    throw new InvalidEnvironmentError('TWOWAY_UI_TOKEN', 'not set', `a token of ${MIN_UI_TOKEN_LENGTH} characters or more whenever TWOWAY_UI_ADDRESS (${address}) is not a loopback address`);
+  }
+  const temporalUiUrl = env.TWOWAY_TEMPORAL_UI_URL?.trim().replace(/\/+$/, '') || null;
+  if (temporalUiUrl !== null && !/^https?:\/\/[^\s]+$/.test(temporalUiUrl)) throw new InvalidEnvironmentError('TWOWAY_TEMPORAL_UI_URL', describeValue(temporalUiUrl), 'an http:// or https:// URL, e.g. http://localhost:8233');
+  return { host, port, token, temporalUiUrl };
 }

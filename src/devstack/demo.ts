@@ -15,7 +15,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { createProgress } from '../cli/progress.js';
-import { parsePort, parseRunPolicy, parseSftpTimeouts, parseWatchSettings, parseWorkerConcurrency } from '../config/env.js';
+import { parsePort, parseRunPolicy, parseSftpTimeouts, parseUiSettings, parseWatchSettings, parseWorkerConcurrency, type UiSettings } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
@@ -37,6 +37,7 @@ import type { watchPeriodsWorkflow } from '../workflows/watch-periods-workflow.j
 import { ensureSearchAttributes } from '../temporal/search-attributes-setup.js';
 import { temporalLogger } from '../observability/temporal-logger.js';
 import { createReportWorkers } from '../worker.js';
+import { startStatusServer, type StatusServer } from '../ui/server.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
 import { keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
 import { startDemoWebhook, type DemoWebhook } from './demo-webhook.js';
@@ -47,6 +48,8 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-s
 const DEFAULT_TEMPORAL_PORT = 7233;
 const DEFAULT_UI_PORT = 8233;
 const DEFAULT_METRICS_PORT = 9464;
+/** The status page's usual port (TWOWAY_UI_ADDRESS's default). */
+const DEFAULT_STATUS_PAGE_PORT = 8080;
 /** Temporal's SQLite database in the demo home: schedules and workflow history outlive a restart. */
 const TEMPORAL_DB_FILE = 'temporal.db';
 /** Daily clients get the last few days; weekly and monthly clients their last complete period. */
@@ -84,6 +87,16 @@ async function demoMetricsAddress(env: NodeJS.ProcessEnv, once: boolean): Promis
   const configured = env.TWOWAY_METRICS_ADDRESS?.trim();
   if (configured) return configured === 'off' ? null : configured;
   return `127.0.0.1:${!once && (await isPortFree(DEFAULT_METRICS_PORT)) ? DEFAULT_METRICS_PORT : await freePort()}`;
+}
+
+/**
+ * The demo's status page settings: TWOWAY_UI_ADDRESS when set, else loopback on the usual port
+ * when free (any free port for --once); its workflow links go to the demo's Temporal UI.
+ */
+async function demoUiSettings(env: NodeJS.ProcessEnv, once: boolean, temporalUiUrl: string | null): Promise<UiSettings> {
+  const address = env.TWOWAY_UI_ADDRESS?.trim() || `127.0.0.1:${!once && (await isPortFree(DEFAULT_STATUS_PAGE_PORT)) ? DEFAULT_STATUS_PAGE_PORT : await freePort()}`;
+  const uiUrl = env.TWOWAY_TEMPORAL_UI_URL?.trim() || temporalUiUrl || '';
+  return parseUiSettings({ ...env, TWOWAY_UI_ADDRESS: address, TWOWAY_TEMPORAL_UI_URL: uiUrl });
 }
 
 /** --once's own state folder: inside TWOWAY_DATA_DIR when set, else in the system's temporary folder. */
@@ -130,6 +143,7 @@ interface Services {
   clientConnection: Connection;
   workerConnection: NativeConnection;
   webhookReceiver: WebhookReceiver | null;
+  statusPage: StatusServer;
   shutdownWorkers: () => void;
   workersDone: Promise<void>;
 }
@@ -342,10 +356,17 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     // A pass now, rather than at the watchdog's next interval: the failed list and its notifications are there at once.
     const pass = await client.workflow.execute<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', { taskQueue: TASK_QUEUE, workflowId: `${WATCHDOG_SCHEDULE_ID}/demo-start-${now}` });
     options.out(`watchdog: ${pass.periods} periods of ${pass.clients} clients judged; ${pass.problems.failed} failed, ${pass.problems.missing} missing, ${pass.problems.late} late; ${pass.sent} notifications sent`);
+    services.statusPage = await startStatusServer({
+      knex,
+      temporal: client,
+      namespace: 'default',
+      settings: await demoUiSettings(env, options.once, services.temporal.uiUrl ?? null),
+      logger: logger.child({ component: 'status-page' }),
+    });
     const schedules = await listSchedules(client);
     options.out('');
     for (const schedule of schedules) options.out(`schedule ${schedule.clientId} (${schedule.frequency}, ${schedule.timeZone}) next run ${schedule.nextRuns[0]?.toISOString() ?? 'none'}`);
-    printWhereToLook(options, { home, temporal: services.temporal, metricsAddress, logPath, databaseUrl: services.database.url, sftp, webhook });
+    printWhereToLook(options, { home, temporal: services.temporal, statusPage: services.statusPage.url, metricsAddress, logPath, databaseUrl: services.database.url, sftp, webhook });
 
     if (options.once) {
       options.out('');
@@ -362,6 +383,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const steps: Array<() => unknown> = [
       () => services.shutdownWorkers?.(),
       () => services.workersDone,
+      () => services.statusPage?.close(),
       () => services.webhookReceiver?.close(),
       () => services.clientConnection?.close(),
       () => services.workerConnection?.close(),
@@ -394,6 +416,7 @@ async function makeFolders(sftp: SftpServer, folders: readonly string[]): Promis
 interface WhereToLook {
   readonly home: string;
   readonly temporal: TemporalDevServer;
+  readonly statusPage: string;
   readonly metricsAddress: string | null;
   readonly logPath: string;
   readonly databaseUrl: string;
@@ -408,6 +431,7 @@ function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   const cliEnv = `TEMPORAL_ADDRESS=${temporal.address} DATABASE_URL=${where.databaseUrl}`;
   options.out('');
   options.out(`Temporal Web UI:   ${ui}  (runs: ${ui}/namespaces/default/workflows, schedules: ${ui}/namespaces/default/schedules)`);
+  options.out(`status page:       ${where.statusPage}  (every client's periods; rerun, repair, force, pause)`);
   options.out(`failed list:       ${cliEnv} npx twoway-report problems`);
   options.out(`${BROKEN_CLIENT}'s runs:      ${ui}/namespaces/default/workflows?query=${runsQuery}`);
   options.out(`worker metrics:    ${where.metricsAddress ? `http://${where.metricsAddress}/metrics` : 'off (TWOWAY_METRICS_ADDRESS=off)'}`);
@@ -418,5 +442,5 @@ function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   options.out(`demo state:        ${where.home}  (${options.once ? 'deleted at the end' : 'kept for the next start; `demo --fresh` starts over'})`);
   options.out(`CLI against this demo: ${cliEnv} npx twoway-report status`);
   options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${CORRECT_PASSWORD_VARIABLE}`);
-  options.out(`then rerun a failed period from the UI (Reset) or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`);
+  options.out(`then rerun a failed period from the status page (open its cell), or the Temporal UI (Reset), or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`);
 }

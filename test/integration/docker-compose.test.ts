@@ -35,6 +35,9 @@ const LOCAL_ONLY_VARIABLES: Readonly<Record<string, string>> = {
   TEMPORAL_TLS_CERT: 'mTLS to a hosted cluster needs mounted certificates: an override file, not this one',
   TEMPORAL_TLS_KEY: 'mTLS to a hosted cluster needs mounted certificates: an override file, not this one',
   TEMPORAL_TLS_CA: 'CA of a hosted cluster; the bundled server has no TLS',
+  TWOWAY_UI_ADDRESS: 'read by `twoway-report ui`, not by the worker; compose runs no status page',
+  TWOWAY_UI_TOKEN: 'read by `twoway-report ui`, not by the worker; compose runs no status page',
+  TWOWAY_TEMPORAL_UI_URL: "the status page's links; compose runs no status page (its temporal-ui service is reached directly)",
 };
 /** Worker variables whose value the compose file fixes (the services it names), not a code default. */
 const COMPOSE_WIRED_VARIABLES = ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TWOWAY_WORK_DIR'];

@@ -1,20 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { assertBackfillRange } from '../../domain/backfill-range.js';
 import { assertReportable } from '../../domain/client-config.js';
 import { UsageError } from '../../domain/errors.js';
-import { backfillWorkflowId, TASK_QUEUE } from '../../domain/workflow-ids.js';
+import { backfillWorkflowId } from '../../domain/workflow-ids.js';
 import { loadClient } from '../../db/clients.js';
 import { connectTemporal } from '../../temporal/client.js';
+import { startBackfill } from '../../temporal/period-runs.js';
 import {
   DEFAULT_BACKFILL_CONCURRENCY,
   MAX_BACKFILL_CONCURRENCY,
   type BackfillProgress,
-  type backfillReportsWorkflow,
 } from '../../workflows/backfill-reports-workflow.js';
 import { describeFailure } from '../../workflows/failures.js';
-import { clientSearchAttributes } from '../../workflows/search-attributes.js';
 import { parseDateOption, parseFrequencyOption, parseOptions, parseWholeNumberOption, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
 import { createProgress } from '../progress.js';
@@ -70,13 +68,7 @@ export async function backfillCommand(args: readonly string[], context: CliConte
   const workflowId = backfillWorkflowId(clientId, frequency, from, to);
   const temporal = await connectTemporal(context.env);
   try {
-    const handle = await temporal.client.workflow.start<typeof backfillReportsWorkflow>('backfillReportsWorkflow', {
-      taskQueue: TASK_QUEUE,
-      workflowId,
-      args: [{ clientId, from, to, frequency, force: options.force ?? false, concurrency }],
-      typedSearchAttributes: clientSearchAttributes(clientId, frequency),
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
+    const handle = await startBackfill(temporal.client, { clientId, from, to, frequency, force: options.force ?? false, concurrency });
     context.stderr.write(`backfill ${workflowId} started\n`);
     if (options.detach) {
       print(context, workflowId);

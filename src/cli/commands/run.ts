@@ -1,17 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { periodWorkflowId, TASK_QUEUE } from '../../domain/workflow-ids.js';
+import { periodWorkflowId } from '../../domain/workflow-ids.js';
 import { planPeriodFile } from '../../report/period-file.js';
 import { connectTemporal, type TemporalClient } from '../../temporal/client.js';
+import { startPeriodRun } from '../../temporal/period-runs.js';
 import { describeFailure } from '../../workflows/failures.js';
-import type { ReportPeriodInput, ReportPeriodOutcome, reportPeriodWorkflow } from '../../workflows/report-period-workflow.js';
-import { periodSearchAttributes } from '../../workflows/search-attributes.js';
+import type { ReportPeriodOutcome, reportPeriodWorkflow } from '../../workflows/report-period-workflow.js';
 import { parseDateOption, parseOptions, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
 
-/** Runs of the period a forced `run` waits out before giving up (each may be a schedule or backfill starting anew). */
-const MAX_RUNS_WAITED_FOR = 5;
 /** How often a waiting `run` looks at the run's retries. */
 const RETRY_POLL_INTERVAL_MS = 2_000;
 /** A describe call without an answer by then is skipped; the next poll asks again. */
@@ -42,39 +39,6 @@ export function describeOutcome(outcome: ReportPeriodOutcome): string {
       return `unchanged, not delivered again: the file equals delivered ${file}`;
     case 'already-delivered':
       return `already delivered, nothing done (use --force to deliver a changed file as a revision): ${file}`;
-  }
-}
-
-/**
- * Starts the period's workflow. Not forced, a run already in progress (a schedule, a backfill)
- * is joined: it does the same. Forced, joining would drop --force, so the run in progress is
- * waited for (said on stderr) and the forced run started after it.
- */
-async function startPeriodRun(temporal: TemporalClient, input: ReportPeriodInput, context: CliContext): Promise<WorkflowHandleWithFirstExecutionRunId<typeof reportPeriodWorkflow>> {
-  const workflowId = periodWorkflowId(input.clientId, input.frequency, input.periodStart);
-  const start = (conflict: WorkflowIdConflictPolicy) =>
-    temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
-      taskQueue: TASK_QUEUE,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: periodSearchAttributes(input.clientId, input.frequency, input.periodStart),
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      workflowIdConflictPolicy: conflict,
-    });
-  if (!input.force) return start(WorkflowIdConflictPolicy.USE_EXISTING);
-  for (let waited = 0; ; waited++) {
-    try {
-      return await start(WorkflowIdConflictPolicy.FAIL);
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      const { runId } = await temporal.client.workflow.getHandle(workflowId).describe();
-      if (waited >= MAX_RUNS_WAITED_FOR) {
-        throw new Error(`${workflowId}: another run (run id ${runId}) is in progress after waiting for ${waited} runs to finish; try --force again later`);
-      }
-      context.stderr.write(`a run of ${workflowId} is in progress (run id ${runId}); waiting for it to finish, then running it forced\n`);
-      // How it ends does not matter: the forced run comes next either way.
-      await temporal.client.workflow.getHandle(workflowId, runId).result().catch(() => undefined);
-    }
   }
 }
 
@@ -116,7 +80,7 @@ export async function runCommand(args: readonly string[], context: CliContext): 
   const workflowId = periodWorkflowId(clientId, input.frequency, input.periodStart);
   const temporal = await connectTemporal(context.env);
   try {
-    const handle = await startPeriodRun(temporal, input, context);
+    const handle = await startPeriodRun(temporal.client, input, (message) => context.stderr.write(`${message}\n`));
     if (options['no-wait']) {
       context.stderr.write(`started ${workflowId} (run ${handle.firstExecutionRunId}); not waiting: \`twoway-report status --client ${clientId}\` shows how it ends\n`);
       print(context, `${workflowId} ${handle.firstExecutionRunId}`);
