@@ -1,16 +1,6 @@
 /** Finding processes through /proc, so a drill kills exactly the processes it started and nothing else. */
-import { readdirSync, readFileSync } from 'node:fs';
-
-/** The parent of a process, or -1 once it is gone. */
-export function parentOf(pid: number): number {
-  try {
-    const statLine = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 4 (ppid) follows the parenthesised command name, which may hold spaces.
-    return Number(statLine.slice(statLine.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
+import { readFileSync } from 'node:fs';
+import { allPids, parentOf } from '../src/devstack/processes.js';
 
 /** The process's arguments, or null once it is gone. */
 export function commandLineOf(pid: number): string[] | null {
@@ -28,10 +18,6 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function allPids(): number[] {
-  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
 }
 
 /** The direct children of a process. */

@@ -5,11 +5,13 @@
  * A file already under a final name is compared by its bytes, never overwritten.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import { InvalidClientSettingError, RemoteDirectoryMissingError, UploadVerificationError } from '../domain/errors.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import { hashLocalFile } from './local-file.js';
-import { describeForLog, remotePathIn, type SftpSession } from './sftp-session.js';
+import { describeForLog } from './sftp-log.js';
+import type { SftpSession } from './sftp-session.js';
 import { hashRemoteFile, upload, type UploadSource } from './sftp-transfer.js';
 
 /** Suffix of temporary names: hidden (leading dot) and neither `.csv` nor `.gz`, so a receiver ignores them. */
@@ -66,7 +68,7 @@ export class RemoteFolder {
   ) {}
 
   pathOf(name: string): string {
-    return remotePathIn(this.settings.remoteDir, name);
+    return posix.join(this.settings.remoteDir, name);
   }
 
   async checkExists(): Promise<void> {

@@ -18,10 +18,12 @@
 import { BuiltFileMissingError, InvalidClientSettingError, RemoteFileConflictError, UploadVerificationError } from '../domain/errors.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
+import { abortReason } from './bounded-wait.js';
 import { prepareLocalFile, type LocalFile } from './local-file.js';
 import { RemoteFolder, sha256Hex, type Placement } from './remote-folder.js';
 import { resolveCredentials } from './secrets.js';
-import { abortReason, describeForLog, SftpSession } from './sftp-session.js';
+import { describeForLog } from './sftp-log.js';
+import { SftpSession } from './sftp-session.js';
 
 export interface DeliveryRequest {
   readonly clientId: string;

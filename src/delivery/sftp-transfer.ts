@@ -51,6 +51,7 @@ function closeHandle(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
  * The largest WRITE the server takes in one request. ssh2 splits a larger write into requests
  * it sends one after another, which would interleave with the other writes in flight and break
  * file order; so pieces are cut to its limit (negotiated, but missing from its typings).
+ * `_maxWriteLen` is private to ssh2 1.17.0, the exact version this depends on (see ssh2-socket-patch.ts).
  */
 function writeRequestBytes(sftp: SFTPWrapper): number {
   const negotiated = (sftp as unknown as { _maxWriteLen?: unknown })._maxWriteLen;

@@ -2,20 +2,21 @@
  * A real OpenSSH sshd on loopback, serving SFTP only, for the tests and the demo.
  *
  * Password login needs a real system user, so each harness (as root) creates a user of its
- * own with a random name and password and deletes it again in `dispose()`: several test
- * files and the demo run harnesses in parallel and must never share a user.
+ * own with a random name and password (system-accounts.ts) and deletes it again in
+ * `dispose()`: several test files and the demo run harnesses in parallel and must never share a user.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostKeyFingerprint } from '../delivery/host-key.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
 import { freePort } from './ports.js';
-import { killQuietly } from './processes.js';
+import { descendantPids, endDescendants, killQuietly, runCommand } from './processes.js';
+import { createSystemUser, deleteSystemUser, deleteSystemUserNow, openParentsToOthers } from './system-accounts.js';
 
 export interface SftpServer {
   readonly host: '127.0.0.1';
@@ -54,7 +55,6 @@ export interface StartSftpServerOptions {
 
 const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'];
 const PRIVILEGE_SEPARATION_DIR = '/run/sshd';
-const NOLOGIN_SHELL = existsSync('/usr/sbin/nologin') ? '/usr/sbin/nologin' : '/bin/false';
 const USER_NAME_PREFIX = 'twsftp';
 const USER_NAME_RANDOM_BYTES = 3;
 const PASSWORD_RANDOM_BYTES = 18;
@@ -62,54 +62,11 @@ const READY_TIMEOUT_MS = 15_000;
 const READY_PROBE_INTERVAL_MS = 50;
 const BANNER_PROBE_TIMEOUT_MS = 1_000;
 const STOP_GRACE_MS = 3_000;
-const SESSION_POLL_INTERVAL_MS = 10;
-// useradd/userdel take a lock on /etc/passwd; parallel harnesses may meet it held.
-const ACCOUNT_LOCK_ATTEMPTS = 20;
-const ACCOUNT_LOCK_RETRY_MS = 100;
 const KEPT_LOG_LINES = 30;
 
 function findSshd(): string | null {
   const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'sshd'));
   return [...SSHD_CANDIDATES, ...onPath].find((candidate) => existsSync(candidate)) ?? null;
-}
-
-/** Runs a short system command; throws with its standard error when it fails. */
-function runCommand(command: string, args: readonly string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-  if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
-  return { status: result.status ?? 1, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
-
-/** The numeric user and group ids of an account, or null when it does not exist. */
-function accountIds(username: string): { uid: number; gid: number } | null {
-  const uid = runCommand('id', ['-u', username]);
-  const gid = runCommand('id', ['-g', username]);
-  return uid.status === 0 && gid.status === 0 ? { uid: Number(uid.stdout), gid: Number(gid.stdout) } : null;
-}
-
-/** Live processes (no zombies: they cannot be killed, only reaped) running as `uid`, found through /proc. */
-function processesOfUser(uid: number): number[] {
-  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid && !/^State:\s+Z/m.test(status);
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** Runs an account command, retrying while another process holds the password-file lock. */
-async function runAccountCommand(command: string, args: readonly string[], input?: string): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    const result = runCommand(command, args, input);
-    if (result.status === 0) return;
-    const locked = /lock|try again/i.test(result.stderr);
-    if (!locked || attempt >= ACCOUNT_LOCK_ATTEMPTS) {
-      throw new Error(`${command} ${args.join(' ')} exited with status ${result.status}: ${result.stderr}`);
-    }
-    await sleep(ACCOUNT_LOCK_RETRY_MS * attempt);
-  }
 }
 
 /** OpenSSH's fingerprint of a `*.pub` line (`type base64-blob comment`). */
@@ -124,15 +81,6 @@ async function generateKey(path: string, comment: string): Promise<void> {
   await rm(`${path}.pub`, { force: true });
   const result = runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
   if (result.status !== 0) throw new Error(`ssh-keygen could not create ${path}: ${result.stderr}`);
-}
-
-/** The sftp user's processes must get through every parent folder of its home. */
-async function openParentsToOthers(dir: string): Promise<void> {
-  for (let current = dirname(dir); ; current = dirname(current)) {
-    const mode = (await stat(current)).mode;
-    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
-    if (dirname(current) === current) return;
-  }
 }
 
 function sshdConfig(options: { port: number; hostKeyPath: string; pidFile: string; authorizedKeysPath: string; username: string; sftpServerArguments: readonly string[] }): string {
@@ -186,64 +134,6 @@ function probeSshBanner(port: number): Promise<boolean> {
   });
 }
 
-/** The parent of a process, or -1 once it is gone. */
-function parentOf(pid: number): number {
-  try {
-    const statLine = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 4 (ppid) follows the parenthesised command name, which may hold spaces.
-    return Number(statLine.slice(statLine.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
-
-/** Every process below `rootPid` (sshd's per-connection children run in sessions of their own). */
-function descendantPids(rootPid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    const ppid = parentOf(pid);
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const found: number[] = [];
-  const queue = [rootPid];
-  while (queue.length > 0) {
-    const below = children.get(queue.shift() as number) ?? [];
-    found.push(...below);
-    queue.push(...below);
-  }
-  return found;
-}
-
-/** Still in the process table (running, or a zombie its parent has not reaped yet). */
-function exists(pid: number): boolean {
-  return existsSync(`/proc/${pid}`);
-}
-
-/**
- * Ends sshd's sessions from the bottom up, while sshd runs: each process exits once its
- * child has, and is reaped by its parent. Killing a whole tree at once would leave orphans
- * for init to reap, which some containers' init never does.
- */
-async function endSessions(sshdPid: number): Promise<void> {
-  const deadline = Date.now() + STOP_GRACE_MS;
-  for (let sessions = descendantPids(sshdPid); sessions.length > 0; sessions = descendantPids(sshdPid)) {
-    if (Date.now() > deadline) {
-      for (const pid of sessions) killQuietly(pid, 'SIGKILL');
-      return;
-    }
-    for (const pid of leavesAmong(sessions)) killQuietly(pid, 'SIGTERM');
-    await sleep(SESSION_POLL_INTERVAL_MS);
-  }
-}
-
-/** The processes among `pids` that have no children (zombies included: their parent reaps them). */
-function leavesAmong(pids: readonly number[]): number[] {
-  const parents = new Set(pids.map(parentOf));
-  return pids.filter((pid) => !parents.has(pid));
-}
-
 class OpenSshSftpServer implements SftpServer {
   readonly host = '127.0.0.1' as const;
   private child: ChildProcess | null = null;
@@ -289,7 +179,8 @@ class OpenSshSftpServer implements SftpServer {
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.pid === undefined) return;
-    await endSessions(child.pid);
+    // sshd's per-connection children run in sessions of their own.
+    await endDescendants(child.pid, STOP_GRACE_MS);
     const exited = new Promise<void>((resolvePromise) => {
       if (child.exitCode !== null || child.signalCode !== null) resolvePromise();
       else child.once('exit', () => resolvePromise());
@@ -306,10 +197,7 @@ class OpenSshSftpServer implements SftpServer {
     await this.stop();
     this.disposed = true;
     process.removeListener('exit', this.cleanUpOnExit);
-    await this.killUserProcesses();
-    await runAccountCommand('userdel', [this.username]).catch((error: unknown) => {
-      this.logger.warn({ err: error, user: this.username }, 'could not delete the SFTP test user');
-    });
+    await deleteSystemUser(this.username, this.logger);
     await rm(this.baseDir, { recursive: true, force: true });
   }
 
@@ -335,25 +223,6 @@ class OpenSshSftpServer implements SftpServer {
     throw new Error(`sshd on 127.0.0.1:${this.port} did not accept SSH within ${READY_TIMEOUT_MS} ms:\n${this.recentLog.join('\n')}`);
   }
 
-  private async waitForSessionsToEnd(pids: readonly number[]): Promise<void> {
-    const deadline = Date.now() + STOP_GRACE_MS;
-    let alive = pids.filter(exists);
-    while (alive.length > 0 && Date.now() < deadline) {
-      await sleep(SESSION_POLL_INTERVAL_MS);
-      alive = alive.filter(exists);
-    }
-    for (const pid of alive) killQuietly(pid, 'SIGKILL');
-  }
-
-  /** Sessions can outlive a stop that raced with a login; userdel refuses a user with processes. */
-  private async killUserProcesses(): Promise<void> {
-    const ids = accountIds(this.username);
-    if (!ids) return;
-    const pids = processesOfUser(ids.uid);
-    for (const pid of pids) killQuietly(pid, 'SIGKILL');
-    await this.waitForSessionsToEnd(pids);
-  }
-
   /** dispose(), synchronously: the last resort when the process exits. */
   private cleanUpNow(): void {
     const pid = this.child?.pid;
@@ -362,9 +231,7 @@ class OpenSshSftpServer implements SftpServer {
       killQuietly(pid, 'SIGKILL');
       for (const session of sessions) killQuietly(session, 'SIGKILL');
     }
-    const ids = accountIds(this.username);
-    if (ids) for (const session of processesOfUser(ids.uid)) killQuietly(session, 'SIGKILL');
-    runCommand('userdel', [this.username]);
+    deleteSystemUserNow(this.username);
     rmSync(this.baseDir, { recursive: true, force: true });
   }
 }
@@ -395,24 +262,7 @@ export async function startSftpServer(options: StartSftpServerOptions): Promise<
   await writeFile(authorizedKeysPath, await readFile(`${userKeyPath}.pub`, 'utf8'), { mode: 0o644 });
   await writeFile(configPath, sshdConfig({ port, hostKeyPath, pidFile: join(baseDir, 'sshd.pid'), authorizedKeysPath, username, sftpServerArguments: options.sftpServerArguments ?? [] }), { mode: 0o644 });
 
-  await runAccountCommand('useradd', ['--no-create-home', '--home-dir', rootDir, '--shell', NOLOGIN_SHELL, '--user-group', username]);
-  try {
-    await runAccountCommand('chpasswd', [], `${username}:${password}\n`);
-    await mkdir(rootDir, { recursive: true, mode: 0o755 });
-    const ids = accountIds(username);
-    if (!ids) throw new Error(`useradd created no account ${username}`);
-    if (options.homeDir) {
-      await openParentsToOthers(rootDir);
-      // A kept home holds the files of earlier users of this harness.
-      const owned = runCommand('chown', ['-R', `${ids.uid}:${ids.gid}`, rootDir]);
-      if (owned.status !== 0) throw new Error(`chown -R ${username} ${rootDir} failed: ${owned.stderr}`);
-    } else {
-      await chown(rootDir, ids.uid, ids.gid);
-    }
-  } catch (error) {
-    await runAccountCommand('userdel', [username]).catch(() => undefined);
-    throw error;
-  }
+  await createSystemUser({ username, password, homeDir: rootDir, homeKept: Boolean(options.homeDir) });
 
   const server = new OpenSshSftpServer(sshdPath, baseDir, configPath, port, username, password, userKeyPath, hostKeySha256, rootDir, logger);
   try {

@@ -1,5 +1,5 @@
 /** Validation of a `clients` row into a ClientConfig [SPEC §2, §5, §6]. */
-import { parseAfterHours } from './after-hours.js';
+import { parseAfterHours } from './after-hours-settings.js';
 import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from './errors.js';
 import { parseDueSetting } from './deadlines.js';
 import { parseFileNameTemplate } from './file-name.js';

@@ -12,17 +12,10 @@ const MONTHS_PER_YEAR = 12;
 const DAYS_PER_WEEK = 7;
 /** 1970-01-01 was a Thursday (ISO weekday 4); shifts epoch days onto Monday = 0. */
 const EPOCH_DAY_TO_MONDAY_BASED = 3;
-// Constants of the days-from-civil algorithm (H. Hinnant), which counts years from March so
-// that the leap day is the last day of its "year".
-const DAYS_PER_400_YEARS = 146_097;
-const DAYS_PER_4_YEARS = 1_460;
-const DAYS_PER_100_YEARS = 36_524;
-const DAYS_PER_YEAR = 365;
-const YEARS_PER_ERA = 400;
-/** Days from 0000-03-01 to 1970-01-01. */
+/** Days in a 400-year era of the Gregorian calendar (Hinnant's 146097). */
+const DAYS_PER_ERA = 146_097;
+/** Days from 0000-03-01 to 1970-01-01 (Hinnant's 719468). */
 const EPOCH_SHIFT_DAYS = 719_468;
-const MONTHS_MARCH_BASED_TO_DAYS_NUMERATOR = 153;
-const MONTHS_MARCH_BASED_TO_DAYS_DIVISOR = 5;
 
 /** Epoch days of 0001-01-01 and 9999-12-31: the range a LocalDate can name. */
 const MIN_EPOCH_DAY = daysFromCivil(MIN_YEAR, 1, 1);
@@ -44,29 +37,36 @@ export function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+/*
+ * days_from_civil and civil_from_days are Howard Hinnant's algorithms
+ * (http://howardhinnant.github.io/date_algorithms.html), with his names: the year counts from
+ * March so that the leap day is its last day; `era` is a 400-year cycle, `yoe` the year of the
+ * era [0, 399], `doy` the day of the (March-based) year [0, 365], `doe` the day of the era
+ * [0, 146096], `mp` the March-based month [0, 11]. Math.floor stands in for his integer division
+ * of possibly negative values.
+ */
+
+/** Hinnant's days_from_civil: the epoch day of a (proleptic Gregorian) date. */
 function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / YEARS_PER_ERA);
-  const yearOfEra = y - era * YEARS_PER_ERA;
-  const monthFromMarch = month > 2 ? month - 3 : month + 9;
-  const dayOfYear = Math.floor((MONTHS_MARCH_BASED_TO_DAYS_NUMERATOR * monthFromMarch + 2) / MONTHS_MARCH_BASED_TO_DAYS_DIVISOR) + day - 1;
-  const dayOfEra = yearOfEra * DAYS_PER_YEAR + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * DAYS_PER_400_YEARS + dayOfEra - EPOCH_SHIFT_DAYS;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * DAYS_PER_ERA + doe - EPOCH_SHIFT_DAYS;
 }
 
+/** Hinnant's civil_from_days: the date of an epoch day. */
 function civilFromDays(epochDay: number): CivilDate {
   const z = epochDay + EPOCH_SHIFT_DAYS;
-  const era = Math.floor(z / DAYS_PER_400_YEARS);
-  const dayOfEra = z - era * DAYS_PER_400_YEARS;
-  const yearOfEra = Math.floor(
-    (dayOfEra - Math.floor(dayOfEra / DAYS_PER_4_YEARS) + Math.floor(dayOfEra / DAYS_PER_100_YEARS) - Math.floor(dayOfEra / (DAYS_PER_400_YEARS - 1))) /
-      DAYS_PER_YEAR,
-  );
-  const dayOfYear = dayOfEra - (DAYS_PER_YEAR * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const monthFromMarch = Math.floor((MONTHS_MARCH_BASED_TO_DAYS_DIVISOR * dayOfYear + 2) / MONTHS_MARCH_BASED_TO_DAYS_NUMERATOR);
-  const day = dayOfYear - Math.floor((MONTHS_MARCH_BASED_TO_DAYS_NUMERATOR * monthFromMarch + 2) / MONTHS_MARCH_BASED_TO_DAYS_DIVISOR) + 1;
-  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
-  const year = yearOfEra + era * YEARS_PER_ERA + (month <= 2 ? 1 : 0);
+  const era = Math.floor(z / DAYS_PER_ERA);
+  const doe = z - era * DAYS_PER_ERA;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
   return { year, month, day };
 }
 

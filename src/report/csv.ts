@@ -1,3 +1,8 @@
+// csv-writer's compiled internals (declared in csv-writer-internals.d.ts), not its public API:
+// quoting with one regular expression on its FieldStringifier, instead of its default stringifier
+// wrapped in a second check for a lone CR, was one of the three changes that took render from
+// 1.80x to 1.47x PostgreSQL's COPY on the 1M-row month (target <= 1.5x; BENCHMARKS.md, "How the
+// render targets were reached"). test/report/csv-writer-internals.test.ts fails if an upgrade moves or changes them.
 import { ArrayCsvStringifier } from 'csv-writer/dist/lib/csv-stringifiers/array.js';
 import { FieldStringifier } from 'csv-writer/dist/lib/field-stringifier.js';
 import { REPORT_HEADER, type ReportRecord } from '../domain/report-row.js';
