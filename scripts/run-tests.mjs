@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The whole suite, as CI runs it: lint, then every compiled test file under node's test
+// The whole suite, as CI runs it: lint, formatting and dependency checks, then every compiled test file under node's test
 // runner against real services. PostgreSQL is started here once (unless DATABASE_URL points
 // at a server); each test file creates its own database on it. Temporal dev servers and
 // sshd are started by the tests that need them.
@@ -28,10 +28,19 @@ function findTests(dir) {
   });
 }
 
-const lint = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings=0', '.'], { cwd: ROOT, stdio: 'inherit' });
-if (lint.status !== 0) {
-  console.log('lint failed');
-  console.log('0 passed, 1 failed');
+// Static checks first, each a failure of its own: lint, formatting (prettier), and declared
+// dependencies (knip: nothing unused, nothing imported that package.json does not declare).
+const CHECKS = [
+  ['lint', join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), ['--max-warnings=0', '.']],
+  ['format', join(ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), ['--check', '--log-level=warn', '.']],
+  ['dependencies', join(ROOT, 'node_modules', 'knip', 'bin', 'knip.js'), ['--no-progress']],
+];
+const failedChecks = CHECKS.filter(([, script, args]) => spawnSync(process.execPath, [script, ...args], { cwd: ROOT, stdio: 'inherit' }).status !== 0).map(
+  ([name]) => name,
+);
+if (failedChecks.length > 0) {
+  console.log(`${failedChecks.join(', ')} failed (npm run format fixes formatting)`);
+  console.log(`0 passed, ${failedChecks.length} failed`);
   process.exit(1);
 }
 

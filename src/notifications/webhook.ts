@@ -13,7 +13,7 @@ import { describeWebhookEndpoint, type WebhookSettings } from './settings.js';
 
 export const SIGNATURE_HEADER = 'Twoway-Signature';
 export const EVENT_ID_HEADER = 'Twoway-Event-Id';
-export const EVENT_TYPE_HEADER = 'Twoway-Event-Type';
+const EVENT_TYPE_HEADER = 'Twoway-Event-Type';
 
 /** How far a signature's timestamp may lie from the receiver's clock (Stripe's default). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -41,19 +41,31 @@ function assertInput(input: NotificationInput): void {
   assertField(input, NOTIFICATION_EVENT_TYPES.includes(input.type), 'type', input.type, NOTIFICATION_EVENT_TYPES.join(', '));
   assertField(input, FREQUENCIES.includes(input.frequency), 'frequency', input.frequency, FREQUENCIES.join(', '));
   assertField(input, typeof input.periodStart === 'string' && LOCAL_DATE.test(input.periodStart), 'periodStart', input.periodStart, 'a local date YYYY-MM-DD');
-  assertField(input, typeof input.occurredAt === 'string' && ISO_INSTANT.test(input.occurredAt), 'occurredAt', input.occurredAt, 'an ISO 8601 UTC instant such as 2026-11-11T03:00:00.000Z');
+  assertField(
+    input,
+    typeof input.occurredAt === 'string' && ISO_INSTANT.test(input.occurredAt),
+    'occurredAt',
+    input.occurredAt,
+    'an ISO 8601 UTC instant such as 2026-11-11T03:00:00.000Z',
+  );
   assertField(input, typeof input.change === 'string' && input.change.length > 0, 'change', input.change, 'a non-empty key of the state change');
   switch (input.type) {
     case 'period.delivered': {
       const { fileName, revision, rowCount, sha256 } = input.data;
-      assertField(input, typeof fileName === 'string' && fileName.length > 0, 'data.fileName', fileName, 'the delivered file\'s name');
+      assertField(input, typeof fileName === 'string' && fileName.length > 0, 'data.fileName', fileName, "the delivered file's name");
       assertField(input, Number.isSafeInteger(revision) && revision >= 1, 'data.revision', revision, 'a whole number from 1');
       assertField(input, Number.isSafeInteger(rowCount) && rowCount >= 0, 'data.rowCount', rowCount, 'a whole number from 0');
       assertField(input, typeof sha256 === 'string' && SHA256_HEX.test(sha256), 'data.sha256', sha256, '64 lower-case hex digits');
       break;
     }
     case 'period.failed':
-      assertField(input, typeof input.data.errorType === 'string' && input.data.errorType.length > 0, 'data.errorType', input.data.errorType, 'an error type name');
+      assertField(
+        input,
+        typeof input.data.errorType === 'string' && input.data.errorType.length > 0,
+        'data.errorType',
+        input.data.errorType,
+        'an error type name',
+      );
       assertField(input, typeof input.data.errorMessage === 'string', 'data.errorMessage', input.data.errorMessage, 'a message');
       break;
     case 'period.late':
@@ -74,14 +86,24 @@ function shorten(text: string, max: number): string {
 /** The event a caller's input describes, checked; only the fields of its type are kept, so nothing else reaches a receiver. */
 export function createNotificationEvent(input: NotificationInput): NotificationEvent {
   assertInput(input);
-  const base = { id: notificationEventId(input), occurredAt: input.occurredAt, clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart };
+  const base = {
+    id: notificationEventId(input),
+    occurredAt: input.occurredAt,
+    clientId: input.clientId,
+    frequency: input.frequency,
+    periodStart: input.periodStart,
+  };
   switch (input.type) {
     case 'period.delivered': {
       const { fileName, revision, rowCount, sha256 } = input.data;
       return { ...base, type: input.type, data: { fileName, revision, rowCount, sha256 } };
     }
     case 'period.failed':
-      return { ...base, type: input.type, data: { errorType: input.data.errorType, errorMessage: shorten(input.data.errorMessage, MAX_ERROR_MESSAGE_CHARACTERS) } };
+      return {
+        ...base,
+        type: input.type,
+        data: { errorType: input.data.errorType, errorMessage: shorten(input.data.errorMessage, MAX_ERROR_MESSAGE_CHARACTERS) },
+      };
     case 'period.late':
       return { ...base, type: input.type, data: { dueAt: input.data.dueAt } };
     case 'period.missing':
@@ -117,7 +139,12 @@ export interface VerifySignatureOptions {
  * rotation), then refuses a timestamp outside the tolerance, which stops replays of old requests.
  * `rawBody` must be the bytes received, before any JSON parsing.
  */
-export function verifySignature(rawBody: string | Buffer, header: string | null | undefined, secret: string, options: VerifySignatureOptions = {}): SignatureVerification {
+export function verifySignature(
+  rawBody: string | Buffer,
+  header: string | null | undefined,
+  secret: string,
+  options: VerifySignatureOptions = {},
+): SignatureVerification {
   if (!header) return { valid: false, reason: 'missing' };
   let timestampSeconds: number | null = null;
   const signatures: Buffer[] = [];
@@ -204,7 +231,13 @@ export async function postWebhook(settings: WebhookSettings, event: Notification
   const unavailable = (status: number | null, detail: string) => new WebhookUnavailableError(event.clientId, event.type, event.id, endpoint, status, detail);
   let response: Response;
   try {
-    response = await fetch(settings.url, { method: 'POST', headers, body, redirect: 'manual', signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout });
+    response = await fetch(settings.url, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+    });
     // The answer's body is not needed; dropping it frees the connection.
     await response.body?.cancel();
   } catch (error) {
