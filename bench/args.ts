@@ -38,7 +38,8 @@ export class BenchUsageError extends Error {}
 function wholeNumber(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new BenchUsageError(`--${flag} is "${raw}"; allowed: a whole number from ${min} to ${max}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new BenchUsageError(`--${flag} is "${raw}"; allowed: a whole number from ${min} to ${max}`);
   return value;
 }
 

@@ -50,9 +50,17 @@ function readProcesses(): Map<number, ProcessTimes> {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // The name is in parentheses and may hold spaces; fields after it are space separated.
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      const fields = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
       // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
-      found.set(Number(entry), { ppid: fields[1] ?? 0, name, ownTicks: (fields[11] ?? 0) + (fields[12] ?? 0), reapedTicks: (fields[13] ?? 0) + (fields[14] ?? 0) });
+      found.set(Number(entry), {
+        ppid: fields[1] ?? 0,
+        name,
+        ownTicks: (fields[11] ?? 0) + (fields[12] ?? 0),
+        reapedTicks: (fields[13] ?? 0) + (fields[14] ?? 0),
+      });
     } catch {
       // Ended while being read.
     }
@@ -105,5 +113,10 @@ export function cpuSince(start: CpuSnapshot): CpuSpent {
   const machineBusyMs = now.machineBusyMs - start.machineBusyMs;
   const wallSeconds = (now.atMs - start.atMs) / MS_PER_SECOND;
   // os.cpus() times are per core; their sum over cores, per wall second, is the core count.
-  return { wallSeconds, machineBusyShare: machineBusyMs / machineTotalMs, machineBusySeconds: (machineBusyMs / machineTotalMs) * wallSeconds * cpus().length, byProgram };
+  return {
+    wallSeconds,
+    machineBusyShare: machineBusyMs / machineTotalMs,
+    machineBusySeconds: (machineBusyMs / machineTotalMs) * wallSeconds * cpus().length,
+    byProgram,
+  };
 }

@@ -51,7 +51,8 @@ export function timingsOf(history: History): WorkflowTimings {
     if (event.workflowExecutionStartedEventAttributes) workflowStarted = at;
     else if (event.workflowExecutionCompletedEventAttributes) workflowClosed = at;
     else if (event.workflowTaskScheduledEventAttributes) scheduled.set(id, { step: WORKFLOW_TASK, at });
-    else if (event.activityTaskScheduledEventAttributes) scheduled.set(id, { step: event.activityTaskScheduledEventAttributes.activityType?.name ?? 'activity', at });
+    else if (event.activityTaskScheduledEventAttributes)
+      scheduled.set(id, { step: event.activityTaskScheduledEventAttributes.activityType?.name ?? 'activity', at });
     else if (event.workflowTaskStartedEventAttributes || event.activityTaskStartedEventAttributes) started.set(id, at);
     else if (event.workflowTaskCompletedEventAttributes) {
       const attributes = event.workflowTaskCompletedEventAttributes;

@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { BYTES_PER_GB } from './format.js';
 
-
 function osName(): string {
   try {
     return /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
@@ -25,7 +24,9 @@ export function describeMachine(postgresVersion: string | null): string[] {
     `CPU:         ${processors[0]?.model.trim() ?? 'unknown'}, ${processors.length} cores`,
     `RAM:         ${(totalmem() / BYTES_PER_GB).toFixed(1)} GB`,
     `OS:          ${osName()}, Linux ${release()}`,
-    `load avg:    ${loadavg().map((value) => value.toFixed(2)).join(' ')} (1, 5, 15 min) at start`,
+    `load avg:    ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')} (1, 5, 15 min) at start`,
     `Node:        ${process.version}`,
     `PostgreSQL:  ${postgresVersion ?? 'not started (no section needs it)'}`,
     `OpenSSH:     ${openSshVersion()}`,

@@ -49,9 +49,18 @@ async function renderAndMemory(options: BenchOptions, database: BenchDatabase, w
 
 function printSummary(results: readonly TargetResult[]): void {
   heading('summary');
-  line(table(['measurement', 'measured', 'target', 'result'], results.map((result) => [result.name, result.measured, result.target, result.note ? `${result.verdict} (${result.note})` : result.verdict])));
+  line(
+    table(
+      ['measurement', 'measured', 'target', 'result'],
+      results.map((result) => [result.name, result.measured, result.target, result.note ? `${result.verdict} (${result.note})` : result.verdict]),
+    ),
+  );
   const missed = results.filter((result) => result.verdict === 'MISS');
-  line(missed.length === 0 ? '\nevery target met' : `\ntargets missed: ${missed.map((result) => result.name).join('; ')} (see BENCHMARKS.md for the cause and the plan)`);
+  line(
+    missed.length === 0
+      ? '\nevery target met'
+      : `\ntargets missed: ${missed.map((result) => result.name).join('; ')} (see BENCHMARKS.md for the cause and the plan)`,
+  );
 }
 
 async function run(options: BenchOptions): Promise<void> {

@@ -19,7 +19,17 @@ const CUSTOMERS_PER_MONTH_CLIENT = 20_000;
 const WEEKDAY_HOURS = [['08:00', '17:00']];
 /** After-hours settings, so every row's flag is computed (windows, a split day, a holiday). */
 const AFTER_HOURS = {
-  businessHours: { mon: WEEKDAY_HOURS, tue: [['08:00', '12:00'], ['13:00', '17:00']], wed: WEEKDAY_HOURS, thu: WEEKDAY_HOURS, fri: [['08:00', '20:00']], sat: [['10:00', '14:00']] },
+  businessHours: {
+    mon: WEEKDAY_HOURS,
+    tue: [
+      ['08:00', '12:00'],
+      ['13:00', '17:00'],
+    ],
+    wed: WEEKDAY_HOURS,
+    thu: WEEKDAY_HOURS,
+    fri: [['08:00', '20:00']],
+    sat: [['10:00', '14:00']],
+  },
   holidays: ['2026-03-17'],
 };
 
@@ -55,6 +65,8 @@ export async function seedMonth(knex: Knex, label: string, events: number): Prom
   const vacuumStarted = performance.now();
   await knex.raw('VACUUM ANALYZE twoway_events');
   const vacuumed = (performance.now() - vacuumStarted) / MS_PER_SECOND;
-  line(`seeded ${count(events)} events for ${clientId}, month ${period.start} .. ${period.lastDay} (${BENCH_TIME_ZONE}) in ${seconds(seeded)} (${count(events / seeded)} events/s); VACUUM ANALYZE ${seconds(vacuumed)}`);
+  line(
+    `seeded ${count(events)} events for ${clientId}, month ${period.start} .. ${period.lastDay} (${BENCH_TIME_ZONE}) in ${seconds(seeded)} (${count(events / seeded)} events/s); VACUUM ANALYZE ${seconds(vacuumed)}`,
+  );
   return { label, clientId, events, periodDate: BENCH_MONTH, period };
 }

@@ -79,7 +79,16 @@ export async function timeRender(context: RenderBenchContext, month: SeededMonth
 /** The baseline: COPY of the same query to a file, by a process of its own. */
 export async function timeCopy(context: RenderBenchContext, month: SeededMonth): Promise<ProcessSample> {
   const out = join(context.workDir, 'copy.csv');
-  const args = ['--client', month.clientId, '--start', new Date(month.period.startInstant).toISOString(), '--end', new Date(month.period.endInstant).toISOString(), '--out', out];
+  const args = [
+    '--client',
+    month.clientId,
+    '--start',
+    new Date(month.period.startInstant).toISOString(),
+    '--end',
+    new Date(month.period.endInstant).toISOString(),
+    '--out',
+    out,
+  ];
   const run = await runMeasuredNode(context, COPY_BASELINE_PATH, args, 'copy');
   await rm(out, { force: true });
   const result = JSON.parse(run.stdout.trim()) as { rows: number; bytes: number };
@@ -134,8 +143,20 @@ export function reportRender(measured: MonthMeasurements): TargetResult {
     table(
       ['', 'seconds', 'rows/s (median)', 'MB/s (median)', 'file'],
       [
-        ['render', spread(renderTime, seconds), perSecond(rows / renderTime.median), megabytesPerSecond(renderBytes / renderTime.median), `${megabytes(renderBytes)} (report CSV, header included)`],
-        ['COPY', spread(copyTime, seconds), perSecond(rows / copyTime.median), megabytesPerSecond(copyBytes / copyTime.median), `${megabytes(copyBytes)} (PostgreSQL CSV, no header)`],
+        [
+          'render',
+          spread(renderTime, seconds),
+          perSecond(rows / renderTime.median),
+          megabytesPerSecond(renderBytes / renderTime.median),
+          `${megabytes(renderBytes)} (report CSV, header included)`,
+        ],
+        [
+          'COPY',
+          spread(copyTime, seconds),
+          perSecond(rows / copyTime.median),
+          megabytesPerSecond(copyBytes / copyTime.median),
+          `${megabytes(copyBytes)} (PostgreSQL CSV, no header)`,
+        ],
       ],
     ),
   );
@@ -146,7 +167,12 @@ export function reportRender(measured: MonthMeasurements): TargetResult {
   const pairs = spreadOf(render.map((sample, index) => sample.seconds / (copy[index]?.seconds ?? Number.NaN)));
   line(`  for judging noise: render / COPY of each adjacent pair ${spread(pairs, ratio)}; fastest over fastest ${ratio(renderTime.min / copyTime.min)}`);
   line(`rows checked: render printed ${count(rows)} data rows, COPY reported ${count(copy[0]?.rows ?? 0)}; render's sha256 identical in every run`);
-  return { name: `render / COPY, ${month.label} month`, measured: `${ratio(measuredRatio)} (${seconds(renderTime.median)} / ${seconds(copyTime.median)})`, target: `≤ ${ratio(RENDER_RATIO_TARGET)}`, verdict: verdict(pass) };
+  return {
+    name: `render / COPY, ${month.label} month`,
+    measured: `${ratio(measuredRatio)} (${seconds(renderTime.median)} / ${seconds(copyTime.median)})`,
+    target: `≤ ${ratio(RENDER_RATIO_TARGET)}`,
+    verdict: verdict(pass),
+  };
 }
 
 /** Prints peak RSS of the render process per month (and its growth); returns the summary lines. */
@@ -161,14 +187,31 @@ export function reportMemory(measured: readonly MonthMeasurements[]): TargetResu
     const pass = rss.max <= RENDER_RSS_TARGET_BYTES;
     rowsOut.push([month.label, count(render[0]?.rows ?? 0), spread(rss, megabytes), copyRss, verdict(pass)]);
     medians.push({ label: month.label, rows: render[0]?.rows ?? 0, bytes: rss.median });
-    results.push({ name: `render peak RSS, ${month.label} month`, measured: `max ${megabytes(rss.max)}, median ${megabytes(rss.median)}`, target: `≤ ${megabytes(RENDER_RSS_TARGET_BYTES)}`, verdict: verdict(pass) });
+    results.push({
+      name: `render peak RSS, ${month.label} month`,
+      measured: `max ${megabytes(rss.max)}, median ${megabytes(rss.median)}`,
+      target: `≤ ${megabytes(RENDER_RSS_TARGET_BYTES)}`,
+      verdict: verdict(pass),
+    });
   }
-  line(table(['month', 'rows', 'render peak RSS (maxRSS)', 'COPY baseline process (median)', `≤ ${megabytes(RENDER_RSS_TARGET_BYTES)} (judged on the max)`], rowsOut));
+  line(
+    table(
+      ['month', 'rows', 'render peak RSS (maxRSS)', 'COPY baseline process (median)', `≤ ${megabytes(RENDER_RSS_TARGET_BYTES)} (judged on the max)`],
+      rowsOut,
+    ),
+  );
   const [small, large] = [medians[0], medians[medians.length - 1]];
   if (small && large && small !== large) {
     const growth = large.bytes - small.bytes;
-    line(`growth ${small.label} → ${large.label} (${ratio(large.rows / small.rows)} the rows): ${growth >= 0 ? '+' : ''}${megabytes(growth)} (${ratio(large.bytes / small.bytes)} the memory)`);
-    results.push({ name: `render RSS growth, ${small.label} → ${large.label}`, measured: `${growth >= 0 ? '+' : ''}${megabytes(growth)} (${ratio(large.bytes / small.bytes)})`, target: 'flat (no target figure)', verdict: 'INFO' });
+    line(
+      `growth ${small.label} → ${large.label} (${ratio(large.rows / small.rows)} the rows): ${growth >= 0 ? '+' : ''}${megabytes(growth)} (${ratio(large.bytes / small.bytes)} the memory)`,
+    );
+    results.push({
+      name: `render RSS growth, ${small.label} → ${large.label}`,
+      measured: `${growth >= 0 ? '+' : ''}${megabytes(growth)} (${ratio(large.bytes / small.bytes)})`,
+      target: 'flat (no target figure)',
+      verdict: 'INFO',
+    });
   }
   return results;
 }

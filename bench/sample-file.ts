@@ -14,7 +14,14 @@ const RANDOM_BYTES_PER_LINE = 48;
 const HASH_READ_BYTES = 1 << 20;
 const FIRST_NAMES = ['Ana', 'José', 'Zoë', 'Chloé', 'Liam', 'Noah', '"Mary, Jr."', 'Wei', '李', 'Nguyễn', 'Siobhán', 'Olu', 'Ava', 'Mia', 'Björn', 'Priya'];
 const LAST_NAMES = ["O'Neil", 'Smith', 'García', 'Müller', 'Kowalski', 'Tanaka', 'Johnson', 'Dubois', '"""Ace"" Ventura"', 'Okafor', 'Nakamura', 'Rossi'];
-const EVENTS = ['twoway_webhook,customer_message_sent', 'twoway_webhook,agent_message_sent', 'twoway_webhook,system_message_sent', 'twoway,agent_ping', 'twoway,channel_closed', 'twoway_webhook,member_added'];
+const EVENTS = [
+  'twoway_webhook,customer_message_sent',
+  'twoway_webhook,agent_message_sent',
+  'twoway_webhook,system_message_sent',
+  'twoway,agent_ping',
+  'twoway,channel_closed',
+  'twoway_webhook,member_added',
+];
 const GROUPS = ['north', 'south', 'east', 'west', 'escalations'];
 const EPOCH_2026_MS = Date.UTC(2026, 0, 1);
 const YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -47,7 +54,7 @@ export async function writeSampleFile(path: string, bytes: number): Promise<stri
   const hash = createHash('sha256');
   const file = await open(path, 'wx');
   try {
-    for (let written = 0; written < bytes; ) {
+    for (let written = 0; written < bytes;) {
       const piece = chunk().subarray(0, bytes - written);
       hash.update(piece);
       await file.write(piece);

@@ -73,7 +73,10 @@ function serverCiphers(configPath: string): string[] {
 /** Ciphers this OpenSSH client supports. */
 function clientCiphers(): string[] {
   const result = spawnSync('ssh', ['-Q', 'cipher'], { encoding: 'utf8' });
-  return (result.stdout ?? '').split('\n').map((entry) => entry.trim()).filter(Boolean);
+  return (result.stdout ?? '')
+    .split('\n')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 function openSshVersion(): string {
@@ -108,7 +111,8 @@ async function uploadOurs(harness: Harness, name: string): Promise<Upload> {
   const result = await deliverFile({ clientId: 'bench', settings, localPath: harness.localPath, fileName: name, sha256: harness.sha256 });
   const elapsed = (performance.now() - started) / MS_PER_SECOND;
   const cpu = cpuOf(cpuAtStart, 'self');
-  if (result.alreadyPresent || result.bytes !== harness.bytes) throw new BenchFailure(`deliverFile: ${result.bytes} bytes delivered (already present: ${result.alreadyPresent})`);
+  if (result.alreadyPresent || result.bytes !== harness.bytes)
+    throw new BenchFailure(`deliverFile: ${result.bytes} bytes delivered (already present: ${result.alreadyPresent})`);
   await verifyAndRemove(harness, name, 'deliverFile');
   return { seconds: elapsed, bytesPerSecond: harness.bytes / elapsed, ...cpu };
 }
@@ -119,15 +123,23 @@ async function uploadOpenSsh(harness: Harness, name: string, cipher: string): Pr
   const batch = join(harness.baseDir, `batch-${name}`);
   await writeFile(batch, `put "${harness.localPath}" "${join(harness.remoteDir, name)}"\n`);
   const args = [
-    '-F', '/dev/null', // no user or system configuration: the options below are all there is
+    '-F',
+    '/dev/null', // no user or system configuration: the options below are all there is
     '-v', // prints the negotiated cipher on stderr
-    '-b', batch,
-    '-i', server.userKeyPath,
-    '-P', String(server.port),
-    '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'BatchMode=yes',
-    '-o', `Ciphers=${cipher}`,
+    '-b',
+    batch,
+    '-i',
+    server.userKeyPath,
+    '-P',
+    String(server.port),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `Ciphers=${cipher}`,
     `${server.username}@${server.host}`,
   ];
   const cpuAtStart = cpuSnapshot();
@@ -161,7 +173,9 @@ async function startHarness(options: SftpBenchOptions): Promise<Harness> {
     const bytes = options.fileMib * BYTES_PER_MIB;
     const started = performance.now();
     const sha256 = await writeSampleFile(localPath, bytes);
-    line(`sample file: ${megabytes(bytes)} (${options.fileMib} MiB) of CSV-like lines written in ${seconds((performance.now() - started) / MS_PER_SECOND)}, sha256 ${sha256}`);
+    line(
+      `sample file: ${megabytes(bytes)} (${options.fileMib} MiB) of CSV-like lines written in ${seconds((performance.now() - started) / MS_PER_SECOND)}, sha256 ${sha256}`,
+    );
     return { server, baseDir, remoteDir, localPath, bytes, sha256 };
   } catch (error) {
     await server.dispose();
@@ -187,7 +201,8 @@ async function bestOpenSshCipher(harness: Harness): Promise<string> {
 
 export async function benchSftp(options: SftpBenchOptions): Promise<TargetResult> {
   heading(`SFTP delivery vs OpenSSH sftp, ${options.fileMib} MiB file`);
-  if (options.fileMib < TARGET_SFTP_MIN_MB) line(`NOTE: --sftp-mb ${options.fileMib} is below ${TARGET_SFTP_MIN_MB}: a quick try, not a measurement of the target`);
+  if (options.fileMib < TARGET_SFTP_MIN_MB)
+    line(`NOTE: --sftp-mb ${options.fileMib} is below ${TARGET_SFTP_MIN_MB}: a quick try, not a measurement of the target`);
   const harness = await startHarness(options);
   try {
     const offered = serverCiphers(join(harness.baseDir, 'sshd_config'));
@@ -202,11 +217,15 @@ export async function benchSftp(options: SftpBenchOptions): Promise<TargetResult
     for (let run = 1; run <= options.runs; run++) {
       const mine = await uploadOurs(harness, `ours-${run}.csv`);
       oursRuns.push(mine);
-      line(`  run ${run}: deliverFile   ${seconds(mine.seconds).padStart(8)}  ${megabytesPerSecond(mine.bytesPerSecond)}  ${describeCpu(mine)}  sha256 verified`);
+      line(
+        `  run ${run}: deliverFile   ${seconds(mine.seconds).padStart(8)}  ${megabytesPerSecond(mine.bytesPerSecond)}  ${describeCpu(mine)}  sha256 verified`,
+      );
       const theirs = await uploadOpenSsh(harness, `openssh-${run}.csv`, cipher);
       openSshRuns.push(theirs);
       negotiated.add(theirs.negotiated);
-      line(`  run ${run}: OpenSSH sftp  ${seconds(theirs.seconds).padStart(8)}  ${megabytesPerSecond(theirs.bytesPerSecond)}  ${describeCpu(theirs)}  sha256 verified (cipher ${theirs.negotiated})`);
+      line(
+        `  run ${run}: OpenSSH sftp  ${seconds(theirs.seconds).padStart(8)}  ${megabytesPerSecond(theirs.bytesPerSecond)}  ${describeCpu(theirs)}  sha256 verified (cipher ${theirs.negotiated})`,
+      );
     }
     const oursRate = spreadOf(oursRuns.map((run) => run.bytesPerSecond));
     const theirRate = spreadOf(openSshRuns.map((run) => run.bytesPerSecond));
@@ -225,7 +244,13 @@ export async function benchSftp(options: SftpBenchOptions): Promise<TargetResult
     const pairs = spreadOf(oursRuns.map((run, index) => run.bytesPerSecond / (openSshRuns[index]?.bytesPerSecond ?? Number.NaN)));
     line(`  for judging noise: ours / OpenSSH of each adjacent pair ${spread(pairs, ratio)}; fastest over fastest ${ratio(oursRate.max / theirRate.max)}`);
     const note = options.fileMib < TARGET_SFTP_MIN_MB ? `quick try: ${options.fileMib} MiB file, below ${TARGET_SFTP_MIN_MB}` : undefined;
-    return { name: `SFTP ours / OpenSSH, ${options.fileMib} MiB`, measured: `${ratio(measured)} (${megabytesPerSecond(oursRate.median)} / ${megabytesPerSecond(theirRate.median)})`, target: `≥ ${ratio(SFTP_RATIO_TARGET)}`, verdict: verdict(pass), ...(note ? { note } : {}) };
+    return {
+      name: `SFTP ours / OpenSSH, ${options.fileMib} MiB`,
+      measured: `${ratio(measured)} (${megabytesPerSecond(oursRate.median)} / ${megabytesPerSecond(theirRate.median)})`,
+      target: `≥ ${ratio(SFTP_RATIO_TARGET)}`,
+      verdict: verdict(pass),
+      ...(note ? { note } : {}),
+    };
   } finally {
     await harness.server.dispose();
     await rm(harness.localPath, { force: true });

@@ -75,7 +75,8 @@ export async function benchStatusPage(options: { readonly knex: Knex; readonly r
     const answer = async () => {
       const response = await fetch(`${server.url}/`);
       const html = await response.text();
-      if (response.status !== 200 || !html.includes('bench-1000')) throw new BenchFailure(`the status page answered ${response.status} without the last client`);
+      if (response.status !== 200 || !html.includes('bench-1000'))
+        throw new BenchFailure(`the status page answered ${response.status} without the last client`);
       bytes = html.length;
     };
     const baseline = () => options.knex('period_states').select('client_id', 'frequency', 'period_start', 'state', 'last_error', 'workflow_id', 'updated_at');

@@ -84,7 +84,15 @@ async function deliveryFor(sftp: SftpServer, clientId: string): Promise<Record<s
   await mkdir(remoteDir, { recursive: true });
   const owner = await stat(sftp.rootDir);
   await chown(remoteDir, owner.uid, owner.gid);
-  return { protocol: 'sftp', host: sftp.host, port: sftp.port, username: sftp.username, remoteDir, hostKeySha256: sftp.hostKeySha256, privateKey: { file: sftp.userKeyPath } };
+  return {
+    protocol: 'sftp',
+    host: sftp.host,
+    port: sftp.port,
+    username: sftp.username,
+    remoteDir,
+    hostKeySha256: sftp.hostKeySha256,
+    privateKey: { file: sftp.userKeyPath },
+  };
 }
 
 async function seedDailyClients(knex: Knex, sftp: SftpServer, ids: readonly string[], days: readonly LocalDate[]): Promise<void> {
@@ -105,7 +113,9 @@ async function seedDailyClients(knex: Knex, sftp: SftpServer, ids: readonly stri
   const seededDays = (to - from) / MS_PER_DAY;
   const events = ids.length * EVENTS_PER_CLIENT_DAY * seededDays;
   await seedEvents(knex, { clientIds: ids, from, to, count: events, customersPerClient: CUSTOMERS_PER_DAILY_CLIENT });
-  line(`seeded ${count(ids.length)} daily clients (${TIME_ZONES.length} zones, half with after-hours settings), ${count(events)} events over ${seededDays} days in ${seconds((performance.now() - started) / MS_PER_SECOND)}`);
+  line(
+    `seeded ${count(ids.length)} daily clients (${TIME_ZONES.length} zones, half with after-hours settings), ${count(events)} events over ${seededDays} days in ${seconds((performance.now() - started) / MS_PER_SECOND)}`,
+  );
 }
 
 function sha256(bytes: Buffer): string {
@@ -180,7 +190,17 @@ function stepRows(rounds: readonly Round[]): string[][] {
     const waits = ofStep.map((step) => step.scheduleToStartMs);
     const runs = ofStep.map((step) => step.runMs);
     const runTotal = sum(runs);
-    return [[name, count(ofStep.length), milliseconds(spreadOf(waits).median), milliseconds(percentile(waits, P95)), milliseconds(spreadOf(runs).median), milliseconds(percentile(runs, P95)), `${seconds(runTotal / MS_PER_SECOND)} (${((100 * runTotal) / totalRunMs).toFixed(0)} %)`]];
+    return [
+      [
+        name,
+        count(ofStep.length),
+        milliseconds(spreadOf(waits).median),
+        milliseconds(percentile(waits, P95)),
+        milliseconds(spreadOf(runs).median),
+        milliseconds(percentile(runs, P95)),
+        `${seconds(runTotal / MS_PER_SECOND)} (${((100 * runTotal) / totalRunMs).toFixed(0)} %)`,
+      ],
+    ];
   });
 }
 
@@ -188,18 +208,30 @@ function report(rounds: readonly Round[], clients: number): TargetResult {
   const wall = spreadOf(rounds.map((round) => round.wallSeconds));
   const rate = spreadOf(rounds.map((round) => clients / round.wallSeconds));
   const endToEnd = rounds.flatMap((round) => round.timings.map((timing) => timing.endToEndMs));
-  line(table(['', 'median (min, max)'], [
-    ['wall time, first start → last result', spread(wall, seconds)],
-    ['periods per second', spread(rate, (value) => value.toFixed(1))],
-    ['starting all workflows (client side)', spread(spreadOf(rounds.map((round) => round.startSeconds)), seconds)],
-    ['machine CPU busy, all cores (anything running)', spread(spreadOf(rounds.map((round) => round.cpu.machineBusyShare)), percent)],
-  ]));
+  line(
+    table(
+      ['', 'median (min, max)'],
+      [
+        ['wall time, first start → last result', spread(wall, seconds)],
+        ['periods per second', spread(rate, (value) => value.toFixed(1))],
+        ['starting all workflows (client side)', spread(spreadOf(rounds.map((round) => round.startSeconds)), seconds)],
+        ['machine CPU busy, all cores (anything running)', spread(spreadOf(rounds.map((round) => round.cpu.machineBusyShare)), percent)],
+      ],
+    ),
+  );
   line(`CPU by program (all measured rounds together, ${cpus().length} cores × ${seconds(sum(rounds.map((round) => round.cpu.wallSeconds)))} wall):`);
   line(table(['program', 'CPU seconds', 'share of machine busy time'], cpuRows(rounds)));
-  line(`workflow end to end (server times, ${count(endToEnd.length)} workflows): median ${milliseconds(spreadOf(endToEnd).median)}, p95 ${milliseconds(percentile(endToEnd, P95))}, max ${milliseconds(spreadOf(endToEnd).max)}`);
+  line(
+    `workflow end to end (server times, ${count(endToEnd.length)} workflows): median ${milliseconds(spreadOf(endToEnd).median)}, p95 ${milliseconds(percentile(endToEnd, P95))}, max ${milliseconds(spreadOf(endToEnd).max)}`,
+  );
   line('where the time goes (all measured rounds pooled; wait = scheduled → started, run = started → completed):');
   line(table(['step', 'count', 'wait median', 'wait p95', 'run median', 'run p95', 'run total (share)'], stepRows(rounds)));
-  return { name: `Temporal daily schedule, ${clients} clients`, measured: `${rate.median.toFixed(1)} periods/s (${seconds(wall.median)} wall)`, target: 'none (reported)', verdict: 'INFO' };
+  return {
+    name: `Temporal daily schedule, ${clients} clients`,
+    measured: `${rate.median.toFixed(1)} periods/s (${seconds(wall.median)} wall)`,
+    target: 'none (reported)',
+    verdict: 'INFO',
+  };
 }
 
 export async function benchTemporal(options: TemporalBenchOptions): Promise<TargetResult> {
@@ -240,7 +272,9 @@ export async function benchTemporal(options: TemporalBenchOptions): Promise<Targ
       workers.shutdown();
       await running;
     });
-    line(`worker: ${config.maxConcurrentHostActivities} builds/uploads at once (TWOWAY_MAX_CONCURRENT_FILES), ${config.maxConcurrentWorkflowTasks} workflow tasks at once; Temporal dev server ${server.address} (SQLite in memory)`);
+    line(
+      `worker: ${config.maxConcurrentHostActivities} builds/uploads at once (TWOWAY_MAX_CONCURRENT_FILES), ${config.maxConcurrentWorkflowTasks} workflow tasks at once; Temporal dev server ${server.address} (SQLite in memory)`,
+    );
     const [warmUpDay, ...measuredDays] = days;
     const warmUp = await runRound(client, taskQueue, ids.slice(0, WARM_UP_CLIENTS), warmUpDay as LocalDate);
     line(`warm-up: ${warmUp.timings.length} periods of ${warmUp.day} in ${seconds(warmUp.wallSeconds)} (not counted)`);
@@ -248,10 +282,13 @@ export async function benchTemporal(options: TemporalBenchOptions): Promise<Targ
     for (const [index, day] of measuredDays.entries()) {
       const round = await runRound(client, taskQueue, ids, day);
       rounds.push(round);
-      line(`  run ${index + 1}: ${ids.length} periods of ${day} in ${seconds(round.wallSeconds)}: ${(ids.length / round.wallSeconds).toFixed(1)} periods/s, every file delivered and its sha256 checked`);
+      line(
+        `  run ${index + 1}: ${ids.length} periods of ${day} in ${seconds(round.wallSeconds)}: ${(ids.length / round.wallSeconds).toFixed(1)} periods/s, every file delivered and its sha256 checked`,
+      );
     }
     return report(rounds, ids.length);
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => line(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => line(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
   }
 }

@@ -75,7 +75,15 @@ function deliveryLogLines(worker: DrillChild, since: number): string[] {
     .split('\n')
     .flatMap((line) => {
       try {
-        const entry = JSON.parse(line) as { level?: string; msg?: string; time?: string; attempt?: number; activityType?: string; err?: { message?: string }; error?: { message?: string; detail?: string } };
+        const entry = JSON.parse(line) as {
+          level?: string;
+          msg?: string;
+          time?: string;
+          attempt?: number;
+          activityType?: string;
+          err?: { message?: string };
+          error?: { message?: string; detail?: string };
+        };
         if (!entry.time || Date.parse(entry.time) < since) return [];
         if (entry.level !== 'warn' && entry.level !== 'error' && !wanted.test(entry.msg ?? '')) return [];
         const what = [entry.activityType, entry.attempt === undefined ? null : `attempt ${entry.attempt}`].filter(Boolean).join(' ');
@@ -168,7 +176,8 @@ const connectionCut: Drill = {
 
 const postgresKilled: Drill = {
   name: 'postgres-killed-mid-extract',
-  fault: 'SIGKILL to the postmaster and every backend while the only worker streams the period out (≈ 80 MB day); started again 6 s later on the same data folder and port',
+  fault:
+    'SIGKILL to the postmaster and every backend while the only worker streams the period out (≈ 80 MB day); started again 6 s later on the same data folder and port',
   stack: { events: LARGE_DAY_EVENTS },
   timeoutMs: DRILL_TIMEOUT_MS,
   async run(context) {
@@ -184,7 +193,9 @@ const postgresKilled: Drill = {
     context.note(`SIGKILL to the postmaster and ${killed.length - 1} backends`);
     await sleep(POSTGRES_DOWN_MS, undefined, { signal: context.signal });
     await stack.postgres.restart();
-    context.note(`PostgreSQL started again; ${worker.name} is ${worker.running ? 'running' : `gone (${worker.exit?.signal ?? `status ${worker.exit?.code}`})`}`);
+    context.note(
+      `PostgreSQL started again; ${worker.name} is ${worker.running ? 'running' : `gone (${worker.exit?.signal ?? `status ${worker.exit?.code}`})`}`,
+    );
     await finish(context, run);
     return [mainPeriod(stack)];
   },
@@ -251,21 +262,33 @@ const scheduleDuringBackfill: Drill = {
       }
       return found;
     };
-    await waitInDrill(context, async () => {
-      const runs = await scheduledRuns();
-      return runs.length > 0 && runs.every((execution) => execution.status.name !== 'RUNNING');
-    }, { timeoutMs: CLI_END_TIMEOUT_MS, intervalMs: 250, what: 'the scheduled run to end' });
+    await waitInDrill(
+      context,
+      async () => {
+        const runs = await scheduledRuns();
+        return runs.length > 0 && runs.every((execution) => execution.status.name !== 'RUNNING');
+      },
+      { timeoutMs: CLI_END_TIMEOUT_MS, intervalMs: 250, what: 'the scheduled run to end' },
+    );
     for (const execution of await scheduledRuns()) {
-      const result = await stack.temporal.client.workflow.getHandle(execution.workflowId, execution.runId).result().then(
-        (outcome: { status?: string }) => outcome.status ?? 'no status',
-        (error: unknown) => describeError(error),
-      );
+      const result = await stack.temporal.client.workflow
+        .getHandle(execution.workflowId, execution.runId)
+        .result()
+        .then(
+          (outcome: { status?: string }) => outcome.status ?? 'no status',
+          (error: unknown) => describeError(error),
+        );
       context.note(`scheduled run ${execution.workflowId}: ${execution.status.name} (${result})`);
     }
     const dayBeforePeriod = periodContaining('daily', dayBefore, 'UTC');
     return [
       mainPeriod(stack),
-      { periodStart: dayBefore, fileName: reportFileName(DEFAULT_FILE_NAME_TEMPLATE, { clientId: CLIENT_ID, frequency: 'daily', period: dayBeforePeriod }), revisions: 1, compareWith: 'render' },
+      {
+        periodStart: dayBefore,
+        fileName: reportFileName(DEFAULT_FILE_NAME_TEMPLATE, { clientId: CLIENT_ID, frequency: 'daily', period: dayBeforePeriod }),
+        revisions: 1,
+        compareWith: 'render',
+      },
     ];
   },
 };
@@ -390,14 +413,19 @@ const completionLostSameHost: Drill = {
     const retried = await waitInDrill(
       context,
       async () => {
-        const pending = await handle.describe().then((described) => described.raw.pendingActivities ?? [], () => []);
+        const pending = await handle.describe().then(
+          (described) => described.raw.pendingActivities ?? [],
+          () => [],
+        );
         return pending.find((activity) => activity.activityType?.name === 'deliverReport' && (activity.attempt ?? 0) >= 2);
       },
       { timeoutMs: 60_000, intervalMs: 250, what: 'the delivery to time out and be retried' },
     );
     temporalProxy.cutAfter(null);
     const reconnectedAt = Date.now();
-    context.note(`deliverReport attempt ${retried.attempt} scheduled (${retried.lastFailure?.message ?? 'no failure message'}); ${worker.name} let back to Temporal`);
+    context.note(
+      `deliverReport attempt ${retried.attempt} scheduled (${retried.lastFailure?.message ?? 'no failure message'}); ${worker.name} let back to Temporal`,
+    );
     await waitForPeriodClosed(context, stack.period.start, 60_000);
     await waitForExit(context, run, 5_000);
     for (const line of deliveryLogLines(worker, reconnectedAt)) context.note(`after reconnecting: ${line}`);

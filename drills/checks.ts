@@ -143,7 +143,10 @@ export async function checkDrill(stack: DrillStack, periods: readonly PeriodExpe
     }
   }
 
-  const seen = [...stack.poller.sightings.values()].map((sighting) => `${sighting.name} (${sighting.sizes.length === 1 ? sighting.sizes[0] : `${sighting.sizes.length} sizes, up to ${Math.max(...sighting.sizes)}`} bytes)`);
+  const seen = [...stack.poller.sightings.values()].map(
+    (sighting) =>
+      `${sighting.name} (${sighting.sizes.length === 1 ? sighting.sizes[0] : `${sighting.sizes.length} sizes, up to ${Math.max(...sighting.sizes)}`} bytes)`,
+  );
   notes.push(`poller: ${stack.poller.scans} listings; seen ${seen.join(', ') || 'nothing'}`);
 
   // What is in the folder: the expected names and nothing else.
@@ -167,24 +170,32 @@ export async function checkDrill(stack: DrillStack, periods: readonly PeriodExpe
     const rows = await ledgerRows(stack.postgres.knex, period.periodStart);
     if (findSecrets(stack.secrets, JSON.stringify(rows))) fail('secrets', `a secret is in the ledger rows of ${period.periodStart}`);
     const delivered = rows.filter((row) => row.status === 'delivered');
-    notes.push(`ledger ${period.periodStart}: ${rows.map((row) => `${row.status}${row.revision ? ` r${row.revision}` : ''}${row.last_error ? ` (${row.last_error})` : ''}`).join('; ') || 'no rows'}`);
+    notes.push(
+      `ledger ${period.periodStart}: ${rows.map((row) => `${row.status}${row.revision ? ` r${row.revision}` : ''}${row.last_error ? ` (${row.last_error})` : ''}`).join('; ') || 'no rows'}`,
+    );
     const files = await reportFiles(stack.postgres.knex, period.periodStart);
     if (files) {
       if (findSecrets(stack.secrets, JSON.stringify(files))) fail('secrets', `a secret is in the report_files rows of ${period.periodStart}`);
-      notes.push(`report_files ${period.periodStart}: ${files.map((file) => `r${file.revision} ${file.status}${file.note ? ` (${file.note})` : ''}`).join('; ') || 'no rows'}`);
+      notes.push(
+        `report_files ${period.periodStart}: ${files.map((file) => `r${file.revision} ${file.status}${file.note ? ` (${file.note})` : ''}`).join('; ') || 'no rows'}`,
+      );
       for (const file of files.filter((candidate) => candidate.status === 'publishing')) {
         fail('ledger', `${period.periodStart}: report_files revision ${file.revision} is still publishing at the end (temporary ${file.temporary_path})`);
       }
       const deliveredFiles = files.filter((file) => file.status === 'delivered');
-      if (deliveredFiles.length > period.revisions) fail('ledger', `${period.periodStart}: report_files has ${deliveredFiles.length} delivered revisions; expected ${period.revisions}`);
-      if ((deliveredFiles.length > 0) !== (delivered.length > 0)) {
+      if (deliveredFiles.length > period.revisions)
+        fail('ledger', `${period.periodStart}: report_files has ${deliveredFiles.length} delivered revisions; expected ${period.revisions}`);
+      if (deliveredFiles.length > 0 !== delivered.length > 0) {
         fail('ledger', `${period.periodStart}: report_files has ${deliveredFiles.length} delivered revisions, report_runs ${delivered.length} delivered runs`);
       }
       for (const file of deliveredFiles) {
         const onDisk = await sha256Of(file.remote_path);
         if (!onDisk) fail('ledger', `report_files says revision ${file.revision} is delivered at ${file.remote_path}; there is no such file`);
         else if (onDisk.sha256 !== file.delivered_sha256) {
-          fail('ledger', `report_files says revision ${file.revision} at ${file.remote_path} has sha256 ${file.delivered_sha256}; the file has ${onDisk.sha256}`);
+          fail(
+            'ledger',
+            `report_files says revision ${file.revision} at ${file.remote_path} has sha256 ${file.delivered_sha256}; the file has ${onDisk.sha256}`,
+          );
         }
       }
     }
@@ -192,11 +203,17 @@ export async function checkDrill(stack: DrillStack, periods: readonly PeriodExpe
     const file = await sha256Of(join(stack.folder, latestName));
     if (delivered.length === 0 || !file) {
       counts.lost += 1;
-      fail('outcome', `${period.periodStart} not delivered: ${file ? `${latestName} is in the folder but the ledger has no delivered run` : `no ${latestName} in the folder`}`);
+      fail(
+        'outcome',
+        `${period.periodStart} not delivered: ${file ? `${latestName} is in the folder but the ledger has no delivered run` : `no ${latestName} in the folder`}`,
+      );
     }
     if (delivered.length > period.revisions) {
       counts.duplicates += delivered.length - period.revisions;
-      fail('ledger', `${period.periodStart}: the ledger says delivered ${delivered.length} times (revisions ${delivered.map((row) => row.revision).join(', ')}); expected ${period.revisions}`);
+      fail(
+        'ledger',
+        `${period.periodStart}: the ledger says delivered ${delivered.length} times (revisions ${delivered.map((row) => row.revision).join(', ')}); expected ${period.revisions}`,
+      );
     }
     for (let revision = 1; revision <= period.revisions; revision++) {
       const name = revisionFileName(period.fileName, revision);
@@ -206,19 +223,27 @@ export async function checkDrill(stack: DrillStack, periods: readonly PeriodExpe
         if (revision < period.revisions || file) fail('missing', `${name} is not in the folder`);
         continue;
       }
-      if (row && (row.sha256 !== onDisk.sha256 || Number(row.bytes) !== onDisk.bytes || row.file_name !== name || row.remote_path !== join(stack.folder, name))) {
-        fail('ledger', `${name}: the ledger says sha256 ${row.sha256}, ${row.bytes} bytes at ${row.remote_path}; the folder has sha256 ${onDisk.sha256}, ${onDisk.bytes} bytes`);
+      if (
+        row &&
+        (row.sha256 !== onDisk.sha256 || Number(row.bytes) !== onDisk.bytes || row.file_name !== name || row.remote_path !== join(stack.folder, name))
+      ) {
+        fail(
+          'ledger',
+          `${name}: the ledger says sha256 ${row.sha256}, ${row.bytes} bytes at ${row.remote_path}; the folder has sha256 ${onDisk.sha256}, ${onDisk.bytes} bytes`,
+        );
       }
       if (stack.checksumFile) {
         const companion = await readFile(join(stack.folder, `${name}${CHECKSUM_SUFFIX}`), 'utf8').catch(() => null);
         if (companion === null) fail('missing', `${name}${CHECKSUM_SUFFIX} is not in the folder`);
-        else if (companion !== `${onDisk.sha256}  ${name}\n`) fail('bytes', `${name}${CHECKSUM_SUFFIX} says ${JSON.stringify(companion.trim())}; the file's sha256 is ${onDisk.sha256}`);
+        else if (companion !== `${onDisk.sha256}  ${name}\n`)
+          fail('bytes', `${name}${CHECKSUM_SUFFIX} says ${JSON.stringify(companion.trim())}; the file's sha256 is ${onDisk.sha256}`);
       }
     }
     if (file && period.compareWith === 'render') {
       const rendered = await renderNow(stack, period.periodStart);
       if (typeof rendered === 'string') fail('bytes', `${period.periodStart}: ${rendered}`);
-      else if (rendered.sha256 !== file.sha256) fail('bytes', `${latestName} has sha256 ${file.sha256} (${file.bytes} bytes); render builds ${rendered.sha256} (${rendered.bytes} bytes)`);
+      else if (rendered.sha256 !== file.sha256)
+        fail('bytes', `${latestName} has sha256 ${file.sha256} (${file.bytes} bytes); render builds ${rendered.sha256} (${rendered.bytes} bytes)`);
     }
     if (file && period.compareWith === 'ledger') {
       const row = delivered.find((candidate) => candidate.revision === period.revisions);
@@ -240,7 +265,11 @@ export async function checkDrill(stack: DrillStack, periods: readonly PeriodExpe
     if (worker.running || worker.signalsSent.includes('SIGKILL')) continue;
     counts.workersCrashed += 1;
     const lines = worker.output().trim().split('\n').slice(-60);
-    const reason = lines.filter((line) => /Error|error/.test(line) && !line.trimStart().startsWith('at ')).slice(-2).join(' | ') || lines.slice(-3).join(' | ');
+    const reason =
+      lines
+        .filter((line) => /Error|error/.test(line) && !line.trimStart().startsWith('at '))
+        .slice(-2)
+        .join(' | ') || lines.slice(-3).join(' | ');
     fail('workers', `${worker.name} exited with ${worker.exit?.signal ?? `status ${worker.exit?.code}`}: ${reason.slice(0, 600)}`);
   }
   return { failures, counts, notes };

@@ -58,7 +58,11 @@ export function isTemporaryOf(entry: string, fileName: string): boolean {
  * Waits until an upload of the period's file under a temporary name holds at least `fraction`
  * of the file; returns the temporary's name. `except` skips temporaries already known (another attempt's).
  */
-export async function waitForUpload(context: DrillContext, fraction: number, options: { readonly except?: readonly string[]; readonly timeoutMs?: number } = {}): Promise<string> {
+export async function waitForUpload(
+  context: DrillContext,
+  fraction: number,
+  options: { readonly except?: readonly string[]; readonly timeoutMs?: number } = {},
+): Promise<string> {
   const { stack, reference } = context;
   let found: string | null = null;
   const stopListening = stack.poller.onListing((entries) => {
@@ -67,7 +71,11 @@ export async function waitForUpload(context: DrillContext, fraction: number, opt
     }
   });
   try {
-    const name = await waitInDrill(context, () => found, { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 10, what: `an upload of ${stack.fileName} at ${Math.round(fraction * 100)} %` });
+    const name = await waitInDrill(context, () => found, {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      intervalMs: 10,
+      what: `an upload of ${stack.fileName} at ${Math.round(fraction * 100)} %`,
+    });
     context.note(`upload ${name} reached ${Math.round(fraction * 100)} % of ${reference.bytes} bytes`);
     return name;
   } finally {
@@ -111,9 +119,13 @@ export async function waitForPeriodClosed(context: DrillContext, periodStart: Lo
   }
   if (closed === null) {
     const described = await handle.describe().catch(() => null);
-    const pending = described?.raw.pendingActivities?.map((activity) => `${activity.activityType?.name} attempt ${activity.attempt}${activity.lastFailure?.message ? `: ${activity.lastFailure.message}` : ''}`);
+    const pending = described?.raw.pendingActivities?.map(
+      (activity) => `${activity.activityType?.name} attempt ${activity.attempt}${activity.lastFailure?.message ? `: ${activity.lastFailure.message}` : ''}`,
+    );
     const after = noWorkerSince === null ? `after ${timeoutMs / 1000} s` : `with no worker running for ${NO_WORKER_GRACE_MS / 1000} s`;
-    context.note(`workflow of ${periodStart} still ${described?.status.name ?? 'not started'} ${after}${pending?.length ? `; pending ${pending.join('; ')}` : ''}`);
+    context.note(
+      `workflow of ${periodStart} still ${described?.status.name ?? 'not started'} ${after}${pending?.length ? `; pending ${pending.join('; ')}` : ''}`,
+    );
     return null;
   }
   let detail = '';
@@ -136,7 +148,13 @@ export async function waitForExit(context: DrillContext, child: DrillChild, time
     context.note(`${child.name} (${child.args.join(' ')}) still running after ${timeoutMs / 1000} s`);
     return null;
   }
-  const last = child.output().trim().split('\n').filter((line) => !line.startsWith('{')).at(-1) ?? '';
+  const last =
+    child
+      .output()
+      .trim()
+      .split('\n')
+      .filter((line) => !line.startsWith('{'))
+      .at(-1) ?? '';
   context.note(`${child.name} exited with ${child.exit?.signal ?? `status ${child.exit?.code}`}: ${last.slice(0, 300)}`);
   return child.exit?.code ?? null;
 }

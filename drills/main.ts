@@ -68,7 +68,8 @@ async function main(): Promise<number> {
   }
   process.removeListener('SIGINT', onSigint);
   console.log('');
-  for (const result of results) console.log(`${result.survived ? 'survived' : 'FAILED  '}  ${result.name.padEnd(38)} ${result.seconds.toFixed(0).padStart(4)} s`);
+  for (const result of results)
+    console.log(`${result.survived ? 'survived' : 'FAILED  '}  ${result.name.padEnd(38)} ${result.seconds.toFixed(0).padStart(4)} s`);
   console.log(summaryLine(results));
   if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
   return results.every((result) => result.survived) && results.length === chosen.length ? 0 : EXIT_FAILED;

@@ -38,7 +38,10 @@ async function renderReference(stack: DrillStack): Promise<{ bytes: number; sha2
   return { bytes: Number(match[2]), sha256: match[3] as string };
 }
 
-export async function runDrill(drill: Drill, options: { readonly keepLogs?: 'always' | 'failed' | 'never'; readonly signal?: AbortSignal } = {}): Promise<DrillResult> {
+export async function runDrill(
+  drill: Drill,
+  options: { readonly keepLogs?: 'always' | 'failed' | 'never'; readonly signal?: AbortSignal } = {},
+): Promise<DrillResult> {
   const startedAt = Date.now();
   const timeline: string[] = [];
   const note = (text: string) => timeline.push(`${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s  ${text}`);
@@ -53,7 +56,9 @@ export async function runDrill(drill: Drill, options: { readonly keepLogs?: 'alw
   let keptDir: string | null = null;
   try {
     stack = await DrillStack.start(drill.stack);
-    note(`stack ready in ${stack.dir}: PostgreSQL, Temporal dev server, sshd behind a proxy${drill.stack.bytesPerSecond ? ` (${drill.stack.bytesPerSecond} B/s)` : ''}, ${drill.stack.events} events`);
+    note(
+      `stack ready in ${stack.dir}: PostgreSQL, Temporal dev server, sshd behind a proxy${drill.stack.bytesPerSecond ? ` (${drill.stack.bytesPerSecond} B/s)` : ''}, ${drill.stack.events} events`,
+    );
     const reference = await renderReference(stack);
     note(`reference render: ${reference.bytes} bytes`);
     const context: DrillContext = { stack, reference, note, signal: controller.signal };

@@ -100,7 +100,16 @@ export class DrillStack {
       const checksumFile = options.checksumFile ?? true;
       // The worker reaches sshd through the proxy; the host key pin stays sshd's.
       const delivery = await deliveryFor(started.sftp, CLIENT_FOLDER, { port: started.proxy.port, password: { env: PASSWORD_VARIABLE }, checksumFile });
-      const stack = new DrillStack(dir, started.postgres, started.temporal, started.sftp, started.proxy, started.temporalProxy ?? null, join(started.sftp.rootDir, CLIENT_FOLDER), checksumFile);
+      const stack = new DrillStack(
+        dir,
+        started.postgres,
+        started.temporal,
+        started.sftp,
+        started.proxy,
+        started.temporalProxy ?? null,
+        join(started.sftp.rootDir, CLIENT_FOLDER),
+        checksumFile,
+      );
       await stack.seed(delivery, options.events);
       stack.poller.start();
       return stack;

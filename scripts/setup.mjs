@@ -111,10 +111,11 @@ function aptInstall(packages, { what, extraArgs = [] }) {
     fail(`${what} is missing; install Debian's ${packages.join(' ')} (apt-get install ${[...extraArgs, ...packages].join(' ')}) and run again`);
   }
   step(`installing ${what} (Debian ${packages.join(', ')})`);
-  const apt = (args) => spawnSync(sudo[0] ?? 'apt-get', sudo.length ? [...sudo.slice(1), 'apt-get', ...args] : args, {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
+  const apt = (args) =>
+    spawnSync(sudo[0] ?? 'apt-get', sudo.length ? [...sudo.slice(1), 'apt-get', ...args] : args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   const install = ['install', '-y', '-q', ...extraArgs, ...packages];
   if (apt(install).status !== 0) {
     if (apt(['update', '-q']).status !== 0) fail(`apt-get update failed; cannot install ${packages.join(' ')}`);
@@ -143,7 +144,10 @@ function installCompose() {
   const stamp = `${COMPOSE_BIN}.version`;
   if (existsSync(COMPOSE_BIN) && existsSync(stamp) && readFileSync(stamp, 'utf8') === COMPOSE_VERSION) return;
   const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : null);
-  if (!go) fail(`Go is missing: it builds Docker Compose ${COMPOSE_VERSION} (go install ${COMPOSE_MODULE}@${COMPOSE_VERSION}), which validates docker-compose.yml; install Go 1.21 or later`);
+  if (!go)
+    fail(
+      `Go is missing: it builds Docker Compose ${COMPOSE_VERSION} (go install ${COMPOSE_MODULE}@${COMPOSE_VERSION}), which validates docker-compose.yml; install Go 1.21 or later`,
+    );
   step(`building Docker Compose ${COMPOSE_VERSION} from its Go module into .tools/bin (a few minutes, once)`);
   const gobin = join(TOOLS_DIR, 'go-bin');
   run(go, ['install', `${COMPOSE_MODULE}@${COMPOSE_VERSION}`], { env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' } });

@@ -115,10 +115,16 @@ async function checkSearchAttributes(connection: NativeConnection, namespace: st
   try {
     const missing = await missingSearchAttributes(connection, namespace);
     if (missing.length > 0) {
-      logger.error({ namespace, missing }, 'the namespace lacks search attributes the workflows set; run `twoway-report setup-namespace` (Temporal Cloud: create them as Keyword in the Cloud UI or with tcld)');
+      logger.error(
+        { namespace, missing },
+        'the namespace lacks search attributes the workflows set; run `twoway-report setup-namespace` (Temporal Cloud: create them as Keyword in the Cloud UI or with tcld)',
+      );
     }
   } catch (error) {
-    logger.info({ namespace, reason: error instanceof Error ? error.message : String(error) }, 'search attributes not checked (managed outside the operator API, as on Temporal Cloud)');
+    logger.info(
+      { namespace, reason: error instanceof Error ? error.message : String(error) },
+      'search attributes not checked (managed outside the operator API, as on Temporal Cloud)',
+    );
   }
 }
 
@@ -159,7 +165,13 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = 
       watch: config.watch,
     });
     logger.info(
-      { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: TASK_QUEUE, hostTaskQueue: workers.hostTaskQueue, metrics: config.metricsAddress },
+      {
+        address: config.temporal.address,
+        namespace: config.temporal.namespace,
+        taskQueue: TASK_QUEUE,
+        hostTaskQueue: workers.hostTaskQueue,
+        metrics: config.metricsAddress,
+      },
       'worker started',
     );
     try {

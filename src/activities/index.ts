@@ -6,15 +6,7 @@ import { assertReportable, requireDelivery } from '../domain/client-config.js';
 import { PeriodNotEndedError, UsageError } from '../domain/errors.js';
 import type { BuiltFile, Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { loadClient } from '../db/clients.js';
-import {
-  latestDelivered,
-  recordAttempt,
-  recordRunFailed,
-  recordRunFinished,
-  recordRunStarted,
-  type DeliveredRevision,
-  type RunOutcome,
-} from '../db/ledger.js';
+import { latestDelivered, recordAttempt, recordRunFailed, recordRunFinished, recordRunStarted, type DeliveredRevision, type RunOutcome } from '../db/ledger.js';
 import { withPeriodLock } from '../db/period-lock.js';
 import { createPublicationLedger, deliveredPeriodStarts } from '../db/report-files.js';
 import { publishPeriodFile } from '../delivery/period-publisher.js';
@@ -127,7 +119,13 @@ export function createSharedActivities(deps: ActivityDeps) {
       const delivered = await latestDelivered(deps.knex, input);
       await recordRunStarted(deps.knex, { ...input, ...currentRun(), periodEnd: planned.period.end, forced: input.force });
       if (delivered && !input.force) {
-        await recordRunFinished(deps.knex, currentRun(), { status: 'skipped', revision: delivered.revision, sha256: delivered.sha256, fileName: delivered.fileName, remotePath: delivered.remotePath });
+        await recordRunFinished(deps.knex, currentRun(), {
+          status: 'skipped',
+          revision: delivered.revision,
+          sha256: delivered.sha256,
+          fileName: delivered.fileName,
+          remotePath: delivered.remotePath,
+        });
         periodLogger(deps, input).info({ revision: delivered.revision }, 'period already delivered; nothing to do');
         return { action: 'skip', delivered };
       }
@@ -160,7 +158,12 @@ export function createSharedActivities(deps: ActivityDeps) {
       return { timeZone: client.timeZone, frequency: client.frequency };
     },
 
-    async listDeliveredPeriods(input: { readonly clientId: string; readonly frequency: Frequency; readonly from: LocalDate; readonly to: LocalDate }): Promise<LocalDate[]> {
+    async listDeliveredPeriods(input: {
+      readonly clientId: string;
+      readonly frequency: Frequency;
+      readonly from: LocalDate;
+      readonly to: LocalDate;
+    }): Promise<LocalDate[]> {
       return deliveredPeriodStarts(deps.knex, input.clientId, input.frequency, input.from, input.to);
     },
   };
@@ -216,15 +219,36 @@ export function createHostActivities(deps: ActivityDeps) {
           { waitTimeoutMs: PERIOD_LOCK_WAIT_MS, signal: context.cancellationSignal, onWait: () => heartbeat({ waitingForLock: true }) },
           (lock) =>
             publishPeriodFile(
-              { clientId: client.id, settings, localPath: input.path, baseFileName: input.fileName, sha256: input.sha256, rowCount: input.rowCount, run, force: input.force },
+              {
+                clientId: client.id,
+                settings,
+                localPath: input.path,
+                baseFileName: input.fileName,
+                sha256: input.sha256,
+                rowCount: input.rowCount,
+                run,
+                force: input.force,
+              },
               createPublicationLedger(lock, period),
               { env: deps.secretsEnv, logger, signal: lock.signal, onProgress: (bytesSent: number) => heartbeat({ bytesSent }), ...deps.sftpTimeouts },
             ),
         );
         const { file } = published;
-        deps.metrics?.recordDelivery(published.uploaded ? 'delivered' : 'already_present', published.uploaded ? file.bytes : 0, (performance.now() - startedAt) / 1000);
+        deps.metrics?.recordDelivery(
+          published.uploaded ? 'delivered' : 'already_present',
+          published.uploaded ? file.bytes : 0,
+          (performance.now() - startedAt) / 1000,
+        );
         await rm(input.path, { force: true });
-        return { status: published.status, revision: file.revision, fileName: file.fileName, remotePath: file.remotePath, rowCount: file.rowCount, bytes: file.bytes, sha256: file.sha256 };
+        return {
+          status: published.status,
+          revision: file.revision,
+          fileName: file.fileName,
+          remotePath: file.remotePath,
+          rowCount: file.rowCount,
+          bytes: file.bytes,
+          sha256: file.sha256,
+        };
       } catch (error) {
         deps.metrics?.recordDelivery(error instanceof Error ? error.name : 'error', 0, (performance.now() - startedAt) / 1000);
         throw error;

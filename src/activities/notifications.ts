@@ -12,8 +12,7 @@ export interface NotificationActivityDeps {
 }
 
 export type NotificationResult =
-  | { readonly sent: false; readonly eventId: string }
-  | { readonly sent: true; readonly eventId: string; readonly status: number };
+  { readonly sent: false; readonly eventId: string } | { readonly sent: true; readonly eventId: string; readonly status: number };
 
 /**
  * Notification steps. Retries are Temporal's: proxy them with NOTIFICATION_ACTIVITY_OPTIONS

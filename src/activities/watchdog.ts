@@ -47,13 +47,21 @@ export interface WatchSummary {
 const iso = (instant: Instant) => new Date(instant).toISOString();
 
 /** The notification input of a change, with everything its type carries. */
-function notificationInput(clientId: string, watched: WatchedPeriod, notify: NonNullable<ReturnType<typeof decideChange>>['notify'] & object): NotificationInput {
+function notificationInput(
+  clientId: string,
+  watched: WatchedPeriod,
+  notify: NonNullable<ReturnType<typeof decideChange>>['notify'] & object,
+): NotificationInput {
   const { period, assessment, delivered, run } = watched;
   const base = { change: notify.change, occurredAt: iso(assessment.since), clientId, frequency: period.frequency, periodStart: period.start };
   switch (notify.type) {
     case 'period.delivered':
       if (!delivered) throw new Error(`period ${period.start} of client "${clientId}" is delivered without a file`);
-      return { ...base, type: notify.type, data: { fileName: delivered.fileName, revision: delivered.revision, rowCount: delivered.rowCount, sha256: delivered.sha256 } };
+      return {
+        ...base,
+        type: notify.type,
+        data: { fileName: delivered.fileName, revision: delivered.revision, rowCount: delivered.rowCount, sha256: delivered.sha256 },
+      };
     case 'period.recovered':
       return { ...base, type: notify.type, data: { previousState: notify.previousProblem ?? 'failed' } };
     case 'period.failed':
@@ -98,10 +106,23 @@ export function createWatchdogActivities(deps: WatchdogActivityDeps) {
           const change = decideChange(watched.recorded, watched.assessment, announce, watched.delivered?.revision ?? null);
           if (!change) continue;
           const input = change.notify ? notificationInput(view.clientId, watched, change.notify) : null;
-          writes.push({ clientId: view.clientId, period: watched.period, next: change.next, assessment: watched.assessment, event: input ? { id: notificationEventId(input), input } : null });
+          writes.push({
+            clientId: view.clientId,
+            period: watched.period,
+            next: change.next,
+            assessment: watched.assessment,
+            event: input ? { id: notificationEventId(input), input } : null,
+          });
           if (change.notify || isProblemState(watched.assessment.state)) {
             deps.logger.info(
-              { client: view.clientId, frequency: watched.period.frequency, period: watched.period.start, state: watched.assessment.state, since: iso(watched.assessment.since), event: change.notify?.type ?? null },
+              {
+                client: view.clientId,
+                frequency: watched.period.frequency,
+                period: watched.period.start,
+                state: watched.assessment.state,
+                since: iso(watched.assessment.since),
+                event: change.notify?.type ?? null,
+              },
               'period state changed',
             );
           }

@@ -85,7 +85,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   'setup-namespace': {
     synopsis: ['setup-namespace'],
-    summary: 'register the search attributes the workflows set (TwowayClient, TwowayFrequency, TwowayPeriod) in TEMPORAL_NAMESPACE; once, before the first worker (Temporal Cloud: see the README)',
+    summary:
+      'register the search attributes the workflows set (TwowayClient, TwowayFrequency, TwowayPeriod) in TEMPORAL_NAMESPACE; once, before the first worker (Temporal Cloud: see the README)',
     options: [],
     load: async () => (await import('./commands/setup-namespace.js')).setupNamespaceCommand,
   },
@@ -116,7 +117,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "show clients' settings (secret references only); add, change, enable or disable one, saving only a valid result",
     options: [
       '--client ID          the client to add or change',
-      '--name NAME          the new client\'s name (add)',
+      "--name NAME          the new client's name (add)",
       '--set PATH=VALUE     set a setting (repeatable)',
       '--unset PATH         remove an optional setting (repeatable)',
     ],
@@ -127,7 +128,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: 'the whole pipeline on embedded defaults, its state kept between starts',
     options: [
       '--once       in a scratch folder of its own: verify the delivered files, stop, delete it and exit',
-      '--fresh      wipe the demo first: its folder (.data/demo/, with Temporal\'s temporal.db) and the demo clients\' rows and ledger',
+      "--fresh      wipe the demo first: its folder (.data/demo/, with Temporal's temporal.db) and the demo clients' rows and ledger",
       '--events N   events to generate on a fresh start (default 20000)',
       '--days D     days before now they spread over (default 40)',
     ],

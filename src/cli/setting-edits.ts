@@ -18,9 +18,12 @@ function parsePath(raw: string): string[] {
   const path = raw.split('.');
   const [column] = path;
   if (!column || !(EDITABLE_COLUMNS as readonly string[]).includes(column) || !path.every((part) => PATH_PART.test(part))) {
-    throw new UsageError(`setting ${describeValue(raw)}: allowed: one of ${EDITABLE_COLUMNS.join(', ')}, or a path into after_hours or delivery such as delivery.password.env`);
+    throw new UsageError(
+      `setting ${describeValue(raw)}: allowed: one of ${EDITABLE_COLUMNS.join(', ')}, or a path into after_hours or delivery such as delivery.password.env`,
+    );
   }
-  if (path.length > 1 && !JSON_COLUMNS.has(column)) throw new UsageError(`setting ${describeValue(raw)}: ${column} has no fields; allowed: paths into after_hours or delivery`);
+  if (path.length > 1 && !JSON_COLUMNS.has(column))
+    throw new UsageError(`setting ${describeValue(raw)}: ${column} has no fields; allowed: paths into after_hours or delivery`);
   return path;
 }
 

@@ -33,34 +33,71 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TEMPORAL_TLS_KEY', default: 'none', meaning: 'client key file for mTLS' },
   { name: 'TEMPORAL_TLS_CA', default: 'system CAs', meaning: 'CA bundle file of the server' },
   { name: 'TWOWAY_WORK_DIR', default: '.data/work', meaning: 'where a worker writes files before delivering them' },
-  { name: 'TWOWAY_DATA_DIR', default: '.data', meaning: 'embedded services\' state (PostgreSQL, demo Temporal and sshd)' },
+  { name: 'TWOWAY_DATA_DIR', default: '.data', meaning: "embedded services' state (PostgreSQL, demo Temporal and sshd)" },
   { name: 'TWOWAY_EMBEDDED_PG_PORT', default: '54329', meaning: 'port of the embedded PostgreSQL' },
-  { name: 'TWOWAY_METRICS_ADDRESS', default: '0.0.0.0:9464', meaning: 'Prometheus endpoint of a worker (/metrics); off to disable; the demo\'s worker: 127.0.0.1:9464 if free, unless set' },
-  { name: 'TWOWAY_DEMO_TEMPORAL_PORT', default: '7233 if free', meaning: 'frontend port of the demo\'s Temporal dev server' },
-  { name: 'TWOWAY_DEMO_UI_PORT', default: '8233 if free', meaning: 'Web UI port of the demo\'s Temporal dev server' },
+  {
+    name: 'TWOWAY_METRICS_ADDRESS',
+    default: '0.0.0.0:9464',
+    meaning: "Prometheus endpoint of a worker (/metrics); off to disable; the demo's worker: 127.0.0.1:9464 if free, unless set",
+  },
+  { name: 'TWOWAY_DEMO_TEMPORAL_PORT', default: '7233 if free', meaning: "frontend port of the demo's Temporal dev server" },
+  { name: 'TWOWAY_DEMO_UI_PORT', default: '8233 if free', meaning: "Web UI port of the demo's Temporal dev server" },
   { name: 'TWOWAY_DELIVERY_DEADLINE', default: '24h', meaning: 'how long delivery of one file keeps retrying' },
   { name: 'TWOWAY_RETRY_INITIAL_INTERVAL', default: '30s', meaning: 'first retry delay (doubles each time)' },
   { name: 'TWOWAY_RETRY_MAX_INTERVAL', default: '15m', meaning: 'longest retry delay' },
   { name: 'TWOWAY_BUILD_TIMEOUT', default: '2h', meaning: 'longest a single file build may take' },
   { name: 'TWOWAY_BUILD_DEADLINE', default: '6h', meaning: 'how long building one file keeps retrying (all attempts) before the run fails' },
   { name: 'TWOWAY_HEARTBEAT_TIMEOUT', default: '2m', meaning: 'silence after which a build or upload counts as stuck' },
-  { name: 'TWOWAY_HOST_TIMEOUT', default: '5m', meaning: 'wait for a file\'s host before rebuilding it on another' },
+  { name: 'TWOWAY_HOST_TIMEOUT', default: '5m', meaning: "wait for a file's host before rebuilding it on another" },
   { name: 'TWOWAY_MAX_HOSTS', default: '3', meaning: 'hosts one period run may try' },
   { name: 'TWOWAY_SFTP_CONNECT_TIMEOUT', default: '20s', meaning: 'TCP connect, handshake and login, each' },
   { name: 'TWOWAY_SFTP_OPERATION_TIMEOUT', default: '60s', meaning: 'every SFTP request and any stall of an upload' },
   { name: 'TWOWAY_MAX_CONCURRENT_FILES', default: '4', meaning: 'builds and uploads at once per worker' },
   { name: 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', default: '40', meaning: 'workflow tasks at once per worker' },
-  { name: 'TWOWAY_SCHEDULE_TIME', default: '03:00', meaning: 'local time (client\'s zone) at which schedules run' },
-  { name: 'TWOWAY_DUE_DAILY', default: '+0 09:00', meaning: 'when a daily file is due: local time on the N-th day after the period\'s end date (a client\'s `due` setting overrides it)' },
+  { name: 'TWOWAY_SCHEDULE_TIME', default: '03:00', meaning: "local time (client's zone) at which schedules run" },
+  {
+    name: 'TWOWAY_DUE_DAILY',
+    default: '+0 09:00',
+    meaning: "when a daily file is due: local time on the N-th day after the period's end date (a client's `due` setting overrides it)",
+  },
   { name: 'TWOWAY_DUE_WEEKLY', default: '+0 09:00', meaning: 'when a weekly file is due (the end date is the Monday after the week)' },
-  { name: 'TWOWAY_DUE_MONTHLY', default: '+7 09:00', meaning: 'when a monthly file is due (the monthly schedule runs on the first Saturday, up to 7 days after the month)' },
-  { name: 'TWOWAY_WATCH_INTERVAL', default: '5m', meaning: 'how often the watchdog schedule (created by `schedules sync`) judges every period and sends notifications' },
-  { name: 'TWOWAY_WEBHOOK_URL', default: 'off', meaning: 'where the watchdog POSTs period notifications (delivered, failed, late, missing, recovered); off: none are sent' },
-  { name: 'TWOWAY_WEBHOOK_SECRET', default: 'none', meaning: 'HMAC-SHA256 key (16 characters or more) of the Twoway-Signature header; required unless the format is slack' },
+  {
+    name: 'TWOWAY_DUE_MONTHLY',
+    default: '+7 09:00',
+    meaning: 'when a monthly file is due (the monthly schedule runs on the first Saturday, up to 7 days after the month)',
+  },
+  {
+    name: 'TWOWAY_WATCH_INTERVAL',
+    default: '5m',
+    meaning: 'how often the watchdog schedule (created by `schedules sync`) judges every period and sends notifications',
+  },
+  {
+    name: 'TWOWAY_WEBHOOK_URL',
+    default: 'off',
+    meaning: 'where the watchdog POSTs period notifications (delivered, failed, late, missing, recovered); off: none are sent',
+  },
+  {
+    name: 'TWOWAY_WEBHOOK_SECRET',
+    default: 'none',
+    meaning: 'HMAC-SHA256 key (16 characters or more) of the Twoway-Signature header; required unless the format is slack',
+  },
   { name: 'TWOWAY_WEBHOOK_FORMAT', default: 'json', meaning: 'json: the signed event; slack: a Slack-compatible { "text": … } body' },
-  { name: 'TWOWAY_UI_ADDRESS', default: '127.0.0.1:8080', meaning: 'where `twoway-report ui` serves the status page; off loopback it requires TWOWAY_UI_TOKEN; the demo\'s page: 127.0.0.1:8080 if free, unless set' },
-  { name: 'TWOWAY_UI_TOKEN', default: 'none', meaning: 'token (16 characters or more) the status page requires on every request (`Authorization: Bearer` or `?token=` once); required when bound off loopback' },
-  { name: 'TWOWAY_TEMPORAL_UI_URL', default: 'none', meaning: 'the Temporal Web UI\'s address, for the status page\'s links to workflows (the demo sets its own)' },
+  {
+    name: 'TWOWAY_UI_ADDRESS',
+    default: '127.0.0.1:8080',
+    meaning: "where `twoway-report ui` serves the status page; off loopback it requires TWOWAY_UI_TOKEN; the demo's page: 127.0.0.1:8080 if free, unless set",
+  },
+  {
+    name: 'TWOWAY_UI_TOKEN',
+    default: 'none',
+    meaning:
+      'token (16 characters or more) the status page requires on every request (`Authorization: Bearer` or `?token=` once); required when bound off loopback',
+  },
+  {
+    name: 'TWOWAY_TEMPORAL_UI_URL',
+    default: 'none',
+    meaning: "the Temporal Web UI's address, for the status page's links to workflows (the demo sets its own)",
+  },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error' },
 ];
 
@@ -129,7 +166,11 @@ function duration(env: NodeJS.ProcessEnv, range: DurationRange, fallbackMs: numb
   const match = DURATION_PATTERN.exec(raw);
   const ms = match?.[1] && match[2] ? Math.round(Number(match[1]) * (MS_PER_UNIT[match[2]] ?? 1)) : Number.NaN;
   if (!(ms >= range.minMs && ms <= range.maxMs)) {
-    throw new InvalidEnvironmentError(range.variable, describeValue(raw), `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}, ${DURATION_EXAMPLES}`);
+    throw new InvalidEnvironmentError(
+      range.variable,
+      describeValue(raw),
+      `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}, ${DURATION_EXAMPLES}`,
+    );
   }
   return ms;
 }
@@ -192,7 +233,12 @@ export function parseRunPolicy(env: NodeJS.ProcessEnv): RunPolicy {
   check(buildDeadline, buildTimeout, 'which bounds all build attempts together', true);
   check(deliveryDeadline, hostTimeout, moved);
   check(buildDeadline, hostTimeout, moved);
-  check({ range: r.retryMaxInterval, ms: policy.retryMaxIntervalMs }, { range: r.retryInitialInterval, ms: policy.retryInitialIntervalMs }, 'the first retry delay', true);
+  check(
+    { range: r.retryMaxInterval, ms: policy.retryMaxIntervalMs },
+    { range: r.retryInitialInterval, ms: policy.retryInitialIntervalMs },
+    'the first retry delay',
+    true,
+  );
   return policy;
 }
 
@@ -332,15 +378,22 @@ export function parseUiSettings(env: NodeJS.ProcessEnv): UiSettings {
   const address = env.TWOWAY_UI_ADDRESS?.trim() || DEFAULT_UI_ADDRESS;
   const match = /^(\[[0-9a-fA-F:]+\]|[^\s:/[\]]+):(\d{1,5})$/.exec(address);
   const port = Number(match?.[2]);
-  if (!match?.[1] || !(port >= 0 && port <= 65_535)) throw new InvalidEnvironmentError('TWOWAY_UI_ADDRESS', describeValue(address), 'host:port, e.g. 127.0.0.1:8080 (port 0: any free port)');
+  if (!match?.[1] || !(port >= 0 && port <= 65_535))
+    throw new InvalidEnvironmentError('TWOWAY_UI_ADDRESS', describeValue(address), 'host:port, e.g. 127.0.0.1:8080 (port 0: any free port)');
   const host = match[1].replace(/^\[(.*)\]$/, '$1');
   const token = env.TWOWAY_UI_TOKEN?.trim() || null;
   // The token's value is never part of a message.
-  if (token !== null && token.length < MIN_UI_TOKEN_LENGTH) throw new InvalidEnvironmentError('TWOWAY_UI_TOKEN', `a token of ${token.length} characters`, `${MIN_UI_TOKEN_LENGTH} characters or more`);
+  if (token !== null && token.length < MIN_UI_TOKEN_LENGTH)
+    throw new InvalidEnvironmentError('TWOWAY_UI_TOKEN', `a token of ${token.length} characters`, `${MIN_UI_TOKEN_LENGTH} characters or more`);
   if (token === null && !isLoopbackHost(host)) {
-    throw new InvalidEnvironmentError('TWOWAY_UI_TOKEN', 'not set', `a token of ${MIN_UI_TOKEN_LENGTH} characters or more whenever TWOWAY_UI_ADDRESS (${address}) is not a loopback address`);
+    throw new InvalidEnvironmentError(
+      'TWOWAY_UI_TOKEN',
+      'not set',
+      `a token of ${MIN_UI_TOKEN_LENGTH} characters or more whenever TWOWAY_UI_ADDRESS (${address}) is not a loopback address`,
+    );
   }
   const temporalUiUrl = env.TWOWAY_TEMPORAL_UI_URL?.trim().replace(/\/+$/, '') || null;
-  if (temporalUiUrl !== null && !/^https?:\/\/[^\s]+$/.test(temporalUiUrl)) throw new InvalidEnvironmentError('TWOWAY_TEMPORAL_UI_URL', describeValue(temporalUiUrl), 'an http:// or https:// URL, e.g. http://localhost:8233');
+  if (temporalUiUrl !== null && !/^https?:\/\/[^\s]+$/.test(temporalUiUrl))
+    throw new InvalidEnvironmentError('TWOWAY_TEMPORAL_UI_URL', describeValue(temporalUiUrl), 'an http:// or https:// URL, e.g. http://localhost:8233');
   return { host, port, token, temporalUiUrl };
 }

@@ -3,13 +3,17 @@ import { parseClientConfig, type ClientRow } from '../domain/client-config.js';
 import { ClientNotFoundError } from '../domain/errors.js';
 import type { ClientConfig } from '../domain/types.js';
 
-const CLIENT_COLUMNS = ['id', 'name', 'environment', 'timezone', 'frequency', 'enabled', 'after_hours', 'delivery', 'file_name_template'].map((column) => `clients.${column}`);
+const CLIENT_COLUMNS = ['id', 'name', 'environment', 'timezone', 'frequency', 'enabled', 'after_hours', 'delivery', 'file_name_template'].map(
+  (column) => `clients.${column}`,
+);
 /** The project's own per-client settings, kept beside the contract's `clients` table. */
 const WATCH_COLUMNS = ['client_watch.due', 'client_watch.active_since'];
 
 /** Client rows with their `client_watch` settings. */
 function clientRows(knex: Knex) {
-  return knex('clients').select([...CLIENT_COLUMNS, ...WATCH_COLUMNS]).leftJoin('client_watch', 'client_watch.client_id', 'clients.id');
+  return knex('clients')
+    .select([...CLIENT_COLUMNS, ...WATCH_COLUMNS])
+    .leftJoin('client_watch', 'client_watch.client_id', 'clients.id');
 }
 
 /** The client's validated settings; throws ClientNotFoundError or InvalidClientSettingError. */

@@ -51,7 +51,6 @@ function urlFor(port: number, database: string): string {
   return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
-
 /**
  * PostgreSQL refuses to run as root, so as root it runs as the `postgres` user, which must be
  * able to pass through every folder above its binaries and its data (a checkout under a

@@ -121,7 +121,13 @@ export async function recordRunFailed(knex: Knex, run: RunKey, status: 'failed' 
 
 /** The newest runs, newest first, optionally of one client. */
 export async function listRuns(knex: Knex, options: { clientId?: string; limit: number }): Promise<LedgerRow[]> {
-  const query = knex(TABLE).select('*').orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(options.limit);
+  const query = knex(TABLE)
+    .select('*')
+    .orderBy([
+      { column: 'started_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(options.limit);
   if (options.clientId) query.where({ client_id: options.clientId });
   return (await query) as LedgerRow[];
 }

@@ -63,9 +63,12 @@ export async function withPeriodLock<T>(
   try {
     // PostgreSQL 14 and later; on older servers the lock lasts as long as its connection.
     await client.query(`SET idle_session_timeout = ${Math.round(leaseMs)}`).catch(() => undefined);
-    keepalive = setInterval(() => {
-      client.query('SELECT 1').catch((error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message)));
-    }, Math.min(LOCK_KEEPALIVE_INTERVAL_MS, leaseMs / 3));
+    keepalive = setInterval(
+      () => {
+        client.query('SELECT 1').catch((error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message)));
+      },
+      Math.min(LOCK_KEEPALIVE_INTERVAL_MS, leaseMs / 3),
+    );
     const started = Date.now();
     for (;;) {
       signal.throwIfAborted();

@@ -31,7 +31,15 @@ export async function loadLedgerFacts(knex: Knex, clientId: string, frequency: F
       .where(where)
       .where('period_start', '>=', from)
       .orderBy([{ column: 'period_start' }, { column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]) as Promise<
-      { period_start: string; status: string; workflow_id: string; started_at: Date; finished_at: Date | null; last_error: string | null; last_error_type: string | null }[]
+      {
+        period_start: string;
+        status: string;
+        workflow_id: string;
+        started_at: Date;
+        finished_at: Date | null;
+        last_error: string | null;
+        last_error_type: string | null;
+      }[]
     >,
     knex('report_files')
       .distinctOn('period_start')
@@ -62,7 +70,13 @@ export async function loadLedgerFacts(knex: Knex, clientId: string, frequency: F
     delivered: new Map(
       fileRows.map((row) => [
         row.period_start,
-        { revision: row.revision, deliveredAt: (row.delivered_at ?? row.updated_at).getTime(), fileName: row.file_name, rowCount: Number(row.row_count), sha256: row.delivered_sha256 },
+        {
+          revision: row.revision,
+          deliveredAt: (row.delivered_at ?? row.updated_at).getTime(),
+          fileName: row.file_name,
+          rowCount: Number(row.row_count),
+          sha256: row.delivered_sha256,
+        },
       ]),
     ),
     recorded: new Map(stateRows.map((row) => [row.period_start, { state: row.state, lastProblem: row.last_problem }])),
@@ -78,7 +92,10 @@ export interface ClientWatch {
 /** The client's watch row, created with `activeSince` when it has none (the day the watchdog first sees it). */
 export async function ensureClientWatch(knex: Knex, clientId: string, activeSince: LocalDate): Promise<ClientWatch> {
   await knex('client_watch').insert({ client_id: clientId, active_since: activeSince }).onConflict('client_id').ignore();
-  const row = (await knex('client_watch').select('active_since', 'created_at').where({ client_id: clientId }).first()) as { active_since: string; created_at: Date };
+  const row = (await knex('client_watch').select('active_since', 'created_at').where({ client_id: clientId }).first()) as {
+    active_since: string;
+    created_at: Date;
+  };
   return { activeSince: row.active_since, createdAt: row.created_at.getTime() };
 }
 
@@ -132,7 +149,11 @@ export async function pendingNotifications(knex: Knex, limit: number): Promise<N
  * by the receiver, no webhook configured). Either way it is not sent again.
  */
 export async function settleNotification(knex: Knex, eventId: string, note: string | null): Promise<void> {
-  await knex('notification_outbox').where({ event_id: eventId }).whereNull('sent_at').increment('attempts', 1).update({ sent_at: knex.fn.now(), last_error: note });
+  await knex('notification_outbox')
+    .where({ event_id: eventId })
+    .whereNull('sent_at')
+    .increment('attempts', 1)
+    .update({ sent_at: knex.fn.now(), last_error: note });
 }
 
 /** Notes a failed round of sends; the event stays pending for the next pass. */
@@ -165,5 +186,11 @@ export async function countRecordedStates(knex: Knex): Promise<ClientStateCounts
     .select(knex.raw("max(period_end_at) FILTER (WHERE state = 'delivered') AS last_delivered_end"))
     .groupBy('client_watch.client_id')
     .orderBy('client_watch.client_id')) as { client_id: string; late: number; missing: number; failed: number; last_delivered_end: Date | null }[];
-  return rows.map((row) => ({ clientId: row.client_id, late: row.late, missing: row.missing, failed: row.failed, lastDeliveredPeriodEnd: instantOf(row.last_delivered_end) }));
+  return rows.map((row) => ({
+    clientId: row.client_id,
+    late: row.late,
+    missing: row.missing,
+    failed: row.failed,
+    lastDeliveredPeriodEnd: instantOf(row.last_delivered_end),
+  }));
 }

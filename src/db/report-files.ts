@@ -55,7 +55,10 @@ export async function listPeriodFiles(db: Knex | Knex.Transaction, key: PeriodKe
 
 /** The newest delivered revision of a period, if any. */
 export async function latestDeliveredFile(knex: Knex, key: PeriodKey): Promise<PeriodFile | null> {
-  const row = (await knex(FILES).where({ ...periodWhere(key), status: 'delivered' }).orderBy('revision', 'desc').first()) as FileRow | undefined;
+  const row = (await knex(FILES)
+    .where({ ...periodWhere(key), status: 'delivered' })
+    .orderBy('revision', 'desc')
+    .first()) as FileRow | undefined;
   return row ? toPeriodFile(row) : null;
 }
 
@@ -95,45 +98,49 @@ export function createPublicationLedger(lock: PeriodLock, key: PeriodKey): Publi
   return {
     files: () => lock.transaction((trx) => listPeriodFiles(trx, key)),
 
-    recordPublishing: (file) => lock.transaction(async (trx) => {
-      await trx(FILES).insert(insertRow(key, file, 'publishing', null));
-    }),
+    recordPublishing: (file) =>
+      lock.transaction(async (trx) => {
+        await trx(FILES).insert(insertRow(key, file, 'publishing', null));
+      }),
 
-    recordSkippedName: (file, note) => lock.transaction(async (trx) => {
-      await trx(FILES).insert(insertRow(key, file, 'abandoned', note));
-    }),
+    recordSkippedName: (file, note) =>
+      lock.transaction(async (trx) => {
+        await trx(FILES).insert(insertRow(key, file, 'abandoned', note));
+      }),
 
-    markAbandoned: (revision, note) => lock.transaction(async (trx) => {
-      await trx(FILES)
-        .where({ ...periodWhere(key), revision, status: 'publishing' })
-        .update({ status: 'abandoned', temporary_path: null, note, updated_at: trx.fn.now() });
-    }),
+    markAbandoned: (revision, note) =>
+      lock.transaction(async (trx) => {
+        await trx(FILES)
+          .where({ ...periodWhere(key), revision, status: 'publishing' })
+          .update({ status: 'abandoned', temporary_path: null, note, updated_at: trx.fn.now() });
+      }),
 
     // The file and the run that published it become delivered together, whichever attempt or
     // later run finds out; a run already marked failed or cancelled keeps its last error.
-    markDelivered: (revision, note) => lock.transaction(async (trx) => {
-      const [row] = (await trx(FILES)
-        .where({ ...periodWhere(key), revision })
-        .whereIn('status', ['publishing', 'delivered'])
-        .update({ status: 'delivered', temporary_path: null, note, delivered_at: trx.raw('coalesce(delivered_at, now())'), updated_at: trx.fn.now() })
-        .returning('*')) as FileRow[];
-      if (!row) throw new Error(`${key.clientId}/${key.frequency}/${key.periodStart}: revision ${revision} is not publishing or delivered`);
-      const file = toPeriodFile(row);
-      await trx(RUNS)
-        .where({ workflow_id: file.workflowId, run_id: file.runId })
-        .whereNot({ status: 'delivered' })
-        .update({
-          status: 'delivered',
-          revision: file.revision,
-          row_count: file.rowCount,
-          bytes: file.bytes,
-          sha256: file.sha256,
-          file_name: file.fileName,
-          remote_path: file.remotePath,
-          finished_at: trx.raw('coalesce(finished_at, now())'),
-          updated_at: trx.fn.now(),
-        });
-      return file;
-    }),
+    markDelivered: (revision, note) =>
+      lock.transaction(async (trx) => {
+        const [row] = (await trx(FILES)
+          .where({ ...periodWhere(key), revision })
+          .whereIn('status', ['publishing', 'delivered'])
+          .update({ status: 'delivered', temporary_path: null, note, delivered_at: trx.raw('coalesce(delivered_at, now())'), updated_at: trx.fn.now() })
+          .returning('*')) as FileRow[];
+        if (!row) throw new Error(`${key.clientId}/${key.frequency}/${key.periodStart}: revision ${revision} is not publishing or delivered`);
+        const file = toPeriodFile(row);
+        await trx(RUNS)
+          .where({ workflow_id: file.workflowId, run_id: file.runId })
+          .whereNot({ status: 'delivered' })
+          .update({
+            status: 'delivered',
+            revision: file.revision,
+            row_count: file.rowCount,
+            bytes: file.bytes,
+            sha256: file.sha256,
+            file_name: file.fileName,
+            remote_path: file.remotePath,
+            finished_at: trx.raw('coalesce(finished_at, now())'),
+            updated_at: trx.fn.now(),
+          });
+        return file;
+      }),
   };
 }

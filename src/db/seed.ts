@@ -23,7 +23,16 @@ export const DEMO_CLIENTS: readonly SeedClient[] = [
     timezone: 'America/Chicago',
     frequency: 'daily',
     afterHours: {
-      businessHours: { mon: WEEKDAY_HOURS, tue: [['08:00', '12:00'], ['13:00', '17:00']], wed: WEEKDAY_HOURS, thu: WEEKDAY_HOURS, fri: [['08:00', '24:00']] },
+      businessHours: {
+        mon: WEEKDAY_HOURS,
+        tue: [
+          ['08:00', '12:00'],
+          ['13:00', '17:00'],
+        ],
+        wed: WEEKDAY_HOURS,
+        thu: WEEKDAY_HOURS,
+        fri: [['08:00', '24:00']],
+      },
       holidays: ['2026-11-26', '2026-12-25', '2027-01-01'],
     },
   },
@@ -33,9 +42,20 @@ export const DEMO_CLIENTS: readonly SeedClient[] = [
     environment: 'production',
     timezone: 'Europe/Berlin',
     frequency: 'weekly',
-    afterHours: { timezone: 'Europe/London', businessHours: { mon: WEEKDAY_HOURS, tue: WEEKDAY_HOURS, wed: WEEKDAY_HOURS, thu: WEEKDAY_HOURS, fri: WEEKDAY_HOURS, sat: [['10:00', '14:00']] } },
+    afterHours: {
+      timezone: 'Europe/London',
+      businessHours: { mon: WEEKDAY_HOURS, tue: WEEKDAY_HOURS, wed: WEEKDAY_HOURS, thu: WEEKDAY_HOURS, fri: WEEKDAY_HOURS, sat: [['10:00', '14:00']] },
+    },
   },
-  { id: 'initech', name: 'Initech Insurance', environment: 'production', timezone: 'Asia/Tokyo', frequency: 'monthly', afterHours: null, fileNameTemplate: 'initech_twoway_{start}_{end}.csv' },
+  {
+    id: 'initech',
+    name: 'Initech Insurance',
+    environment: 'production',
+    timezone: 'Asia/Tokyo',
+    frequency: 'monthly',
+    afterHours: null,
+    fileNameTemplate: 'initech_twoway_{start}_{end}.csv',
+  },
   { id: 'hooli', name: 'Hooli Clinics', environment: 'production', timezone: 'Australia/Sydney', frequency: 'daily', afterHours: null },
   { id: 'umbrella', name: 'Umbrella Sandbox', environment: 'sandbox', timezone: 'UTC', frequency: 'daily', afterHours: null },
 ];
@@ -189,18 +209,7 @@ export async function seedEvents(knex: Knex, options: SeedEventsOptions): Promis
              FROM generate_series(?::bigint, ?::bigint) AS g
            ) numbered
          ) generated`,
-        [
-          [...options.clientIds],
-          options.clientIds.length,
-          options.from,
-          spanMs,
-          options.count,
-          spanMs,
-          options.count,
-          customers,
-          first,
-          last,
-        ],
+        [[...options.clientIds], options.clientIds.length, options.from, spanMs, options.count, spanMs, options.count, customers, first, last],
       );
     });
     options.onProgress?.(last, options.count);

@@ -31,10 +31,11 @@ export function bounded<T>(work: (kick: Kick) => Promise<T>, options: BoundedOpt
       for (const cleanup of cleanups) cleanup();
       outcome();
     };
-    const giveUp = (error: unknown) => finish(() => {
-      options.onGiveUp();
-      reject(error);
-    });
+    const giveUp = (error: unknown) =>
+      finish(() => {
+        options.onGiveUp();
+        reject(error);
+      });
     const kick = () => {
       if (settled) return;
       clearTimeout(timer);

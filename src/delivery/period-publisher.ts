@@ -36,7 +36,14 @@ export interface PeriodPublishResult {
 }
 
 /** Judges one revision left `publishing` and records the verdict; nothing recorded is uploaded again. */
-async function reconcile(folder: RemoteFolder, ledger: PublicationLedger, file: PeriodFile, settings: SftpDeliverySettings, clientId: string, logger: Logger): Promise<void> {
+async function reconcile(
+  folder: RemoteFolder,
+  ledger: PublicationLedger,
+  file: PeriodFile,
+  settings: SftpDeliverySettings,
+  clientId: string,
+  logger: Logger,
+): Promise<void> {
   const expected = { bytes: file.bytes, sha256: file.deliveredSha256, contentSha256: settings.gzip ? file.sha256 : null };
   const final = (await folder.compare(file.remotePath, expected)).verdict;
   const temporarySize = file.temporaryPath === null ? null : await folder.sizeOf(file.temporaryPath);
@@ -68,13 +75,22 @@ async function reconcile(folder: RemoteFolder, ledger: PublicationLedger, file: 
       return;
     case 'abandon':
       await removeTemporary();
-      await ledger.markAbandoned(file.revision, final === 'other' ? 'another file stands under this name' : 'the verified upload is no longer complete on the server');
+      await ledger.markAbandoned(
+        file.revision,
+        final === 'other' ? 'another file stands under this name' : 'the verified upload is no longer complete on the server',
+      );
       log.warn('revision abandoned; its number is not used again');
       return;
   }
 }
 
-async function placeCompanion(folder: RemoteFolder, clientId: string, settings: SftpDeliverySettings, file: Pick<PeriodFile, 'deliveredSha256' | 'fileName'>, logger: Logger): Promise<void> {
+async function placeCompanion(
+  folder: RemoteFolder,
+  clientId: string,
+  settings: SftpDeliverySettings,
+  file: Pick<PeriodFile, 'deliveredSha256' | 'fileName'>,
+  logger: Logger,
+): Promise<void> {
   if (settings.checksumFile) await placeFile(folder, clientId, checksumPlacement({ sha256: file.deliveredSha256 }, file.fileName), logger);
 }
 
@@ -101,7 +117,11 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     if (decided.kind === 'delivered-by-this-run') return result('delivered', decided.file);
     if (decided.kind !== 'publish') return result(decided.kind, decided.file);
 
-    const local = await prepareBuiltFile({ clientId, localPath: request.localPath, fileName: request.baseFileName, gzip: settings.gzip, sha256: request.sha256 }, options.signal, progress);
+    const local = await prepareBuiltFile(
+      { clientId, localPath: request.localPath, fileName: request.baseFileName, gzip: settings.gzip, sha256: request.sha256 },
+      options.signal,
+      progress,
+    );
     try {
       for (let revision = decided.revision; ; revision++) {
         const fileName = `${revisionFileName(request.baseFileName, revision)}${settings.gzip ? '.gz' : ''}`;
@@ -123,7 +143,8 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
         // Every recorded intent is resolved by now, so any temporary file of this name is stale.
         await folder.removeStaleTemporaries(fileName);
         const expected = { bytes: record.bytes, sha256: record.deliveredSha256, contentSha256: local.contentSha256 };
-        const conflict = () => new RemoteFileConflictError(clientId, record.remotePath, 'the ledger has no record of that file; a forced rerun delivers the next revision');
+        const conflict = () =>
+          new RemoteFileConflictError(clientId, record.remotePath, 'the ledger has no record of that file; a forced rerun delivers the next revision');
         const delivered = async (note: string) => {
           await placeCompanion(folder, clientId, settings, record, logger);
           log.info('this file already stands under its name; recorded delivered, nothing uploaded');

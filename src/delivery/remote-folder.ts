@@ -76,7 +76,12 @@ export class RemoteFolder {
     const stats = await this.session.stat(remoteDir);
     if (!stats) throw new RemoteDirectoryMissingError(this.clientId, host, remoteDir);
     if (!stats.isDirectory()) {
-      throw new InvalidClientSettingError(this.clientId, 'delivery.remoteDir', `"${remoteDir}" (a file, not a folder, on ${host})`, 'an existing folder the user may write to');
+      throw new InvalidClientSettingError(
+        this.clientId,
+        'delivery.remoteDir',
+        `"${remoteDir}" (a file, not a folder, on ${host})`,
+        'an existing folder the user may write to',
+      );
     }
   }
 
@@ -97,7 +102,9 @@ export class RemoteFolder {
 
   /** The bytes a placement stands for (hashing a local file when its sha256 is not known yet). */
   async expectedOf(item: Placement): Promise<ExpectedBytes> {
-    const sha256 = item.sha256 ?? ('bytes' in item.source ? sha256Hex(item.source.bytes) : (await hashLocalFile(item.source.path, { signal: this.signal, onBytes: this.progress })).sha256);
+    const sha256 =
+      item.sha256 ??
+      ('bytes' in item.source ? sha256Hex(item.source.bytes) : (await hashLocalFile(item.source.path, { signal: this.signal, onBytes: this.progress })).sha256);
     return { bytes: item.bytes, sha256, contentSha256: item.contentSha256 };
   }
 

@@ -68,6 +68,7 @@ export function unusablePrivateKeyError(clientId: string, auth: SftpAuthenticati
   if (encrypted && auth.passphrase) {
     return new SecretUnavailableError(clientId, PASSPHRASE_FIELD, describeSecretReference(auth.passphrase), `does not decrypt the private key in ${reference}`);
   }
-  if (encrypted) return new SecretUnavailableError(clientId, PRIVATE_KEY_FIELD, reference, 'holds an encrypted private key, and delivery.auth.passphrase is not set');
+  if (encrypted)
+    return new SecretUnavailableError(clientId, PRIVATE_KEY_FIELD, reference, 'holds an encrypted private key, and delivery.auth.passphrase is not set');
   return new SecretUnavailableError(clientId, PRIVATE_KEY_FIELD, reference, 'holds no private key ssh2 can use (allowed: an OpenSSH, PEM or PPK private key)');
 }

@@ -106,7 +106,11 @@ export async function placeFile(folder: RemoteFolder, clientId: string, item: Pl
   const found = async (expected: { bytes: number; sha256: string; contentSha256: string | null }): Promise<Placed> => {
     const there = await folder.compare(remotePath, expected);
     if (there.verdict !== 'same') {
-      throw new RemoteFileConflictError(clientId, remotePath, `${there.bytes} bytes${there.sha256 ? ` with sha256 ${there.sha256}` : ''} there, ${expected.bytes} bytes with sha256 ${expected.sha256} in this file`);
+      throw new RemoteFileConflictError(
+        clientId,
+        remotePath,
+        `${there.bytes} bytes${there.sha256 ? ` with sha256 ${there.sha256}` : ''} there, ${expected.bytes} bytes with sha256 ${expected.sha256} in this file`,
+      );
     }
     logger.info({ remotePath, bytes: there.bytes, sha256: there.sha256 }, 'an identical file is already delivered; nothing uploaded');
     return { remotePath, bytes: there.bytes, sha256: there.sha256 ?? expected.sha256, alreadyPresent: true };

@@ -3,13 +3,7 @@
  * permanent problems (host key, login, settings) are not retried, everything the network
  * or a busy server can cause is an SftpTransientError that the workflow retries.
  */
-import {
-  AuthenticationFailedError,
-  HostKeyMismatchError,
-  InvalidClientSettingError,
-  SftpTransientError,
-  TwowayError,
-} from '../domain/errors.js';
+import { AuthenticationFailedError, HostKeyMismatchError, InvalidClientSettingError, SftpTransientError, TwowayError } from '../domain/errors.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { unusablePrivateKeyError } from './secrets.js';
 
@@ -50,12 +44,24 @@ export class ConnectionLostError extends Error {
 }
 
 const TRANSIENT_SOCKET_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN',
-  'ENETUNREACH', 'ENETDOWN', 'ENETRESET', 'EAI_AGAIN', 'ENOTCONN', 'ESHUTDOWN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'EAI_AGAIN',
+  'ENOTCONN',
+  'ESHUTDOWN',
 ]);
 
 // Messages ssh2 and ssh2-sftp-client use when the connection or channel went away.
-const CONNECTION_GONE = /no response from server|unexpected (close|end)|connection lost|not connected|channel is not open|no sftp connection|keepalive timeout|timed out|socket|too many|busy/i;
+const CONNECTION_GONE =
+  /no response from server|unexpected (close|end)|connection lost|not connected|channel is not open|no sftp connection|keepalive timeout|timed out|socket|too many|busy/i;
 
 const AUTH_DISCONNECT_REASONS = new Set([13, 14]); // AUTH_CANCELLED_BY_USER, NO_MORE_AUTH_METHODS_AVAILABLE
 // ssh2-sftp-client re-creates ssh2's errors with the message and code only, so ssh2's `level` is lost.
@@ -147,6 +153,7 @@ export function describeSftpFailure(error: unknown): string {
   const { code } = fields(error);
   const message = messageOf(error).replace(WRAPPER_PREFIX, '');
   if (WRAPPER_HANG_UP.test(message)) return 'the server closed the connection';
-  const status = typeof code === 'number' ? ` (SFTP status ${code})` : typeof code === 'string' && !code.startsWith('ERR_') && !message.includes(code) ? ` (${code})` : '';
+  const status =
+    typeof code === 'number' ? ` (SFTP status ${code})` : typeof code === 'string' && !code.startsWith('ERR_') && !message.includes(code) ? ` (${code})` : '';
   return `${message}${status}`;
 }

@@ -11,15 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { abortReason, bounded, type Kick, type LostSignal } from './bounded-wait.js';
 import { pinHostKey } from './host-key.js';
 import type { SftpCredentials } from './secrets.js';
-import {
-  ConnectionLostError,
-  connectError,
-  isNoSuchFile,
-  operationError,
-  SFTP_STATUS,
-  sftpStatusOf,
-  type DeliveryTarget,
-} from './sftp-errors.js';
+import { ConnectionLostError, connectError, isNoSuchFile, operationError, SFTP_STATUS, sftpStatusOf, type DeliveryTarget } from './sftp-errors.js';
 import { describeForLog, quietCallbacks } from './sftp-log.js';
 import { batchWritesPerTick } from './ssh2-socket-patch.js';
 
@@ -73,22 +65,23 @@ export class SftpSession {
     const pin = pinHostKey(settings.hostKeySha256);
     try {
       const sftp = await bounded(
-        () => client.connect({
-          sock: socket,
-          host: settings.host,
-          port: settings.port,
-          username: settings.username,
-          ...(credentials.method === 'password'
-            ? { password: credentials.password }
-            : { privateKey: credentials.privateKey, ...(credentials.passphrase !== undefined ? { passphrase: credentials.passphrase } : {}) }),
-          hostVerifier: (key: Buffer) => pin.verify(key),
-          readyTimeout: options.connectTimeoutMs,
-          tryKeyboard: false,
-          keepaliveInterval: 0,
-          algorithms: { cipher: [...PREFERRED_CIPHERS] },
-          // ssh2's debug output (which may show protocol details) stays off.
-          debug: undefined,
-        }),
+        () =>
+          client.connect({
+            sock: socket,
+            host: settings.host,
+            port: settings.port,
+            username: settings.username,
+            ...(credentials.method === 'password'
+              ? { password: credentials.password }
+              : { privateKey: credentials.privateKey, ...(credentials.passphrase !== undefined ? { passphrase: credentials.passphrase } : {}) }),
+            hostVerifier: (key: Buffer) => pin.verify(key),
+            readyTimeout: options.connectTimeoutMs,
+            tryKeyboard: false,
+            keepaliveInterval: 0,
+            algorithms: { cipher: [...PREFERRED_CIPHERS] },
+            // ssh2's debug output (which may show protocol details) stays off.
+            debug: undefined,
+          }),
         { operation: 'connect', timeoutMs: options.connectTimeoutMs, signal: options.signal, onGiveUp: () => socket.destroy() },
       );
       return new SftpSession(target, client, sftp, socket, options);
@@ -121,22 +114,37 @@ export class SftpSession {
 
   /** Attributes of a remote path, or null when nothing is there. */
   async stat(path: string): Promise<Stats | null> {
-    return this.run('stat', path, (sftp) => new Promise<Stats | null>((resolve, reject) => {
-      sftp.stat(path, (error, stats) => (error ? (isNoSuchFile(error) ? resolve(null) : reject(error)) : resolve(stats)));
-    }));
+    return this.run(
+      'stat',
+      path,
+      (sftp) =>
+        new Promise<Stats | null>((resolve, reject) => {
+          sftp.stat(path, (error, stats) => (error ? (isNoSuchFile(error) ? resolve(null) : reject(error)) : resolve(stats)));
+        }),
+    );
   }
 
   async list(dir: string): Promise<string[]> {
-    return this.run('list', dir, (sftp) => new Promise<string[]>((resolve, reject) => {
-      sftp.readdir(dir, (error, entries) => (error ? reject(error) : resolve(entries.map((entry) => entry.filename))));
-    }));
+    return this.run(
+      'list',
+      dir,
+      (sftp) =>
+        new Promise<string[]>((resolve, reject) => {
+          sftp.readdir(dir, (error, entries) => (error ? reject(error) : resolve(entries.map((entry) => entry.filename))));
+        }),
+    );
   }
 
   /** Removes a file; one that is already gone is fine. */
   async remove(path: string): Promise<void> {
-    await this.run('remove', path, (sftp) => new Promise<void>((resolve, reject) => {
-      sftp.unlink(path, (error) => (error && !isNoSuchFile(error) ? reject(error) : resolve()));
-    }));
+    await this.run(
+      'remove',
+      path,
+      (sftp) =>
+        new Promise<void>((resolve, reject) => {
+          sftp.unlink(path, (error) => (error && !isNoSuchFile(error) ? reject(error) : resolve()));
+        }),
+    );
   }
 
   /**
@@ -148,27 +156,39 @@ export class SftpSession {
    * Resolves 'exists' when the target is taken; the temporary file is then left as it is.
    */
   async publish(from: string, to: string): Promise<'hardlink' | 'rename' | 'exists'> {
-    const linked = await this.run('link', to, (sftp) => new Promise<number | 'ok' | 'unsupported'>((resolve, reject) => {
-      try {
-        sftp.ext_openssh_hardlink(from, to, (error) => {
-          if (!error) resolve('ok');
-          else if (sftpStatusOf(error) !== undefined) resolve(sftpStatusOf(error) as number);
-          else reject(error);
-        });
-      } catch {
-        // ssh2 refuses the call when the server does not offer the extension.
-        resolve('unsupported');
-      }
-    }));
+    const linked = await this.run(
+      'link',
+      to,
+      (sftp) =>
+        new Promise<number | 'ok' | 'unsupported'>((resolve, reject) => {
+          try {
+            sftp.ext_openssh_hardlink(from, to, (error) => {
+              if (!error) resolve('ok');
+              else if (sftpStatusOf(error) !== undefined) resolve(sftpStatusOf(error) as number);
+              else reject(error);
+            });
+          } catch {
+            // ssh2 refuses the call when the server does not offer the extension.
+            resolve('unsupported');
+          }
+        }),
+    );
     if (linked === 'ok') {
       await this.remove(from);
       return 'hardlink';
     }
     if (linked === SFTP_STATUS.FAILURE && (await this.stat(to)) !== null) return 'exists';
     // Denied, unsupported, or a file system without hard links: plain rename.
-    const renamed = await this.run('rename', to, (sftp) => new Promise<number | 'ok'>((resolve, reject) => {
-      sftp.rename(from, to, (error) => (!error ? resolve('ok') : sftpStatusOf(error) !== undefined ? resolve(sftpStatusOf(error) as number) : reject(error)));
-    }));
+    const renamed = await this.run(
+      'rename',
+      to,
+      (sftp) =>
+        new Promise<number | 'ok'>((resolve, reject) => {
+          sftp.rename(from, to, (error) =>
+            !error ? resolve('ok') : sftpStatusOf(error) !== undefined ? resolve(sftpStatusOf(error) as number) : reject(error),
+          );
+        }),
+    );
     if (renamed === 'ok') return 'rename';
     if ((await this.stat(to)) !== null) return 'exists';
     throw operationError(this.target, 'rename', to, Object.assign(new Error(`the server refused to rename ${from}`), { code: renamed }));
@@ -227,4 +247,3 @@ function openSocket(target: DeliveryTarget, options: SessionOptions): Promise<So
     throw connectError(target, error, null);
   });
 }
-

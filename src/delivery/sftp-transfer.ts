@@ -33,9 +33,7 @@ const DOWNLOAD_REQUESTS_IN_FLIGHT = 8;
 export type UploadSource = { readonly path: string } | { readonly bytes: Buffer };
 
 function sourceStream(source: UploadSource): Readable {
-  return 'path' in source
-    ? createReadStream(source.path, { highWaterMark: UPLOAD_READ_BYTES })
-    : Readable.from([source.bytes], { objectMode: false });
+  return 'path' in source ? createReadStream(source.path, { highWaterMark: UPLOAD_READ_BYTES }) : Readable.from([source.bytes], { objectMode: false });
 }
 
 function openForWrite(sftp: SFTPWrapper, path: string): Promise<Buffer> {
@@ -224,7 +222,11 @@ class GunzippedDigest {
 }
 
 /** Downloads and hashes a remote file (the rare path: is the file already standing there ours?). */
-export async function hashRemoteFile(session: SftpSession, remotePath: string, options: { gunzip: boolean; onBytes: (bytes: number) => void }): Promise<RemoteDigest> {
+export async function hashRemoteFile(
+  session: SftpSession,
+  remotePath: string,
+  options: { gunzip: boolean; onBytes: (bytes: number) => void },
+): Promise<RemoteDigest> {
   return session.run('read', remotePath, async (sftp, kick) => {
     const handle = await openForRead(sftp, remotePath);
     const size = await sizeOf(sftp, handle);

@@ -52,7 +52,9 @@ export async function wipeDemo(home: string | null, knex: Knex, clientIds: reado
   await clearClientData(knex, clientIds);
   await knex.transaction(async (trx) => {
     for (const table of ['report_files', 'report_runs', 'period_states', 'client_watch']) await trx(table).whereIn('client_id', clientIds).delete();
-    await trx('notification_outbox').whereRaw("event->>'clientId' = ANY(?)", [[...clientIds]]).delete();
+    await trx('notification_outbox')
+      .whereRaw("event->>'clientId' = ANY(?)", [[...clientIds]])
+      .delete();
     await trx('clients').whereIn('id', clientIds).delete();
   });
 }
@@ -86,6 +88,8 @@ export async function pointDeliveriesAt(knex: Knex, clientIds: readonly string[]
       hostKeySha256: sftp.hostKeySha256,
       ...(movedKey ? { privateKey: { ...privateKey, file: sftp.userKeyPath } } : {}),
     };
-    await knex('clients').where({ id: row.id }).update({ delivery: JSON.stringify(refreshed) });
+    await knex('clients')
+      .where({ id: row.id })
+      .update({ delivery: JSON.stringify(refreshed) });
   }
 }

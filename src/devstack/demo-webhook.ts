@@ -64,7 +64,11 @@ function receiverSecret(env: NodeJS.ProcessEnv): string {
 export async function startDemoWebhook(env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<DemoWebhook> {
   const configured = parseWebhookSettings(env);
   if (configured) {
-    return { settings: configured, receiver: null, description: `sent to ${describeWebhookEndpoint(configured.url)} (TWOWAY_WEBHOOK_URL, ${configured.format}); no receiver of the demo's` };
+    return {
+      settings: configured,
+      receiver: null,
+      description: `sent to ${describeWebhookEndpoint(configured.url)} (TWOWAY_WEBHOOK_URL, ${configured.format}); no receiver of the demo's`,
+    };
   }
   const secret = receiverSecret(env);
   const receiver = await startWebhookReceiver({

@@ -94,7 +94,8 @@ async function demoMetricsAddress(env: NodeJS.ProcessEnv, once: boolean): Promis
  * when free (any free port for --once); its workflow links go to the demo's Temporal UI.
  */
 async function demoUiSettings(env: NodeJS.ProcessEnv, once: boolean, temporalUiUrl: string | null): Promise<UiSettings> {
-  const address = env.TWOWAY_UI_ADDRESS?.trim() || `127.0.0.1:${!once && (await isPortFree(DEFAULT_STATUS_PAGE_PORT)) ? DEFAULT_STATUS_PAGE_PORT : await freePort()}`;
+  const address =
+    env.TWOWAY_UI_ADDRESS?.trim() || `127.0.0.1:${!once && (await isPortFree(DEFAULT_STATUS_PAGE_PORT)) ? DEFAULT_STATUS_PAGE_PORT : await freePort()}`;
   const uiUrl = env.TWOWAY_TEMPORAL_UI_URL?.trim() || temporalUiUrl || '';
   return parseUiSettings({ ...env, TWOWAY_UI_ADDRESS: address, TWOWAY_TEMPORAL_UI_URL: uiUrl });
 }
@@ -157,7 +158,12 @@ interface Check {
 async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<Check[]> {
   const checks: Check[] = [];
   const delivered = (await database.knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as {
-    client_id: string; frequency: string; period_start: string; remote_path: string; sha256: string; row_count: number;
+    client_id: string;
+    frequency: string;
+    period_start: string;
+    remote_path: string;
+    sha256: string;
+    row_count: number;
   }[];
   checks.push({ ok: delivered.length > 0, text: `${delivered.length} files delivered` });
   for (const run of delivered) {
@@ -169,10 +175,16 @@ async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<C
     const period = periodContaining(run.frequency as Frequency, run.period_start, client?.timezone ?? 'UTC');
     const expectedRows = await countPeriodEvents(database.knex, { clientId: run.client_id, startInstant: period.startInstant, endInstant: period.endInstant });
     const ok = sha256 === run.sha256 && headerOk && run.row_count === expectedRows;
-    checks.push({ ok, text: `${run.remote_path.slice(sftp.rootDir.length + 1)}: sha256 ${ok ? 'matches the ledger' : `${sha256} vs ledger ${run.sha256}`}, header ${headerOk ? 'ok' : 'wrong'}, ${run.row_count} rows (SQL counts ${expectedRows})` });
+    checks.push({
+      ok,
+      text: `${run.remote_path.slice(sftp.rootDir.length + 1)}: sha256 ${ok ? 'matches the ledger' : `${sha256} vs ledger ${run.sha256}`}, header ${headerOk ? 'ok' : 'wrong'}, ${run.row_count} rows (SQL counts ${expectedRows})`,
+    });
     if (run.client_id === 'acme') {
       const companion = (await readFile(`${run.remote_path}.sha256`, 'utf8').catch(() => '')).trim();
-      checks.push({ ok: companion === `${createHash('sha256').update(bytes).digest('hex')}  ${run.remote_path.slice(run.remote_path.lastIndexOf('/') + 1)}`, text: `${run.remote_path.slice(run.remote_path.lastIndexOf('/') + 1)}.sha256 companion` });
+      checks.push({
+        ok: companion === `${createHash('sha256').update(bytes).digest('hex')}  ${run.remote_path.slice(run.remote_path.lastIndexOf('/') + 1)}`,
+        text: `${run.remote_path.slice(run.remote_path.lastIndexOf('/') + 1)}.sha256 companion`,
+      });
     }
   }
   const failed = (await database.knex('report_runs').where({ status: 'failed' })) as { client_id: string; last_error: string }[];
@@ -188,14 +200,25 @@ async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<C
 /** The watchdog's first pass: one period.failed event per failed period, every event sent, the failed list exactly the failures. */
 async function verifyWatchdog(knex: Knex, clientIds: readonly string[]): Promise<Check[]> {
   const failures = (await undeliveredFailures(knex, clientIds)).map((run) => `${run.client_id} ${run.period_start}`).sort();
-  const events = (await knex('notification_outbox').select(knex.raw("event->>'type' AS type, event->>'clientId' AS client, event->>'periodStart' AS period, sent_at"))) as {
-    type: string; client: string; period: string; sent_at: Date | null;
+  const events = (await knex('notification_outbox').select(
+    knex.raw("event->>'type' AS type, event->>'clientId' AS client, event->>'periodStart' AS period, sent_at"),
+  )) as {
+    type: string;
+    client: string;
+    period: string;
+    sent_at: Date | null;
   }[];
-  const failedEvents = events.filter((event) => event.type === 'period.failed').map((event) => `${event.client} ${event.period}`).sort();
+  const failedEvents = events
+    .filter((event) => event.type === 'period.failed')
+    .map((event) => `${event.client} ${event.period}`)
+    .sort();
   const listed = (await knex('period_states').where({ state: 'failed' }).select('client_id', 'period_start')) as { client_id: string; period_start: string }[];
   const failedList = listed.map((row) => `${row.client_id} ${row.period_start}`).sort();
   return [
-    { ok: failures.length > 0 && JSON.stringify(failedEvents) === JSON.stringify(failures), text: `one period.failed event per failed period (${failedEvents.length} for ${failures.length})` },
+    {
+      ok: failures.length > 0 && JSON.stringify(failedEvents) === JSON.stringify(failures),
+      text: `one period.failed event per failed period (${failedEvents.length} for ${failures.length})`,
+    },
     { ok: events.length > 0 && events.every((event) => event.sent_at !== null), text: `all ${events.length} watchdog events settled` },
     { ok: JSON.stringify(failedList) === JSON.stringify(failures), text: `the failed list is exactly the failed periods (${failedList.join(', ')})` },
   ];
@@ -209,7 +232,10 @@ interface BackfillClient {
 
 /** Production demo clients to backfill, with their settings as stored now (an operator may have changed them), in the demo's order. */
 async function clientsToBackfill(knex: Knex, clientIds: readonly string[]): Promise<BackfillClient[]> {
-  const rows = (await knex('clients').whereIn('id', clientIds).where({ environment: 'production', enabled: true }).select('id', 'frequency', 'timezone')) as BackfillClient[];
+  const rows = (await knex('clients')
+    .whereIn('id', clientIds)
+    .where({ environment: 'production', enabled: true })
+    .select('id', 'frequency', 'timezone')) as BackfillClient[];
   return rows.sort((a, b) => clientIds.indexOf(a.id) - clientIds.indexOf(b.id));
 }
 
@@ -259,9 +285,14 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   // --once works in a folder of its own and on free ports (the test suite runs it beside a developer's demo).
   const scratch = options.once ? await makeScratchDir(options.env) : null;
   const home = scratch ?? join(dataDir(options.env), 'demo');
-  const env: NodeJS.ProcessEnv = scratch && !options.env.DATABASE_URL?.trim()
-    ? { ...options.env, TWOWAY_DATA_DIR: scratch, TWOWAY_EMBEDDED_PG_PORT: String(await demoPort(options.env, 'TWOWAY_EMBEDDED_PG_PORT', EMBEDDED_POSTGRES_DEFAULT_PORT, true)) }
-    : options.env;
+  const env: NodeJS.ProcessEnv =
+    scratch && !options.env.DATABASE_URL?.trim()
+      ? {
+          ...options.env,
+          TWOWAY_DATA_DIR: scratch,
+          TWOWAY_EMBEDDED_PG_PORT: String(await demoPort(options.env, 'TWOWAY_EMBEDDED_PG_PORT', EMBEDDED_POSTGRES_DEFAULT_PORT, true)),
+        }
+      : options.env;
   const logPath = join(home, 'worker.log');
   const sshdDir = join(home, 'sshd');
   const clientIds = DEMO_CLIENTS.map((client) => client.id);
@@ -279,7 +310,11 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const kept = options.once || options.fresh ? null : await keptState(home, knex, clientIds);
     if (!kept) await wipeDemo(scratch ? null : home, knex, clientIds);
     await mkdir(home, { recursive: true });
-    logger = createLogger({ name: 'twoway-demo', level: env.LOG_LEVEL?.trim() || 'info', destination: pino.destination({ dest: logPath, mkdir: true, sync: false }) });
+    logger = createLogger({
+      name: 'twoway-demo',
+      level: env.LOG_LEVEL?.trim() || 'info',
+      destination: pino.destination({ dest: logPath, mkdir: true, sync: false }),
+    });
     Runtime.install({ logger: temporalLogger(logger), ...(metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(metricsAddress) } : {}) });
 
     services.temporal = await startTemporalDevServer({
@@ -295,7 +330,9 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
 
     const now = Date.now();
     if (kept) {
-      options.out(`keeping the demo's state: ${kept.events} events seeded ${kept.seededAt} over ${kept.days} days, the ledger, the files and Temporal's history (\`demo --fresh\` starts over)`);
+      options.out(
+        `keeping the demo's state: ${kept.events} events seeded ${kept.seededAt} over ${kept.days} days, the ledger, the files and Temporal's history (\`demo --fresh\` starts over)`,
+      );
       await pointDeliveriesAt(knex, clientIds, sftp, sshdDir);
       await makeFolders(sftp, clientIds.map(folder));
     } else {
@@ -347,15 +384,26 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
         backfillFailures.push(`backfill of ${outcome.clientId} failed: ${outcome.error}`);
         options.out(`${outcome.clientId}: the backfill failed: ${outcome.error}`);
       } else {
-        options.out(`${outcome.clientId} (${outcome.frequency}): ${outcome.delivered} delivered, ${outcome.skipped} skipped, ${outcome.failed} failed of ${outcome.total}`);
+        options.out(
+          `${outcome.clientId} (${outcome.frequency}): ${outcome.delivered} delivered, ${outcome.skipped} skipped, ${outcome.failed} failed of ${outcome.total}`,
+        );
       }
     }
-    const delivered = (await knex('report_runs').whereIn('client_id', clientIds).where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as { file_name: string; row_count: number; remote_path: string }[];
+    const delivered = (await knex('report_runs').whereIn('client_id', clientIds).where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as {
+      file_name: string;
+      row_count: number;
+      remote_path: string;
+    }[];
     for (const run of delivered) options.out(`  delivered ${run.file_name.padEnd(48)} ${String(run.row_count).padStart(7)} rows  ${run.remote_path}`);
     for (const run of await undeliveredFailures(knex, clientIds)) options.out(`  FAILED    ${run.client_id} ${run.period_start}: ${run.last_error}`);
     // A pass now, rather than at the watchdog's next interval: the failed list and its notifications are there at once.
-    const pass = await client.workflow.execute<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', { taskQueue: TASK_QUEUE, workflowId: `${WATCHDOG_SCHEDULE_ID}/demo-start-${now}` });
-    options.out(`watchdog: ${pass.periods} periods of ${pass.clients} clients judged; ${pass.problems.failed} failed, ${pass.problems.missing} missing, ${pass.problems.late} late; ${pass.sent} notifications sent`);
+    const pass = await client.workflow.execute<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `${WATCHDOG_SCHEDULE_ID}/demo-start-${now}`,
+    });
+    options.out(
+      `watchdog: ${pass.periods} periods of ${pass.clients} clients judged; ${pass.problems.failed} failed, ${pass.problems.missing} missing, ${pass.problems.late} late; ${pass.sent} notifications sent`,
+    );
     services.statusPage = await startStatusServer({
       knex,
       temporal: client,
@@ -365,12 +413,26 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     });
     const schedules = await listSchedules(client);
     options.out('');
-    for (const schedule of schedules) options.out(`schedule ${schedule.clientId} (${schedule.frequency}, ${schedule.timeZone}) next run ${schedule.nextRuns[0]?.toISOString() ?? 'none'}`);
-    printWhereToLook(options, { home, temporal: services.temporal, statusPage: services.statusPage.url, metricsAddress, logPath, databaseUrl: services.database.url, sftp, webhook });
+    for (const schedule of schedules)
+      options.out(`schedule ${schedule.clientId} (${schedule.frequency}, ${schedule.timeZone}) next run ${schedule.nextRuns[0]?.toISOString() ?? 'none'}`);
+    printWhereToLook(options, {
+      home,
+      temporal: services.temporal,
+      statusPage: services.statusPage.url,
+      metricsAddress,
+      logPath,
+      databaseUrl: services.database.url,
+      sftp,
+      webhook,
+    });
 
     if (options.once) {
       options.out('');
-      const checks = [...(await verifyDeliveries(services.database, sftp)), ...(await verifyWatchdog(knex, clientIds)), ...backfillFailures.map((text) => ({ ok: false, text }))];
+      const checks = [
+        ...(await verifyDeliveries(services.database, sftp)),
+        ...(await verifyWatchdog(knex, clientIds)),
+        ...backfillFailures.map((text) => ({ ok: false, text })),
+      ];
       for (const check of checks) options.out(`${check.ok ? 'ok  ' : 'FAIL'} ${check.text}`);
       return checks.every((check) => check.ok);
     }
@@ -442,5 +504,7 @@ function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   options.out(`demo state:        ${where.home}  (${options.once ? 'deleted at the end' : 'kept for the next start; `demo --fresh` starts over'})`);
   options.out(`CLI against this demo: ${cliEnv} npx twoway-report status`);
   options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${CORRECT_PASSWORD_VARIABLE}`);
-  options.out(`then rerun a failed period from the status page (open its cell), or the Temporal UI (Reset), or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`);
+  options.out(
+    `then rerun a failed period from the status page (open its cell), or the Temporal UI (Reset), or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`,
+  );
 }

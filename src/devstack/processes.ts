@@ -34,7 +34,9 @@ export function isRunning(pid: number): boolean {
 
 /** Every process id in /proc. */
 export function allPids(): number[] {
-  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number);
 }
 
 /** The parent of a process, or -1 once it is gone. */

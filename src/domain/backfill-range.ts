@@ -37,7 +37,10 @@ export function countPeriods(frequency: Frequency, from: LocalDate, to: LocalDat
  * MAX_BACKFILL_PERIODS periods. UsageError: the CLI exits 2, a workflow fails without retrying.
  */
 export function assertBackfillRange(frequency: Frequency, from: LocalDate, to: LocalDate): void {
-  for (const [name, value] of [['from', from], ['to', to]] as const) {
+  for (const [name, value] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (!isLocalDate(value)) throw new UsageError(`--${name} is ${describeValue(value)}; allowed: a calendar date YYYY-MM-DD`);
   }
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; allowed: --from on or before --to`);

@@ -58,7 +58,12 @@ function oneOf<T extends string>(clientId: string, field: string, value: unknown
 export function parseClientConfig(row: ClientRow): ClientConfig {
   const id = row.id;
   if (typeof id !== 'string' || !CLIENT_ID_PATTERN.test(id)) {
-    throw new InvalidClientSettingError(String(id), 'id', describeValue(id), 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters');
+    throw new InvalidClientSettingError(
+      String(id),
+      'id',
+      describeValue(id),
+      'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters',
+    );
   }
   const environment: Environment = oneOf(id, 'environment', row.environment, ENVIRONMENTS);
   const timeZone = parseTimeZoneSetting(id, 'timezone', row.timezone);
@@ -86,7 +91,12 @@ export function parseClientConfig(row: ClientRow): ClientConfig {
 function parseActiveSince(clientId: string, value: unknown): LocalDate | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string' && isLocalDate(value)) return value;
-  throw new InvalidClientSettingError(clientId, 'active_since', describeValue(value), 'a date YYYY-MM-DD: the first local date whose period the client expects a file for');
+  throw new InvalidClientSettingError(
+    clientId,
+    'active_since',
+    describeValue(value),
+    'a date YYYY-MM-DD: the first local date whose period the client expects a file for',
+  );
 }
 
 /** The report exists only for production clients [§1]; delivering also needs the client enabled. */
@@ -126,12 +136,7 @@ function parseAuthentication(clientId: string, raw: Record<string, unknown>): Sf
   const hasPassword = raw.password !== undefined;
   const hasKey = raw.privateKey !== undefined;
   if (hasPassword === hasKey) {
-    throw new InvalidClientSettingError(
-      clientId,
-      'delivery.password / delivery.privateKey',
-      hasPassword ? 'both' : 'neither',
-      'exactly one of them',
-    );
+    throw new InvalidClientSettingError(clientId, 'delivery.password / delivery.privateKey', hasPassword ? 'both' : 'neither', 'exactly one of them');
   }
   if (hasPassword) {
     if (raw.passphrase !== undefined) {
@@ -173,7 +178,12 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
   }
   const remoteDir = raw.remoteDir;
   if (typeof remoteDir !== 'string' || !remoteDir.startsWith('/') || remoteDir.split('/').includes('..') || /[\0\r\n]/.test(remoteDir)) {
-    throw new InvalidClientSettingError(clientId, 'delivery.remoteDir', describeValue(remoteDir), 'an absolute folder path such as "/inbound/twoway", without ".." parts');
+    throw new InvalidClientSettingError(
+      clientId,
+      'delivery.remoteDir',
+      describeValue(remoteDir),
+      'an absolute folder path such as "/inbound/twoway", without ".." parts',
+    );
   }
   const hostKeySha256 = raw.hostKeySha256;
   if (typeof hostKeySha256 !== 'string' || !HOST_KEY_PATTERN.test(hostKeySha256)) {

@@ -89,9 +89,7 @@ export class HostKeyMismatchError extends TwowayError {
     readonly expected: string,
     readonly presented: string,
   ) {
-    super(
-      `client "${clientId}": SFTP server ${host}:${port} presented host key ${presented}; allowed: the pinned delivery.hostKeySha256 ${expected}`,
-    );
+    super(`client "${clientId}": SFTP server ${host}:${port} presented host key ${presented}; allowed: the pinned delivery.hostKeySha256 ${expected}`);
   }
 }
 
@@ -124,7 +122,9 @@ export class RemoteFileConflictError extends TwowayError {
     readonly remotePath: string,
     readonly detail: string,
   ) {
-    super(`client "${clientId}": ${remotePath} already exists with different content (${detail}); a delivered file is never replaced, a forced rerun delivers a revision`);
+    super(
+      `client "${clientId}": ${remotePath} already exists with different content (${detail}); a delivered file is never replaced, a forced rerun delivers a revision`,
+    );
   }
 }
 
@@ -136,7 +136,9 @@ export class PeriodNotEndedError extends TwowayError {
     readonly periodStart: string,
     readonly periodEndsAt: string,
   ) {
-    super(`client "${clientId}": ${frequency} period ${periodStart} ends at ${periodEndsAt}; allowed: periods that have ended (render shows a running period locally)`);
+    super(
+      `client "${clientId}": ${frequency} period ${periodStart} ends at ${periodEndsAt}; allowed: periods that have ended (render shows a running period locally)`,
+    );
   }
 }
 
@@ -173,7 +175,9 @@ export class PeriodBusyError extends TwowayError {
     readonly periodStart: string,
     readonly waitedMs: number,
   ) {
-    super(`client "${clientId}": another delivery attempt of the ${frequency} period ${periodStart} still held its lock after ${waitedMs} ms; this attempt is retried`);
+    super(
+      `client "${clientId}": another delivery attempt of the ${frequency} period ${periodStart} still held its lock after ${waitedMs} ms; this attempt is retried`,
+    );
   }
 }
 

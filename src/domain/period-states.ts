@@ -73,7 +73,8 @@ export function assessPeriod(facts: PeriodFacts, rules: WatchRules, now: Instant
   const workflowId = run?.workflowId ?? null;
   const judged = (state: PeriodState, since: Instant, error: string | null = null): PeriodAssessment => ({ state, since, dueAt, error, workflowId });
   if (facts.delivered) return judged('delivered', facts.delivered.deliveredAt);
-  if (run?.status === 'failed' || run?.status === 'cancelled') return judged('failed', run.finishedAt ?? run.startedAt, run.error ?? `the run was ${run.status}`);
+  if (run?.status === 'failed' || run?.status === 'cancelled')
+    return judged('failed', run.finishedAt ?? run.startedAt, run.error ?? `the run was ${run.status}`);
   // Finished without a delivered file cannot happen by the protocol; show it rather than hide it.
   if (run?.status === 'finished') return judged('failed', run.finishedAt ?? run.startedAt, 'the run finished but the ledger has no delivered file');
   if (run) return now >= dueAt ? judged('late', dueAt) : judged('running', run.startedAt);
@@ -106,7 +107,12 @@ export interface StateChange {
  * sent for a period an operator was already told about (a rerun after a failure running past
  * the due time).
  */
-export function decideChange(previous: RecordedState | null, assessment: PeriodAssessment, announceDelivered: boolean, revision: number | null): StateChange | null {
+export function decideChange(
+  previous: RecordedState | null,
+  assessment: PeriodAssessment,
+  announceDelivered: boolean,
+  revision: number | null,
+): StateChange | null {
   if (previous?.state === assessment.state) return null;
   const lastProblem = previous?.lastProblem ?? null;
   const change = `${assessment.state}@${new Date(assessment.since).toISOString()}`;
@@ -119,9 +125,15 @@ export function decideChange(previous: RecordedState | null, assessment: PeriodA
     }
     case 'failed':
     case 'missing':
-      return { next: { state: assessment.state, lastProblem: assessment.state }, notify: { type: `period.${assessment.state}`, change, previousProblem: lastProblem } };
+      return {
+        next: { state: assessment.state, lastProblem: assessment.state },
+        notify: { type: `period.${assessment.state}`, change, previousProblem: lastProblem },
+      };
     case 'late':
-      return { next: { state: 'late', lastProblem: lastProblem ?? 'late' }, notify: lastProblem ? null : { type: 'period.late', change, previousProblem: null } };
+      return {
+        next: { state: 'late', lastProblem: lastProblem ?? 'late' },
+        notify: lastProblem ? null : { type: 'period.late', change, previousProblem: null },
+      };
     case 'running':
     case 'not_yet_due':
       return { next: { state: assessment.state, lastProblem }, notify: null };

@@ -14,18 +14,24 @@ function requireLocalDate(name: string, value: LocalDate): void {
 /** First local date of the period of `frequency` that contains `date`. */
 function periodStart(frequency: Frequency, date: LocalDate): LocalDate {
   switch (frequency) {
-    case 'daily': return date;
-    case 'weekly': return startOfIsoWeek(date);
-    case 'monthly': return startOfMonth(date);
+    case 'daily':
+      return date;
+    case 'weekly':
+      return startOfIsoWeek(date);
+    case 'monthly':
+      return startOfMonth(date);
   }
 }
 
 /** First local date after the period that starts on `start`. */
 function periodEnd(frequency: Frequency, start: LocalDate): LocalDate {
   switch (frequency) {
-    case 'daily': return addDays(start, 1);
-    case 'weekly': return addDays(start, DAYS_PER_WEEK);
-    case 'monthly': return addMonths(start, 1);
+    case 'daily':
+      return addDays(start, 1);
+    case 'weekly':
+      return addDays(start, DAYS_PER_WEEK);
+    case 'monthly':
+      return addMonths(start, 1);
   }
 }
 

@@ -118,4 +118,3 @@ export function judgeIntent(observation: IntentObservation): IntentVerdict {
   if (observation.temporary === 'incomplete') return 'abandon';
   return 'picked-up';
 }
-

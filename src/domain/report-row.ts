@@ -77,7 +77,6 @@ export type SourceRow = readonly (string | null)[];
 /** One record of the file, indexed like REPORT_COLUMNS; null becomes an empty field. */
 export type ReportRecord = (string | null)[];
 
-
 const DEFAULT_SENDER_TYPES: Readonly<Record<string, string>> = {
   'twoway_webhook.customer_message_sent': 'customer',
   'twoway_webhook.agent_message_sent': 'agent',

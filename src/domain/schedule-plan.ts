@@ -28,6 +28,11 @@ export function calendarFor(frequency: Frequency, time: LocalTimeOfDay): Calenda
     case 'weekly':
       return { ...time, dayOfWeek: 'MONDAY', comment: 'every Monday: the previous ISO week' };
     case 'monthly':
-      return { ...time, dayOfWeek: 'SATURDAY', dayOfMonth: FIRST_TWO_WEEKS, comment: 'first and second Saturday: the previous month (the second run does nothing when the first delivered)' };
+      return {
+        ...time,
+        dayOfWeek: 'SATURDAY',
+        dayOfMonth: FIRST_TWO_WEEKS,
+        comment: 'first and second Saturday: the previous month (the second run does nothing when the first delivered)',
+      };
   }
 }

@@ -138,14 +138,29 @@ function wallClockFromParts(formatter: Intl.DateTimeFormat, instant: Instant): W
   const wall: WallClock = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, beforeCommonEra: false };
   for (const part of formatter.formatToParts(instant)) {
     switch (part.type) {
-      case 'year': wall.year = Number(part.value); break;
-      case 'month': wall.month = Number(part.value); break;
-      case 'day': wall.day = Number(part.value); break;
-      case 'hour': wall.hour = Number(part.value); break;
-      case 'minute': wall.minute = Number(part.value); break;
-      case 'second': wall.second = Number(part.value); break;
-      case 'era': wall.beforeCommonEra = part.value === 'BC' || part.value === 'B'; break;
-      default: break;
+      case 'year':
+        wall.year = Number(part.value);
+        break;
+      case 'month':
+        wall.month = Number(part.value);
+        break;
+      case 'day':
+        wall.day = Number(part.value);
+        break;
+      case 'hour':
+        wall.hour = Number(part.value);
+        break;
+      case 'minute':
+        wall.minute = Number(part.value);
+        break;
+      case 'second':
+        wall.second = Number(part.value);
+        break;
+      case 'era':
+        wall.beforeCommonEra = part.value === 'BC' || part.value === 'B';
+        break;
+      default:
+        break;
     }
   }
   return wall;

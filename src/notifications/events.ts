@@ -20,7 +20,13 @@
 import type { NotificationType, ProblemState } from '../domain/period-states.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 
-export const NOTIFICATION_EVENT_TYPES = ['period.delivered', 'period.failed', 'period.late', 'period.missing', 'period.recovered'] as const satisfies readonly NotificationType[];
+export const NOTIFICATION_EVENT_TYPES = [
+  'period.delivered',
+  'period.failed',
+  'period.late',
+  'period.missing',
+  'period.recovered',
+] as const satisfies readonly NotificationType[];
 export type NotificationEventType = NotificationType;
 
 /** What each event type carries besides the period. */

@@ -87,10 +87,15 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       if (!verification.valid) throw new RequestRefused(401, `signature ${verification.reason}`);
       const idHeader = request.headers[EVENT_ID_HEADER.toLowerCase()];
       const event = parseEvent(rawBody, Array.isArray(idHeader) ? idHeader[0] : idHeader);
-      const status = (await options.onEvent(event, { rawBody, signatureHeader: header ?? '', timestampSeconds: verification.timestampSeconds, headers: request.headers })) ?? 200;
+      const status =
+        (await options.onEvent(event, { rawBody, signatureHeader: header ?? '', timestampSeconds: verification.timestampSeconds, headers: request.headers })) ??
+        200;
       response.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 200 && status < 300 ? 'ok\n' : `status ${status}\n`);
     } catch (error) {
-      const refused = error instanceof RequestRefused ? error : new RequestRefused(500, `the event handler failed: ${error instanceof Error ? error.message : String(error)}`);
+      const refused =
+        error instanceof RequestRefused
+          ? error
+          : new RequestRefused(500, `the event handler failed: ${error instanceof Error ? error.message : String(error)}`);
       options.onRejected?.(refused.status, refused.reason);
       if (!response.headersSent) response.writeHead(refused.status, { 'content-type': 'text/plain' }).end(`${refused.reason}\n`);
     }

@@ -4,7 +4,20 @@ import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 export type Logger = PinoLogger;
 
 // Keys that must never reach a log line, wherever they appear in a logged object.
-const REDACTED_PATHS = ['password', 'passphrase', 'privateKey', 'secret', 'token', 'apiKey', '*.password', '*.passphrase', '*.privateKey', '*.secret', '*.token', '*.apiKey'];
+const REDACTED_PATHS = [
+  'password',
+  'passphrase',
+  'privateKey',
+  'secret',
+  'token',
+  'apiKey',
+  '*.password',
+  '*.passphrase',
+  '*.privateKey',
+  '*.secret',
+  '*.token',
+  '*.apiKey',
+];
 
 export interface LoggerOptions {
   readonly level?: string;

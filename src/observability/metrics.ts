@@ -81,15 +81,20 @@ export function createReportMetrics(meter: MetricMeter): ReportMetrics {
   const deliveries = meter.createCounter('twoway_deliveries', 'attempts', 'Delivery attempts by outcome');
   const bytesDelivered = meter.createCounter('twoway_bytes_delivered', 'bytes', 'Bytes uploaded over SFTP');
   const deliverySeconds = meter.createHistogram(DELIVERY_DURATION_METRIC, 'float', 's', 'Time of one delivery attempt, in seconds');
-  const databaseUp = meter.createGauge('twoway_database_up', 'int', '', 'Whether the worker\'s database answers (1) or not (0)');
+  const databaseUp = meter.createGauge('twoway_database_up', 'int', '', "Whether the worker's database answers (1) or not (0)");
   const periodsLate = meter.createGauge('twoway_periods_late', 'int', 'periods', 'Periods of the client past their due time and not delivered');
   const periodsMissing = meter.createGauge('twoway_periods_missing', 'int', 'periods', 'Periods of the client that ended and for which no run ever started');
-  const periodsFailed = meter.createGauge('twoway_periods_failed', 'int', 'periods', 'Periods of the client whose last run failed and that were not delivered since');
+  const periodsFailed = meter.createGauge(
+    'twoway_periods_failed',
+    'int',
+    'periods',
+    'Periods of the client whose last run failed and that were not delivered since',
+  );
   const lastDeliveredEnd = meter.createGauge(
     'twoway_last_delivered_period_end_seconds',
     'float',
     's',
-    'Unix time in seconds of the end of the client\'s newest delivered period',
+    "Unix time in seconds of the end of the client's newest delivered period",
   );
   return {
     recordBuild(rows, bytes, seconds) {

@@ -22,7 +22,13 @@ export function describeLogMetadata(meta: LogMetadata | undefined): Record<strin
 
 /** Temporal's own log lines, through the project's JSON logger. */
 export function temporalLogger(logger: Logger): TemporalLogger {
-  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
   const write = (level: LogLevel, message: string, meta?: LogMetadata) => logger[levels[level]](describeLogMetadata(meta), message);
   return {
     log: write,

@@ -22,7 +22,7 @@ port.on('message', (message: { type: 'write'; text: string } | { type: 'close' }
       const chunk = Buffer.from(message.text, 'utf8');
       hash.update(chunk);
       bytes += chunk.length;
-      for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written);
+      for (let written = 0; written < chunk.length;) written += writeSync(fd, chunk, written);
       port.postMessage({ type: 'written' });
     } else {
       closeSync(fd);

@@ -41,11 +41,16 @@ export async function startPeriodRun(
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       const { runId } = await client.workflow.getHandle(workflowId).describe();
       if (waited >= MAX_RUNS_WAITED_FOR) {
-        throw new Error(`${workflowId}: another run (run id ${runId}) is in progress after waiting for ${waited} runs to finish; try the forced run again later`);
+        throw new Error(
+          `${workflowId}: another run (run id ${runId}) is in progress after waiting for ${waited} runs to finish; try the forced run again later`,
+        );
       }
       onWait(`a run of ${workflowId} is in progress (run id ${runId}); waiting for it to finish, then running it forced`);
       // How it ends does not matter: the forced run comes next either way.
-      await client.workflow.getHandle(workflowId, runId).result().catch(() => undefined);
+      await client.workflow
+        .getHandle(workflowId, runId)
+        .result()
+        .catch(() => undefined);
     }
   }
 }

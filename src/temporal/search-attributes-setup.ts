@@ -11,7 +11,9 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes.js';
 /** The part of a connection these calls need: the client's Connection and the worker's NativeConnection both have it. */
 export interface OperatorConnection {
   readonly operatorService: {
-    listSearchAttributes(request: { namespace: string }): Promise<{ customAttributes?: Record<string, unknown> | null; systemAttributes?: Record<string, unknown> | null }>;
+    listSearchAttributes(request: {
+      namespace: string;
+    }): Promise<{ customAttributes?: Record<string, unknown> | null; systemAttributes?: Record<string, unknown> | null }>;
     addSearchAttributes(request: { namespace: string; searchAttributes: Record<string, proto.temporal.api.enums.v1.IndexedValueType> }): Promise<unknown>;
   };
 }

@@ -33,7 +33,13 @@ export async function syncWatchdogSchedule(client: Client, intervalMs: number, t
   try {
     const current = await handle.describe();
     if (current.state.note === note) return { clientId: WATCHDOG_LABEL, action: 'unchanged', detail: note };
-    await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies, state: { ...previous.state, note } }));
+    await handle.update((previous) => ({
+      ...previous,
+      spec: options.spec,
+      action: options.action,
+      policies: options.policies,
+      state: { ...previous.state, note },
+    }));
     return { clientId: WATCHDOG_LABEL, action: 'updated', detail: note };
   } catch (error) {
     if (!(error instanceof ScheduleNotFoundError)) throw error;

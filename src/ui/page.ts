@@ -135,9 +135,16 @@ function matchesFilters(client: ClientSummary, cells: readonly (Cell | undefined
 }
 
 function filterForm(filters: GridFilters): string {
-  const option = (value: string, label: string, selected: boolean) => `<option value="${escapeHtml(value)}"${selected ? ' selected' : ''}>${escapeHtml(label)}</option>`;
-  const states = [option('', 'any state', filters.state === null), ...CELL_STATES.map((state) => option(state, STATE_NAMES[state], filters.state === state))].join('');
-  const frequencies = [option('', 'every frequency', filters.frequency === null), ...FREQUENCIES.map((frequency) => option(frequency, frequency, filters.frequency === frequency))].join('');
+  const option = (value: string, label: string, selected: boolean) =>
+    `<option value="${escapeHtml(value)}"${selected ? ' selected' : ''}>${escapeHtml(label)}</option>`;
+  const states = [
+    option('', 'any state', filters.state === null),
+    ...CELL_STATES.map((state) => option(state, STATE_NAMES[state], filters.state === state)),
+  ].join('');
+  const frequencies = [
+    option('', 'every frequency', filters.frequency === null),
+    ...FREQUENCIES.map((frequency) => option(frequency, frequency, filters.frequency === frequency)),
+  ].join('');
   return `<form method="get" action="/" id="filters">client <input name="client" value="${escapeHtml(filters.client)}"> <select name="state">${states}</select> <select name="frequency">${frequencies}</select> <button type="submit">filter</button></form>`;
 }
 
@@ -166,12 +173,20 @@ export function renderStatusPage(grid: StatusGrid, filters: GridFilters, context
   for (const frequency of FREQUENCIES) {
     if (filters.frequency !== null && filters.frequency !== frequency) continue;
     const clients = grid.clients.filter(
-      (client) => client.frequency === frequency && matchesFilters(client, grid.columns[frequency].map((start) => grid.cells.get(cellKey(client.id, frequency, start))), filters),
+      (client) =>
+        client.frequency === frequency &&
+        matchesFilters(
+          client,
+          grid.columns[frequency].map((start) => grid.cells.get(cellKey(client.id, frequency, start))),
+          filters,
+        ),
     );
     shown += clients.length;
     if (clients.length > 0 && grid.columns[frequency].length > 0) tables.push(gridTable(grid, frequency, clients));
   }
-  const legend = CELL_STATES.map((state) => `<span class="s-${state}">&nbsp;${escapeHtml(STATE_LABELS[state])}&nbsp;</span> ${escapeHtml(STATE_NAMES[state])}`).join(' · ');
+  const legend = CELL_STATES.map(
+    (state) => `<span class="s-${state}">&nbsp;${escapeHtml(STATE_LABELS[state])}&nbsp;</span> ${escapeHtml(STATE_NAMES[state])}`,
+  ).join(' · ');
   const body = [
     `<p class="summary" id="summary">${escapeHtml(summaryLine(summary))}</p>`,
     filterForm(filters),
@@ -200,7 +215,12 @@ export function renderPeriodPage(detail: PeriodDetail, context: PageContext): st
     ['state', `<span class="s-${cell.state}" id="period-state">${escapeHtml(STATE_NAMES[cell.state])}</span>`],
     ['client', `<a href="${clientPath(detail.clientId)}">${escapeHtml(detail.clientId)}</a>`],
     ['frequency', escapeHtml(detail.frequency)],
-    ['watchdog', detail.recorded ? `${escapeHtml(STATE_NAMES[detail.recorded.state])} since ${time(detail.recorded.since)}, due ${time(detail.recorded.dueAt)}` : 'not judged yet'],
+    [
+      'watchdog',
+      detail.recorded
+        ? `${escapeHtml(STATE_NAMES[detail.recorded.state])} since ${time(detail.recorded.since)}, due ${time(detail.recorded.dueAt)}`
+        : 'not judged yet',
+    ],
     ['last error', escapeHtml(cell.error)],
     ['workflow', workflowLink(cell.workflowId ?? detail.runs[0]?.workflowId ?? null, context.temporalUi)],
   ];
@@ -214,7 +234,13 @@ export function renderPeriodPage(detail: PeriodDetail, context: PageContext): st
   );
   const actions = [
     isRerunnable(cell.state) ? actionForm('/actions/rerun', 'rerun this period', fields, context) : '',
-    actionForm('/actions/force', 'force a revision', fields, context, ' <label><input type="checkbox" name="confirm" value="yes" required> yes, build it again and deliver a changed file as a new revision</label> '),
+    actionForm(
+      '/actions/force',
+      'force a revision',
+      fields,
+      context,
+      ' <label><input type="checkbox" name="confirm" value="yes" required> yes, build it again and deliver a changed file as a new revision</label> ',
+    ),
   ].join(' ');
   const body = [
     `<dl>${facts.map(([name, value]) => `<dt>${name}</dt><dd>${value}</dd>`).join('')}</dl>`,
@@ -224,7 +250,9 @@ export function renderPeriodPage(detail: PeriodDetail, context: PageContext): st
       ? `<table class="detail" id="revisions"><tr><th>revision</th><th>status</th><th>file</th><th>rows</th><th>bytes</th><th>sha256</th><th>remote path</th><th>delivered</th><th>why</th></tr>${revisions.join('')}</table>`
       : '<p>no file yet</p>',
     '<h2>runs</h2>',
-    runs.length > 0 ? `<table class="detail" id="runs"><tr><th>outcome</th><th>attempts</th><th>started</th><th>finished</th><th>last error</th><th>workflow</th></tr>${runs.join('')}</table>` : '<p>no run yet</p>',
+    runs.length > 0
+      ? `<table class="detail" id="runs"><tr><th>outcome</th><th>attempts</th><th>started</th><th>finished</th><th>last error</th><th>workflow</th></tr>${runs.join('')}</table>`
+      : '<p>no run yet</p>',
   ].join('');
   return layout(`${detail.clientId} ${detail.frequency} ${detail.periodStart}`, body, context);
 }
@@ -252,10 +280,21 @@ export function renderClientPage(client: ClientSummary, schedule: ScheduleView |
 }
 
 /** The repair's preview: exactly the periods it would run, the backfills it starts, and the button that starts them. */
-export function renderRepairPage(clientId: string | null, periods: readonly RepairPeriod[], ranges: readonly (RepairRange & { readonly clientId: string })[], context: PageContext): string {
+export function renderRepairPage(
+  clientId: string | null,
+  periods: readonly RepairPeriod[],
+  ranges: readonly (RepairRange & { readonly clientId: string })[],
+  context: PageContext,
+): string {
   const who = clientId ?? 'every client';
-  const rows = periods.map((period) => `<tr><td class="c">${escapeHtml(period.clientId)}</td><td>${period.frequency}</td><td><a href="${periodPath(period.clientId, period.frequency, period.periodStart)}">${escapeHtml(period.periodStart)}</a></td><td class="s-${period.state}">${escapeHtml(period.state)}</td></tr>`);
-  const backfills = ranges.map((range) => `<li>${escapeHtml(range.clientId)} ${range.frequency} ${escapeHtml(range.from)} … ${escapeHtml(range.to)} (${range.periodStarts.length} period${range.periodStarts.length === 1 ? '' : 's'})</li>`);
+  const rows = periods.map(
+    (period) =>
+      `<tr><td class="c">${escapeHtml(period.clientId)}</td><td>${period.frequency}</td><td><a href="${periodPath(period.clientId, period.frequency, period.periodStart)}">${escapeHtml(period.periodStart)}</a></td><td class="s-${period.state}">${escapeHtml(period.state)}</td></tr>`,
+  );
+  const backfills = ranges.map(
+    (range) =>
+      `<li>${escapeHtml(range.clientId)} ${range.frequency} ${escapeHtml(range.from)} … ${escapeHtml(range.to)} (${range.periodStarts.length} period${range.periodStarts.length === 1 ? '' : 's'})</li>`,
+  );
   const body =
     periods.length === 0
       ? `<p id="repair-empty">nothing to repair for ${escapeHtml(who)}: no period is failed or missing</p>`

@@ -16,7 +16,17 @@ import { scheduleId } from '../domain/workflow-ids.js';
 import type { Logger } from '../observability/logger.js';
 import { startBackfill, startPeriodRun } from '../temporal/period-runs.js';
 import { CELL_STATES, loadPeriodDetail, loadRepairPeriods, loadStatusGrid } from './status-data.js';
-import { isRerunnable, periodPath, renderClientPage, renderMessagePage, renderPeriodPage, renderRepairPage, renderStatusPage, type PageContext, type ScheduleView } from './page.js';
+import {
+  isRerunnable,
+  periodPath,
+  renderClientPage,
+  renderMessagePage,
+  renderPeriodPage,
+  renderRepairPage,
+  renderStatusPage,
+  type PageContext,
+  type ScheduleView,
+} from './page.js';
 
 const TOKEN_COOKIE = 'twoway_ui_token';
 const CSRF_BYTES = 32;
@@ -151,20 +161,27 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       if (host !== request.headers.host) throw new HttpError(403, 'the request comes from another site');
     }
     if (request.headers['sec-fetch-site'] === 'cross-site') throw new HttpError(403, 'the request comes from another site');
-    if (!sameSecret(form.get('csrf') ?? undefined, csrf)) throw new HttpError(403, 'the form is not from this page (its CSRF token does not match; reload the page)');
+    if (!sameSecret(form.get('csrf') ?? undefined, csrf))
+      throw new HttpError(403, 'the form is not from this page (its CSRF token does not match; reload the page)');
   }
 
   async function schedule(clientId: string): Promise<{ view: ScheduleView | null; problem: string | null }> {
     try {
       const description = await temporal.schedule.getHandle(scheduleId(clientId)).describe();
-      return { view: { paused: description.state.paused, note: description.state.note ?? null, nextRun: description.info.nextActionTimes[0] ?? null }, problem: null };
+      return {
+        view: { paused: description.state.paused, note: description.state.note ?? null, nextRun: description.info.nextActionTimes[0] ?? null },
+        problem: null,
+      };
     } catch (error) {
       return { view: null, problem: messageOf(error) };
     }
   }
 
   async function page(url: URL): Promise<string> {
-    const parts = url.pathname.split('/').slice(1).map((part) => decodeURIComponent(part));
+    const parts = url.pathname
+      .split('/')
+      .slice(1)
+      .map((part) => decodeURIComponent(part));
     if (url.pathname === '/') {
       const state = url.searchParams.get('state') || null;
       const frequency = url.searchParams.get('frequency') || null;
@@ -180,7 +197,8 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       return renderPeriodPage(detail, context(noticeOf(url)));
     }
     if (parts[0] === 'c' && parts.length === 2 && parts[1]) {
-      const client = (await knex('clients').where({ id: parts[1] }).first('id', 'name', 'frequency', 'enabled', 'environment')) as Parameters<typeof renderClientPage>[0] | undefined;
+      const client = (await knex('clients').where({ id: parts[1] }).first('id', 'name', 'frequency', 'enabled', 'environment')) as
+        Parameters<typeof renderClientPage>[0] | undefined;
       if (!client) throw new HttpError(404, `no client "${parts[1]}"`);
       const found = await schedule(client.id);
       return renderClientPage(client, found.view, found.problem, context(noticeOf(url)));
@@ -206,10 +224,18 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         const force = action === 'force';
         if (force && form.get('confirm') !== 'yes') throw new HttpError(400, 'a forced revision needs its confirmation (tick the box)');
         const { cell } = await loadPeriodDetail(knex, clientId, frequency, periodStart);
-        if (!force && !isRerunnable(cell.state)) throw new HttpError(409, `${clientId} ${frequency} ${periodStart} is ${cell.state}: only a failed, missing or late period is rerun; force a revision instead`);
+        if (!force && !isRerunnable(cell.state))
+          throw new HttpError(
+            409,
+            `${clientId} ${frequency} ${periodStart} is ${cell.state}: only a failed, missing or late period is rerun; force a revision instead`,
+          );
         const handle = await startPeriodRun(temporal, { clientId, frequency, periodStart, force }, (message) => logger.info({ client: clientId }, message));
         const notice = `${force ? 'forced run' : 'rerun'} of ${handle.workflowId} started (run ${handle.firstExecutionRunId})`;
-        return { location: periodPath(clientId, frequency, periodStart), notice, log: { frequency, period: periodStart, workflowId: handle.workflowId, runId: handle.firstExecutionRunId } };
+        return {
+          location: periodPath(clientId, frequency, periodStart),
+          notice,
+          log: { frequency, period: periodStart, workflowId: handle.workflowId, runId: handle.firstExecutionRunId },
+        };
       }
       case 'pause':
       case 'unpause': {
@@ -238,7 +264,11 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       }
     }
     const notice = `repair of ${clientId ?? 'every client'}: ${periods.length} periods, ${started.length} backfills started${failed.length > 0 ? `; not started: ${failed.join('; ')}` : ''}`;
-    return { location: `/repair${clientId ? `?client=${encodeURIComponent(clientId)}` : ''}`, notice, log: { periods: periods.length, backfills: started, failed } };
+    return {
+      location: `/repair${clientId ? `?client=${encodeURIComponent(clientId)}` : ''}`,
+      notice,
+      log: { periods: periods.length, backfills: started, failed },
+    };
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -246,7 +276,12 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     if (!authorize(request, url, response)) return;
     if (request.method === 'GET' || request.method === 'HEAD') {
       const html = await page(url);
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" });
+      response.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-frame-options': 'DENY',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+      });
       response.end(request.method === 'HEAD' ? undefined : html);
       return;
     }

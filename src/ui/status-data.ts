@@ -71,10 +71,17 @@ function startedAfter(run: Timed<RunRow> | null, recorded: Timed<RecordedRow> | 
  * recorded state; else what the newest run says; else none.
  */
 export function judgeCell(recorded: RecordedRow | null, deliveredRevision: number | null, run: RunRow | null, runNewer: boolean): Cell {
-  if (deliveredRevision !== null) return { state: deliveredRevision > 1 ? 'restated' : 'delivered', revision: deliveredRevision, error: null, workflowId: run?.workflow_id ?? recorded?.workflow_id ?? null };
+  if (deliveredRevision !== null)
+    return {
+      state: deliveredRevision > 1 ? 'restated' : 'delivered',
+      revision: deliveredRevision,
+      error: null,
+      workflowId: run?.workflow_id ?? recorded?.workflow_id ?? null,
+    };
   const fromRun = (row: RunRow): Cell | null => {
     if (row.status === 'running') return { state: 'running', revision: null, error: null, workflowId: row.workflow_id };
-    if (row.status === 'failed' || row.status === 'cancelled') return { state: 'failed', revision: null, error: row.last_error ?? `the run was ${row.status}`, workflowId: row.workflow_id };
+    if (row.status === 'failed' || row.status === 'cancelled')
+      return { state: 'failed', revision: null, error: row.last_error ?? `the run was ${row.status}`, workflowId: row.workflow_id };
     return null;
   };
   if (run && (!recorded || runNewer)) {
@@ -119,12 +126,25 @@ async function loadGridCells(knex: Knex, oldest: LocalDate): Promise<Map<string,
      SELECT client_id, frequency, period_start::text AS period_start, s.state, f.revision, r.status, (r.started_at > s.updated_at) AS run_newer
        FROM s FULL JOIN f USING (client_id, frequency, period_start) FULL JOIN r USING (client_id, frequency, period_start)`,
     { oldest },
-  )) as { rows: { client_id: string; frequency: Frequency; period_start: string; state: PeriodState | null; revision: number | null; status: string | null; run_newer: boolean | null }[] };
+  )) as {
+    rows: {
+      client_id: string;
+      frequency: Frequency;
+      period_start: string;
+      state: PeriodState | null;
+      revision: number | null;
+      status: string | null;
+      run_newer: boolean | null;
+    }[];
+  };
   const cells = new Map<string, Cell>();
   for (const row of result.rows) {
     const recorded = row.state === null ? null : { state: row.state, last_error: null, workflow_id: null };
     const run = row.status === null ? null : { status: row.status, last_error: null, workflow_id: null };
-    cells.set(cellKey(row.client_id, row.frequency, row.period_start), judgeCell(recorded, row.revision === null ? null : Number(row.revision), run, row.run_newer === true));
+    cells.set(
+      cellKey(row.client_id, row.frequency, row.period_start),
+      judgeCell(recorded, row.revision === null ? null : Number(row.revision), run, row.run_newer === true),
+    );
   }
   return cells;
 }
@@ -132,7 +152,10 @@ async function loadGridCells(knex: Knex, oldest: LocalDate): Promise<Map<string,
 /** The whole grid: clients, the newest periods per frequency and every cell, in four queries. Grid cells carry no error or workflow id. */
 export async function loadStatusGrid(knex: Knex, now: Instant, columnCount = DEFAULT_COLUMNS): Promise<StatusGrid> {
   const columns = await loadColumns(knex, columnCount);
-  const oldest = FREQUENCIES.map((frequency) => columns[frequency].at(-1)).filter((start): start is string => start !== undefined).sort()[0] ?? '9999-12-31';
+  const oldest =
+    FREQUENCIES.map((frequency) => columns[frequency].at(-1))
+      .filter((start): start is string => start !== undefined)
+      .sort()[0] ?? '9999-12-31';
   const [clients, cells, today] = await Promise.all([
     knex('clients').select('id', 'name', 'frequency', 'enabled', 'environment').orderBy('id') as Promise<ClientSummary[]>,
     loadGridCells(knex, oldest),
@@ -181,15 +204,57 @@ export interface PeriodDetail {
 export async function loadPeriodDetail(knex: Knex, clientId: string, frequency: Frequency, periodStart: LocalDate): Promise<PeriodDetail> {
   const where = { client_id: clientId, frequency, period_start: periodStart };
   const [state, files, runs] = await Promise.all([
-    knex('period_states').where(where).first('state', 'since', 'due_at', 'last_error', 'workflow_id', 'updated_at') as Promise<(RecordedRow & { since: Date; due_at: Date; updated_at: Date }) | undefined>,
-    knex('report_files').where(where).orderBy('revision').select('revision', 'status', 'file_name', 'remote_path', 'row_count', 'bytes', 'delivered_sha256', 'sha256', 'note', 'workflow_id', 'delivered_at') as Promise<
-      { revision: number; status: string; file_name: string; remote_path: string; row_count: number; bytes: number; sha256: string; delivered_sha256: string; note: string | null; workflow_id: string; delivered_at: Date | null }[]
+    knex('period_states').where(where).first('state', 'since', 'due_at', 'last_error', 'workflow_id', 'updated_at') as Promise<
+      (RecordedRow & { since: Date; due_at: Date; updated_at: Date }) | undefined
+    >,
+    knex('report_files')
+      .where(where)
+      .orderBy('revision')
+      .select(
+        'revision',
+        'status',
+        'file_name',
+        'remote_path',
+        'row_count',
+        'bytes',
+        'delivered_sha256',
+        'sha256',
+        'note',
+        'workflow_id',
+        'delivered_at',
+      ) as Promise<
+      {
+        revision: number;
+        status: string;
+        file_name: string;
+        remote_path: string;
+        row_count: number;
+        bytes: number;
+        sha256: string;
+        delivered_sha256: string;
+        note: string | null;
+        workflow_id: string;
+        delivered_at: Date | null;
+      }[]
     >,
     knex('report_runs')
       .where(where)
-      .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .orderBy([
+        { column: 'started_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
       .select('status', 'forced', 'attempts', 'workflow_id', 'run_id', 'started_at', 'finished_at', 'last_error', 'last_error_type') as Promise<
-      { status: string; forced: boolean; attempts: number; workflow_id: string; run_id: string; started_at: Date; finished_at: Date | null; last_error: string | null; last_error_type: string | null }[]
+      {
+        status: string;
+        forced: boolean;
+        attempts: number;
+        workflow_id: string;
+        run_id: string;
+        started_at: Date;
+        finished_at: Date | null;
+        last_error: string | null;
+        last_error_type: string | null;
+      }[]
     >,
   ]);
   const newestDelivered = files.filter((file) => file.status === 'delivered').at(-1)?.revision ?? null;
@@ -240,19 +305,30 @@ export interface RepairPeriod {
  * columns on the page).
  */
 export async function loadRepairPeriods(knex: Knex, clientId: string | null): Promise<RepairPeriod[]> {
-  const open = knex('period_states').select('client_id', 'frequency', 'period_start', 'state', 'last_error', 'workflow_id', 'updated_at').whereIn('state', ['failed', 'missing']);
+  const open = knex('period_states')
+    .select('client_id', 'frequency', 'period_start', 'state', 'last_error', 'workflow_id', 'updated_at')
+    .whereIn('state', ['failed', 'missing']);
   const recorded = (await (clientId === null ? open : open.where({ client_id: clientId }))) as Keyed<RecordedRow & { updated_at: Date }>[];
   if (recorded.length === 0) return [];
   const keys = recorded.map((row) => [row.client_id, row.frequency, row.period_start]);
   const [delivered, runs] = await Promise.all([
-    knex('report_files').select('client_id', 'frequency', 'period_start').max('revision as revision').where({ status: 'delivered' }).whereIn(['client_id', 'frequency', 'period_start'], keys).groupBy('client_id', 'frequency', 'period_start') as Promise<
-      Keyed<{ revision: number }>[]
-    >,
+    knex('report_files')
+      .select('client_id', 'frequency', 'period_start')
+      .max('revision as revision')
+      .where({ status: 'delivered' })
+      .whereIn(['client_id', 'frequency', 'period_start'], keys)
+      .groupBy('client_id', 'frequency', 'period_start') as Promise<Keyed<{ revision: number }>[]>,
     knex('report_runs')
       .distinctOn('client_id', 'frequency', 'period_start')
       .select('client_id', 'frequency', 'period_start', 'status', 'started_at', 'last_error', 'workflow_id')
       .whereIn(['client_id', 'frequency', 'period_start'], keys)
-      .orderBy([{ column: 'client_id' }, { column: 'frequency' }, { column: 'period_start' }, { column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]) as Promise<Keyed<RunRow & { started_at: Date }>[]>,
+      .orderBy([
+        { column: 'client_id' },
+        { column: 'frequency' },
+        { column: 'period_start' },
+        { column: 'started_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ]) as Promise<Keyed<RunRow & { started_at: Date }>[]>,
   ]);
   const keyOf = (row: Keyed<object>) => cellKey(row.client_id, row.frequency, row.period_start);
   const deliveredBy = new Map(delivered.map((row) => [keyOf(row), Number(row.revision)]));

@@ -42,7 +42,14 @@ export interface WatchedPeriod {
 }
 
 export type ClientView =
-  | { readonly clientId: string; readonly watched: true; readonly frequency: Frequency; readonly timeZone: string; readonly watchStartedAt: Instant; readonly periods: readonly WatchedPeriod[] }
+  | {
+      readonly clientId: string;
+      readonly watched: true;
+      readonly frequency: Frequency;
+      readonly timeZone: string;
+      readonly watchStartedAt: Instant;
+      readonly periods: readonly WatchedPeriod[];
+    }
   | {
       readonly clientId: string;
       readonly watched: false;
@@ -66,7 +73,14 @@ async function runFromTemporal(temporal: Client, workflowId: string): Promise<(R
     const finishedAt = description.closeTime?.getTime() ?? startedAt;
     // Completed runs record themselves; one without a ledger row is judged by the ledger's files.
     if (status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') return null;
-    return { status: 'failed', workflowId, startedAt, finishedAt, error: `the workflow ended ${status.toLowerCase().replace(/_/g, ' ')} before it recorded its outcome`, errorType: `Workflow${status}` };
+    return {
+      status: 'failed',
+      workflowId,
+      startedAt,
+      finishedAt,
+      error: `the workflow ended ${status.toLowerCase().replace(/_/g, ' ')} before it recorded its outcome`,
+      errorType: `Workflow${status}`,
+    };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;

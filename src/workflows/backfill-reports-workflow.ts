@@ -152,8 +152,17 @@ export async function backfillReportsWorkflow(input: BackfillInput): Promise<Bac
       now: startedAt,
     });
     state ??= {
-      timeZone: client.timeZone, frequency, startedAt, total: batch.total, clampedTo: batch.clampedTo, after: null,
-      delivered: 0, unchanged: 0, skipped: 0, failed: 0, failures: [],
+      timeZone: client.timeZone,
+      frequency,
+      startedAt,
+      total: batch.total,
+      clampedTo: batch.clampedTo,
+      after: null,
+      delivered: 0,
+      unchanged: 0,
+      skipped: 0,
+      failed: 0,
+      failures: [],
     };
   } catch (error) {
     if (isCancellation(error)) throw error;
@@ -202,7 +211,10 @@ export async function backfillReportsWorkflow(input: BackfillInput): Promise<Bac
             return;
           }
           if (tries >= maxBusyTries) {
-            return fail(periodStart, `a run of ${workflowId} was still in progress after ${tries} tries ${busyRetryIntervalMs} ms apart; not forced (run it with \`run --force\` when that run ends)`);
+            return fail(
+              periodStart,
+              `a run of ${workflowId} was still in progress after ${tries} tries ${busyRetryIntervalMs} ms apart; not forced (run it with \`run --force\` when that run ends)`,
+            );
           }
         }
         waiting.add(periodStart);

@@ -58,7 +58,11 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
   return { buildReport: build.buildReport, discardFile: build.discardFile, deliverReport: deliver.deliverReport };
 }
 
-function outcomeOf(status: ReportPeriodOutcome['status'], input: PeriodInput, file: Omit<ReportPeriodOutcome, 'status' | 'clientId' | 'frequency' | 'periodStart'>): ReportPeriodOutcome {
+function outcomeOf(
+  status: ReportPeriodOutcome['status'],
+  input: PeriodInput,
+  file: Omit<ReportPeriodOutcome, 'status' | 'clientId' | 'frequency' | 'periodStart'>,
+): ReportPeriodOutcome {
   return { status, clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart, ...file };
 }
 
@@ -116,7 +120,11 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
     const cancelled = isCancellation(error);
     // Recorded even when the run was cancelled (its own scope would refuse new activities).
     await CancellationScope.nonCancellable(() =>
-      shared.failRun({ error: cancelled ? 'cancelled' : describeFailure(error), errorType: cancelled ? 'CancelledFailure' : describeFailureType(error), cancelled }),
+      shared.failRun({
+        error: cancelled ? 'cancelled' : describeFailure(error),
+        errorType: cancelled ? 'CancelledFailure' : describeFailureType(error),
+        cancelled,
+      }),
     );
     // A cancelled run ends as Cancelled in the UI, a failed one with its root reason on top.
     throw cancelled ? error : failWithRootReason(error);

@@ -18,7 +18,7 @@ import { waitUntil } from '../support/wait.js';
 const EVENTS = 300_000;
 const INPUT = { clientId: 'bulk', frequency: 'daily', periodStart: '2026-11-10' } as const;
 
-describe('buildReport activity (real PostgreSQL, the SDK\'s activity test environment)', () => {
+describe("buildReport activity (real PostgreSQL, the SDK's activity test environment)", () => {
   let db: TestDatabase;
   let workDir: string;
   let activities: ReturnType<typeof createHostActivities>;
@@ -29,7 +29,13 @@ describe('buildReport activity (real PostgreSQL, the SDK\'s activity test enviro
     await db.knex('clients').insert({ id: 'bulk', name: 'Bulk', timezone: 'UTC' });
     await seedEvents(db.knex, { clientIds: ['bulk'], from: Date.UTC(2026, 10, 10), to: Date.UTC(2026, 10, 11), count: EVENTS, customersPerClient: 1_000 });
     activities = createHostActivities({
-      knex: db.knex, databaseUrl: db.url, workDir, hostTaskQueue: 'unused', policy: TEST_POLICY, secretsEnv: {}, logger: createSilentLogger(),
+      knex: db.knex,
+      databaseUrl: db.url,
+      workDir,
+      hostTaskQueue: 'unused',
+      policy: TEST_POLICY,
+      secretsEnv: {},
+      logger: createSilentLogger(),
     });
   });
 
@@ -38,16 +44,25 @@ describe('buildReport activity (real PostgreSQL, the SDK\'s activity test enviro
     await db.drop();
   });
 
-  it('heartbeats the rows written as it goes and returns the file\'s reference, counts and checksum', async () => {
+  it("heartbeats the rows written as it goes and returns the file's reference, counts and checksum", async () => {
     const environment = new MockActivityEnvironment();
     const beats: number[] = [];
     environment.on('heartbeat', (details: { rowsWritten: number }) => beats.push(details.rowsWritten));
     const built: BuiltFile = await environment.run(activities.buildReport, INPUT);
     assert.equal(built.path, join(workDir, 'bulk', 'daily', 'twoway_activity_bulk_daily_20261110.csv'));
     assert.ok(built.rowCount > EVENTS * 0.9 && built.rowCount < EVENTS, `${built.rowCount} of ${EVENTS} events are report events`);
-    assert.equal(createHash('sha256').update(await readFile(built.path)).digest('hex'), built.sha256);
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(built.path))
+        .digest('hex'),
+      built.sha256,
+    );
     assert.ok(beats.length >= 1, 'heartbeats while building');
-    assert.deepEqual([...beats].sort((a, b) => a - b), beats, 'rows written only grow');
+    assert.deepEqual(
+      [...beats].sort((a, b) => a - b),
+      beats,
+      'rows written only grow',
+    );
     assert.ok(beats.every((rows) => rows > 0 && rows <= built.rowCount));
   });
 
@@ -71,7 +86,13 @@ describe('buildReport activity (real PostgreSQL, the SDK\'s activity test enviro
     const proxy = await startTcpProxy({ targetPort: Number(url.port), targetHost: url.hostname });
     url.port = String(proxy.port);
     const cutOff = createHostActivities({
-      knex: db.knex, databaseUrl: url.toString(), workDir, hostTaskQueue: 'unused', policy: TEST_POLICY, secretsEnv: {}, logger: createSilentLogger(),
+      knex: db.knex,
+      databaseUrl: url.toString(),
+      workDir,
+      hostTaskQueue: 'unused',
+      policy: TEST_POLICY,
+      secretsEnv: {},
+      logger: createSilentLogger(),
     });
     const environment = new MockActivityEnvironment();
     environment.once('heartbeat', () => proxy.cutAfter(0));
@@ -84,7 +105,7 @@ describe('buildReport activity (real PostgreSQL, the SDK\'s activity test enviro
       await waitUntil(() => proxy.cuts >= 1, { timeoutMs: 5_000, what: 'the link to be cut' });
       await waitUntil(
         async () => Number((await db.knex('pg_stat_activity').where({ application_name: 'twoway-report build' }).count({ n: '*' }))[0]?.n) === 0,
-        { timeoutMs: 10_000, what: 'the build\'s connection to be gone on both ends' },
+        { timeoutMs: 10_000, what: "the build's connection to be gone on both ends" },
       );
       await new Promise((resolve) => setImmediate(resolve));
     } finally {

@@ -81,8 +81,20 @@ describe('sendNotification under a real Temporal dev server, retried by the reco
       { eventId: result.eventId, answered: 500 },
       { eventId: result.eventId, answered: 200 },
     ]);
-    const attempts = log.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.eventId === result.eventId);
-    assert.deepEqual(attempts.map((line) => [line.attempt, line.status]), [[1, 500], [2, 500], [3, 200]]);
+    const attempts = log
+      .text()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.eventId === result.eventId);
+    assert.deepEqual(
+      attempts.map((line) => [line.attempt, line.status]),
+      [
+        [1, 500],
+        [2, 500],
+        [3, 200],
+      ],
+    );
   });
 
   it('does not retry a 400: the run fails after one attempt with the permanent error type', async () => {

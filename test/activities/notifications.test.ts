@@ -55,11 +55,18 @@ async function expectError<T extends Error>(promise: Promise<unknown>, type: abs
 
 /** The SDK's activity environment, with the SDK's own log (it logs every failure with its error) kept in `sdkLog` to be scanned too. */
 function mockEnvironment(sdkLog: string[], attempt = 1): MockActivityEnvironment {
-  return new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('TRACE', (entry) => sdkLog.push(`${entry.message} ${inspect(entry.meta, { depth: 5 })}`)) });
+  return new MockActivityEnvironment(
+    { attempt },
+    { logger: new DefaultLogger('TRACE', (entry) => sdkLog.push(`${entry.message} ${inspect(entry.meta, { depth: 5 })}`)) },
+  );
 }
 
 function logLines(log: CapturedLog): Array<Record<string, unknown>> {
-  return log.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return log
+    .text()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('sendNotification activity against a real local webhook receiver', () => {
@@ -96,13 +103,20 @@ describe('sendNotification activity against a real local webhook receiver', () =
   function setup(patch: Partial<WebhookSettings> = {}) {
     const log = captureLog();
     const sdkLog: string[] = [];
-    const webhook: WebhookSettings = { url: `${receiver.url}hooks/T0/B0/${PATH_TOKEN}?token=${QUERY_TOKEN}`, format: 'json', secret: SECRET, timeoutMs: 10_000, ...patch };
+    const webhook: WebhookSettings = {
+      url: `${receiver.url}hooks/T0/B0/${PATH_TOKEN}?token=${QUERY_TOKEN}`,
+      format: 'json',
+      secret: SECRET,
+      timeoutMs: 10_000,
+      ...patch,
+    };
     const activities = createNotificationActivities({ webhook, logger: log.logger });
     return {
       log,
       activities,
       sdkLog,
-      send: (attempt = 1, input: NotificationInput = INPUT): Promise<NotificationResult> => mockEnvironment(sdkLog, attempt).run(activities.sendNotification, input),
+      send: (attempt = 1, input: NotificationInput = INPUT): Promise<NotificationResult> =>
+        mockEnvironment(sdkLog, attempt).run(activities.sendNotification, input),
       logText: () => `${log.text()}\n${sdkLog.join('\n')}`,
     };
   }
@@ -130,8 +144,24 @@ describe('sendNotification activity against a real local webhook receiver', () =
     const lines = logLines(log);
     assert.equal(lines.length, 1, log.text());
     assert.deepEqual(
-      { msg: lines[0]?.msg, eventId: lines[0]?.eventId, eventType: lines[0]?.eventType, client: lines[0]?.client, status: lines[0]?.status, endpoint: lines[0]?.endpoint, attempt: lines[0]?.attempt },
-      { msg: 'notification sent', eventId: expected.id, eventType: 'period.failed', client: 'acme', status: 200, endpoint: `http://127.0.0.1:${receiver.port}/…`, attempt: 1 },
+      {
+        msg: lines[0]?.msg,
+        eventId: lines[0]?.eventId,
+        eventType: lines[0]?.eventType,
+        client: lines[0]?.client,
+        status: lines[0]?.status,
+        endpoint: lines[0]?.endpoint,
+        attempt: lines[0]?.attempt,
+      },
+      {
+        msg: 'notification sent',
+        eventId: expected.id,
+        eventType: 'period.failed',
+        client: 'acme',
+        status: 200,
+        endpoint: `http://127.0.0.1:${receiver.port}/…`,
+        attempt: 1,
+      },
     );
     assertNoLeak(logText(), 'the logs');
   });
@@ -140,7 +170,10 @@ describe('sendNotification activity against a real local webhook receiver', () =
     const { log, logText, send } = setup({ secret: 'whsec_not_the_receivers_secret_99' });
     const error = await expectError(send(), WebhookRejectedError);
     assert.equal(error.status, 401);
-    assert.match(error.message, /^client "acme": webhook http:\/\/127\.0\.0\.1:\d+\/… refused the period\.failed event evt_[0-9a-f]{32} with HTTP 401; allowed: a 2xx answer/);
+    assert.match(
+      error.message,
+      /^client "acme": webhook http:\/\/127\.0\.0\.1:\d+\/… refused the period\.failed event evt_[0-9a-f]{32} with HTTP 401; allowed: a 2xx answer/,
+    );
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(error.name));
     assert.deepEqual(rejections, ['signature mismatch']);
     assert.equal(arrivals.length, 0);
@@ -156,16 +189,29 @@ describe('sendNotification activity against a real local webhook receiver', () =
     for (const attempt of [1, 2]) {
       const error = await expectError(send(attempt), WebhookUnavailableError);
       assert.equal(error.status, 500);
-      assert.match(error.message, /^client "acme": webhook http:\/\/127\.0\.0\.1:\d+\/… did not take the period\.failed event evt_[0-9a-f]{32}: HTTP 500; it is retried$/);
+      assert.match(
+        error.message,
+        /^client "acme": webhook http:\/\/127\.0\.0\.1:\d+\/… did not take the period\.failed event evt_[0-9a-f]{32}: HTTP 500; it is retried$/,
+      );
       assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes(error.name), 'Temporal retries it');
     }
     const result = await send(3);
     assert.equal(result.sent, true);
-    assert.deepEqual(arrivals.map((arrival) => arrival.answered), [500, 500, 200]);
+    assert.deepEqual(
+      arrivals.map((arrival) => arrival.answered),
+      [500, 500, 200],
+    );
     assert.equal(arrivals.filter((arrival) => arrival.answered === 200).length, 1, 'exactly one accepted delivery');
     assert.deepEqual(new Set(arrivals.map((arrival) => arrival.details.headers['twoway-event-id'])), new Set([result.eventId]));
     assert.deepEqual(new Set(arrivals.map((arrival) => arrival.details.rawBody)).size, 1, 'the same body each time');
-    assert.deepEqual(logLines(log).map((line) => [line.attempt, line.status, line.eventId]), [[1, 500, result.eventId], [2, 500, result.eventId], [3, 200, result.eventId]]);
+    assert.deepEqual(
+      logLines(log).map((line) => [line.attempt, line.status, line.eventId]),
+      [
+        [1, 500, result.eventId],
+        [2, 500, result.eventId],
+        [3, 200, result.eventId],
+      ],
+    );
     assertNoLeak(logText(), 'the logs');
   });
 

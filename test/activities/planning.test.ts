@@ -25,28 +25,53 @@ describe('planning activities', () => {
 
   it('lists the periods of a range in batches, each after the last', async () => {
     const batches = await allBatches({ ...base, from: '2026-11-01', to: '2026-11-08' });
-    assert.deepEqual(batches.map((batch) => batch.periods), [
-      ['2026-11-01', '2026-11-02', '2026-11-03'], ['2026-11-04', '2026-11-05', '2026-11-06'], ['2026-11-07', '2026-11-08'],
-    ]);
-    assert.deepEqual(batches.map((batch) => [batch.more, batch.total, batch.clampedTo]), [[true, 8, null], [true, 8, null], [false, 8, null]]);
+    assert.deepEqual(
+      batches.map((batch) => batch.periods),
+      [
+        ['2026-11-01', '2026-11-02', '2026-11-03'],
+        ['2026-11-04', '2026-11-05', '2026-11-06'],
+        ['2026-11-07', '2026-11-08'],
+      ],
+    );
+    assert.deepEqual(
+      batches.map((batch) => [batch.more, batch.total, batch.clampedTo]),
+      [
+        [true, 8, null],
+        [true, 8, null],
+        [false, 8, null],
+      ],
+    );
   });
 
   it('leaves out periods that had not ended by `now`, and says where the range was cut', async () => {
     const batches = await allBatches({ ...base, from: '2026-11-07', to: '2030-12-31' });
-    assert.deepEqual(batches.flatMap((batch) => batch.periods), ['2026-11-07', '2026-11-08', '2026-11-09']);
+    assert.deepEqual(
+      batches.flatMap((batch) => batch.periods),
+      ['2026-11-07', '2026-11-08', '2026-11-09'],
+    );
     assert.deepEqual([batches[0]?.total, batches[0]?.clampedTo], [3, '2026-11-09']);
     // In UTC it is still 2026-11-10 01:00, so 2026-11-09 has ended there too, and nothing later.
     const utc = await listEndedPeriods({ ...base, timeZone: 'UTC', from: '2026-11-07', to: '2026-11-20', limit: 100 });
     assert.deepEqual(utc.periods, ['2026-11-07', '2026-11-08', '2026-11-09']);
     // A range wholly in the future has nothing to run.
-    assert.deepEqual(await listEndedPeriods({ ...base, from: '2030-01-01', to: '2030-01-31' }), { periods: [], more: false, total: 0, clampedTo: '2026-11-09' });
+    assert.deepEqual(await listEndedPeriods({ ...base, from: '2030-01-01', to: '2030-01-31' }), {
+      periods: [],
+      more: false,
+      total: 0,
+      clampedTo: '2026-11-09',
+    });
   });
 
   it('agrees with periodsBetween on weeks and months touching the range', async () => {
     for (const frequency of ['weekly', 'monthly'] as const) {
       const batches = await allBatches({ ...base, frequency, timeZone: 'Europe/Berlin', from: '2025-12-31', to: '2026-10-01', limit: 7 });
-      const expected = periodsBetween(frequency, '2025-12-31', '2026-10-01', 'Europe/Berlin').filter((period) => period.endInstant <= now).map((period) => period.start);
-      assert.deepEqual(batches.flatMap((batch) => batch.periods), expected);
+      const expected = periodsBetween(frequency, '2025-12-31', '2026-10-01', 'Europe/Berlin')
+        .filter((period) => period.endInstant <= now)
+        .map((period) => period.start);
+      assert.deepEqual(
+        batches.flatMap((batch) => batch.periods),
+        expected,
+      );
       assert.equal(batches[0]?.total, expected.length);
     }
   });
@@ -77,8 +102,15 @@ describe('planning activities', () => {
     ] as const;
     for (const [frequency, iso, timeZone] of cases) {
       const nominalTime = Date.parse(iso);
-      assert.equal(await periodBefore({ clientId: 'x', frequency, nominalTime, timeZone }), previousPeriod(frequency, nominalTime, timeZone).start, `${frequency} ${iso} ${timeZone}`);
+      assert.equal(
+        await periodBefore({ clientId: 'x', frequency, nominalTime, timeZone }),
+        previousPeriod(frequency, nominalTime, timeZone).start,
+        `${frequency} ${iso} ${timeZone}`,
+      );
     }
-    assert.equal(await periodBefore({ clientId: 'x', frequency: 'monthly', nominalTime: Date.parse('2026-11-07T18:00:00Z'), timeZone: 'Asia/Tokyo' }), '2026-10-01');
+    assert.equal(
+      await periodBefore({ clientId: 'x', frequency: 'monthly', nominalTime: Date.parse('2026-11-07T18:00:00Z'), timeZone: 'Asia/Tokyo' }),
+      '2026-10-01',
+    );
   });
 });

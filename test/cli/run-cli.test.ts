@@ -25,7 +25,7 @@ describe('the command line: usage and help', () => {
     assert.equal((await cli()).status, 2, 'no command at all is bad usage');
   });
 
-  it('prints each command\'s usage and options for --help and -h anywhere in its arguments, with exit 0 and nothing run', async () => {
+  it("prints each command's usage and options for --help and -h anywhere in its arguments, with exit 0 and nothing run", async () => {
     for (const name of COMMAND_NAMES) {
       for (const flag of ['--help', '-h']) {
         const result = await cli(name, flag);

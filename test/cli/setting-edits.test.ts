@@ -14,7 +14,11 @@ describe('setting edits', () => {
   });
 
   it('sets and unsets paths inside JSON columns without touching the original row', () => {
-    const edited = applyEdits(row, [parseUnsetEdit('delivery.password'), parseSetEdit('delivery.privateKey.file=/run/secrets/key'), parseSetEdit('after_hours.businessHours.mon=[["08:00","17:00"]]')]);
+    const edited = applyEdits(row, [
+      parseUnsetEdit('delivery.password'),
+      parseSetEdit('delivery.privateKey.file=/run/secrets/key'),
+      parseSetEdit('after_hours.businessHours.mon=[["08:00","17:00"]]'),
+    ]);
     assert.deepEqual(edited.delivery, { host: 'h', privateKey: { file: '/run/secrets/key' } });
     assert.deepEqual(edited.after_hours, { businessHours: { mon: [['08:00', '17:00']] } });
     assert.deepEqual(row.delivery, { host: 'h', password: { env: 'OLD' } });

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RUN_POLICY, DURATION_RANGES, formatDuration, InvalidEnvironmentError, parseRunPolicy, parseWatchSettings, parseWorkerConfig } from '../../src/config/env.js';
+import {
+  DEFAULT_RUN_POLICY,
+  DURATION_RANGES,
+  formatDuration,
+  InvalidEnvironmentError,
+  parseRunPolicy,
+  parseWatchSettings,
+  parseWorkerConfig,
+} from '../../src/config/env.js';
 import { runCliProcess } from '../support/cli.js';
 
 /** Every duration variable at its smallest allowed value: still a consistent configuration. */
@@ -44,8 +52,14 @@ describe('configuration: durations', () => {
   it('accepts the defaults', () => {
     assert.deepEqual(parseRunPolicy({}), DEFAULT_RUN_POLICY);
     assert.deepEqual(DEFAULT_RUN_POLICY, {
-      deliveryDeadlineMs: 86_400_000, retryInitialIntervalMs: 30_000, retryMaxIntervalMs: 900_000, buildTimeoutMs: 7_200_000,
-      buildDeadlineMs: 21_600_000, heartbeatTimeoutMs: 120_000, hostScheduleToStartTimeoutMs: 300_000, maxHosts: 3,
+      deliveryDeadlineMs: 86_400_000,
+      retryInitialIntervalMs: 30_000,
+      retryMaxIntervalMs: 900_000,
+      buildTimeoutMs: 7_200_000,
+      buildDeadlineMs: 21_600_000,
+      heartbeatTimeoutMs: 120_000,
+      hostScheduleToStartTimeoutMs: 300_000,
+      maxHosts: 3,
     });
     assert.deepEqual(parseWorkerConfig({}).sftpTimeouts, { connectTimeoutMs: 20_000, operationTimeoutMs: 60_000 });
   });
@@ -53,11 +67,20 @@ describe('configuration: durations', () => {
   it('accepts every variable at its smallest and at its largest allowed value', () => {
     const smallest = parseWorkerConfig(ALL_MINIMUMS);
     assert.deepEqual(
-      [smallest.policy.deliveryDeadlineMs, smallest.policy.retryInitialIntervalMs, smallest.policy.heartbeatTimeoutMs, smallest.policy.hostScheduleToStartTimeoutMs, smallest.sftpTimeouts.connectTimeoutMs],
+      [
+        smallest.policy.deliveryDeadlineMs,
+        smallest.policy.retryInitialIntervalMs,
+        smallest.policy.heartbeatTimeoutMs,
+        smallest.policy.hostScheduleToStartTimeoutMs,
+        smallest.sftpTimeouts.connectTimeoutMs,
+      ],
       [5_000, 100, 2_000, 1_000, 1_000],
     );
     const largest = parseWorkerConfig(ALL_MAXIMUMS);
-    assert.deepEqual([largest.policy.deliveryDeadlineMs, largest.policy.buildDeadlineMs, largest.sftpTimeouts.operationTimeoutMs], [30 * 86_400_000, 7 * 86_400_000, 3_600_000]);
+    assert.deepEqual(
+      [largest.policy.deliveryDeadlineMs, largest.policy.buildDeadlineMs, largest.sftpTimeouts.operationTimeoutMs],
+      [30 * 86_400_000, 7 * 86_400_000, 3_600_000],
+    );
     assert.equal(parseRunPolicy({ TWOWAY_DELIVERY_DEADLINE: '1.5h' }).deliveryDeadlineMs, 5_400_000);
   });
 
@@ -82,10 +105,7 @@ describe('configuration: durations', () => {
       refusal({ TWOWAY_HEARTBEAT_TIMEOUT: '1h', TWOWAY_BUILD_TIMEOUT: '30m' }).message,
       'TWOWAY_BUILD_TIMEOUT is "30m"; allowed: longer than TWOWAY_HEARTBEAT_TIMEOUT (1h), or a stuck build or upload is never noticed',
     );
-    assert.equal(
-      refusal({ TWOWAY_HEARTBEAT_TIMEOUT: '10m', TWOWAY_BUILD_TIMEOUT: '5m', TWOWAY_BUILD_DEADLINE: '10m' }).variable,
-      'TWOWAY_BUILD_DEADLINE',
-    );
+    assert.equal(refusal({ TWOWAY_HEARTBEAT_TIMEOUT: '10m', TWOWAY_BUILD_TIMEOUT: '5m', TWOWAY_BUILD_DEADLINE: '10m' }).variable, 'TWOWAY_BUILD_DEADLINE');
   });
 
   it('refuses a build deadline shorter than one build attempt, naming the default in force', () => {
@@ -109,7 +129,10 @@ describe('configuration: durations', () => {
       refusal({ TWOWAY_RETRY_INITIAL_INTERVAL: '1m', TWOWAY_RETRY_MAX_INTERVAL: '30s' }).message,
       'TWOWAY_RETRY_MAX_INTERVAL is "30s"; allowed: at least TWOWAY_RETRY_INITIAL_INTERVAL (1m), the first retry delay',
     );
-    assert.equal(refusal({ TWOWAY_RETRY_INITIAL_INTERVAL: '1h' }).message, 'TWOWAY_RETRY_MAX_INTERVAL is 15m (the default); allowed: at least TWOWAY_RETRY_INITIAL_INTERVAL (1h), the first retry delay');
+    assert.equal(
+      refusal({ TWOWAY_RETRY_INITIAL_INTERVAL: '1h' }).message,
+      'TWOWAY_RETRY_MAX_INTERVAL is 15m (the default); allowed: at least TWOWAY_RETRY_INITIAL_INTERVAL (1h), the first retry delay',
+    );
   });
 
   it('stops a worker at start with the reason on one line and exit status 1', async () => {
@@ -121,10 +144,7 @@ describe('configuration: durations', () => {
       TWOWAY_METRICS_ADDRESS: 'off',
     });
     assert.equal(result.status, 1);
-    assert.equal(
-      result.stderr,
-      'twoway-report: TWOWAY_DELIVERY_DEADLINE is "0s"; allowed: a duration from 5s to 30d, such as 500ms, 30s, 15m, 6h or 2d\n',
-    );
+    assert.equal(result.stderr, 'twoway-report: TWOWAY_DELIVERY_DEADLINE is "0s"; allowed: a duration from 5s to 30d, such as 500ms, 30s, 15m, 6h or 2d\n');
   });
 });
 
@@ -132,7 +152,11 @@ describe('configuration: the watchdog', () => {
   it('takes due times per frequency and the pass interval, with defaults', () => {
     assert.deepEqual(parseWatchSettings({}), {
       scheduleTime: { hour: 3, minute: 0 },
-      defaultDue: { daily: { daysAfterEnd: 0, minuteOfDay: 540 }, weekly: { daysAfterEnd: 0, minuteOfDay: 540 }, monthly: { daysAfterEnd: 7, minuteOfDay: 540 } },
+      defaultDue: {
+        daily: { daysAfterEnd: 0, minuteOfDay: 540 },
+        weekly: { daysAfterEnd: 0, minuteOfDay: 540 },
+        monthly: { daysAfterEnd: 7, minuteOfDay: 540 },
+      },
       intervalMs: 300_000,
     });
     const set = parseWatchSettings({ TWOWAY_DUE_DAILY: '+1 06:15', TWOWAY_WATCH_INTERVAL: '2m', TWOWAY_SCHEDULE_TIME: '02:30' });
@@ -144,7 +168,10 @@ describe('configuration: the watchdog', () => {
       for (const given of ['09:00', '+1 9:00', '+40 09:00', 'tomorrow']) {
         assert.throws(
           () => parseWorkerConfig({ [variable]: given }),
-          (error: unknown) => error instanceof InvalidEnvironmentError && error.variable === variable && error.message.startsWith(`${variable} is "${given}"; allowed: "+N HH:MM"`),
+          (error: unknown) =>
+            error instanceof InvalidEnvironmentError &&
+            error.variable === variable &&
+            error.message.startsWith(`${variable} is "${given}"; allowed: "+N HH:MM"`),
           `${variable}=${given}`,
         );
       }

@@ -29,7 +29,7 @@ function encode(rows: readonly (readonly (string | null)[])[]): Buffer {
 function decodeInChunks(bytes: Buffer, fields: number, chunkSizes: () => number): (string | null)[][] {
   const decoder = new BinaryCopyDecoder(fields);
   const rows: (string | null)[][] = [];
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const size = Math.max(1, chunkSizes());
     decoder.push(bytes.subarray(offset, offset + size), rows);
     offset += size;
@@ -49,13 +49,28 @@ describe('BinaryCopyDecoder', () => {
   const bytes = encode(rows);
 
   it('decodes every value exactly, whatever the chunk boundaries', () => {
-    assert.deepEqual(decodeInChunks(bytes, 4, () => bytes.length), rows, 'one chunk');
-    assert.deepEqual(decodeInChunks(bytes, 4, () => 1), rows, 'one byte at a time');
-    assert.deepEqual(decodeInChunks(bytes, 4, () => Math.floor(random() * 700)), rows, 'random chunks');
+    assert.deepEqual(
+      decodeInChunks(bytes, 4, () => bytes.length),
+      rows,
+      'one chunk',
+    );
+    assert.deepEqual(
+      decodeInChunks(bytes, 4, () => 1),
+      rows,
+      'one byte at a time',
+    );
+    assert.deepEqual(
+      decodeInChunks(bytes, 4, () => Math.floor(random() * 700)),
+      rows,
+      'random chunks',
+    );
   });
 
   it('yields nothing for a stream of no rows', () => {
-    assert.deepEqual(decodeInChunks(encode([]), 4, () => 3), []);
+    assert.deepEqual(
+      decodeInChunks(encode([]), 4, () => 3),
+      [],
+    );
   });
 
   it('refuses what is not binary COPY, a wrong field count, a stream cut short and data after the trailer', () => {

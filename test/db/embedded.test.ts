@@ -48,14 +48,24 @@ describe('commands on the embedded PostgreSQL default (no DATABASE_URL)', () => 
     await waitUntil(() => isListening(port), { timeoutMs: SERVER_START_TIMEOUT_MS, what: `the embedded server to listen on port ${port}` });
     child.kill('SIGTERM');
     assert.equal(await ended, 'SIGTERM');
-    await waitUntil(async () => !(await isListening(port)), { timeoutMs: SERVER_STOP_TIMEOUT_MS, what: `the embedded server on port ${port} to stop with the command` });
+    await waitUntil(async () => !(await isListening(port)), {
+      timeoutMs: SERVER_STOP_TIMEOUT_MS,
+      what: `the embedded server on port ${port} to stop with the command`,
+    });
   });
 
   it('lets a worker stop gracefully on SIGTERM, then stops the server', async () => {
     const temporal = await startTemporalDevServer({ port: await freePort() });
     try {
       const worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], {
-        env: { ...process.env, ...env, TEMPORAL_ADDRESS: temporal.address, TWOWAY_WORK_DIR: join(dataDir, 'work'), TWOWAY_METRICS_ADDRESS: 'off', LOG_LEVEL: 'info' },
+        env: {
+          ...process.env,
+          ...env,
+          TEMPORAL_ADDRESS: temporal.address,
+          TWOWAY_WORK_DIR: join(dataDir, 'work'),
+          TWOWAY_METRICS_ADDRESS: 'off',
+          LOG_LEVEL: 'info',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let log = '';

@@ -84,7 +84,10 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
     assert.equal(result.status, 'delivered');
     assert.equal(result.uploaded, true);
     assert.deepEqual(await files(), [NAME]);
-    assert.deepEqual((await ledgerFiles()).map((file) => [file.revision, file.status, file.runId]), [[1, 'delivered', 'r1']]);
+    assert.deepEqual(
+      (await ledgerFiles()).map((file) => [file.revision, file.status, file.runId]),
+      [[1, 'delivered', 'r1']],
+    );
     assert.equal(await runStatus('r1'), 'delivered');
   });
 
@@ -97,7 +100,10 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
     assert.equal(retry.status, 'delivered');
     assert.equal(retry.uploaded, false);
     assert.deepEqual(await files(), [NAME]);
-    assert.deepEqual((await ledgerFiles()).map((file) => [file.revision, file.status]), [[1, 'delivered']]);
+    assert.deepEqual(
+      (await ledgerFiles()).map((file) => [file.revision, file.status]),
+      [[1, 'delivered']],
+    );
   });
 
   it('a retry whose rebuild has other bytes (data changed) adopts the recorded file instead of failing with a conflict', async () => {
@@ -159,7 +165,13 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
     const forced = await attempt({ runId: 'r2', content: 'a\r\n', force: true });
     assert.equal(forced.file.revision, 2);
     assert.equal(await readFile(join(remoteDir, NAME), 'utf8'), 'somebody else\r\n', 'the unknown file is untouched');
-    assert.deepEqual((await ledgerFiles()).map((file) => [file.revision, file.status]), [[1, 'abandoned'], [2, 'delivered']]);
+    assert.deepEqual(
+      (await ledgerFiles()).map((file) => [file.revision, file.status]),
+      [
+        [1, 'abandoned'],
+        [2, 'delivered'],
+      ],
+    );
   });
 
   it('forced with the same bytes: unchanged, nothing uploaded', async () => {
@@ -176,7 +188,10 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
     assert.equal(first.file.deliveredSha256, onServer);
     assert.equal(second.file.deliveredSha256, onServer);
     assert.equal([first, second].filter((result) => result.uploaded).length, 1, 'one upload');
-    assert.deepEqual((await ledgerFiles()).map((file) => [file.revision, file.status]), [[1, 'delivered']]);
+    assert.deepEqual(
+      (await ledgerFiles()).map((file) => [file.revision, file.status]),
+      [[1, 'delivered']],
+    );
   });
 
   it('needs no built file to answer a retry of a run that delivered; a missing one otherwise is BuiltFileMissingError', async () => {
@@ -196,7 +211,10 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
       return new Promise<void>((resolve) => (release = resolve));
     });
     await holding;
-    await assert.rejects(withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 600 }, async () => undefined), PeriodBusyError);
+    await assert.rejects(
+      withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 600 }, async () => undefined),
+      PeriodBusyError,
+    );
     release();
     await held;
     assert.equal(await withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 600 }, async () => 'free again'), 'free again');
@@ -205,7 +223,9 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
   it('stops an attempt whose lock connection is lost, and its writes no longer commit', async () => {
     const outcome = withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: LOCK_WAIT_MS }, async (lock) => {
       // Only this test's database: other test files hold locks on the same server.
-      await db.knex.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twoway-report period lock' AND datname = current_database()");
+      await db.knex.raw(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twoway-report period lock' AND datname = current_database()",
+      );
       // The connection's error may arrive before or after the terminating query returns.
       await waitUntil(() => lock.signal.aborted, { timeoutMs: 10_000, what: 'the lock to notice its connection is gone' });
       await lock.transaction((trx) => trx.raw('SELECT 1'));

@@ -54,7 +54,11 @@ describe('resolveCredentials', () => {
       const path = join(dir, 'password');
       await writeFile(path, 'pa ss\n');
       assert.deepEqual(await resolveCredentials('acme', { method: 'password', password: { file: path } }, {}), { method: 'password', password: 'pa ss' });
-      const key = await resolveCredentials('acme', { method: 'privateKey', privateKey: { env: 'KEY' }, passphrase: { env: 'PASS' } }, { KEY: 'key text', PASS: 'phrase' });
+      const key = await resolveCredentials(
+        'acme',
+        { method: 'privateKey', privateKey: { env: 'KEY' }, passphrase: { env: 'PASS' } },
+        { KEY: 'key text', PASS: 'phrase' },
+      );
       assert.deepEqual(key, { method: 'privateKey', privateKey: Buffer.from('key text'), passphrase: 'phrase' });
     } finally {
       await rm(dir, { recursive: true, force: true });

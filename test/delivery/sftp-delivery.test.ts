@@ -51,8 +51,15 @@ describe('deliverFile against OpenSSH sshd', () => {
   });
 
   const request = (remoteDir: string, extra: Partial<DeliveryRequest> & { auth?: 'password' | 'key' } = {}): DeliveryRequest => {
-    const auth = extra.auth === 'key' ? { method: 'privateKey' as const, privateKey: fixture.keyRef } : { method: 'password' as const, password: fixture.passwordRef };
-    return { clientId: 'acme', settings: settingsFor(fixture.server, remoteDir, auth), localPath: csvPath, fileName: 'twoway_activity_acme_daily_20261124.csv', ...extra };
+    const auth =
+      extra.auth === 'key' ? { method: 'privateKey' as const, privateKey: fixture.keyRef } : { method: 'password' as const, password: fixture.passwordRef };
+    return {
+      clientId: 'acme',
+      settings: settingsFor(fixture.server, remoteDir, auth),
+      localPath: csvPath,
+      fileName: 'twoway_activity_acme_daily_20261124.csv',
+      ...extra,
+    };
   };
   const options = () => ({ env: fixture.env, logger: fixture.log.logger });
 
@@ -80,7 +87,11 @@ describe('deliverFile against OpenSSH sshd', () => {
 
   it('refuses a wrong password as AuthenticationFailedError (not retried), naming client, host and user', async () => {
     const dir = await makeRemoteDir(fixture.server, 'wrong-password');
-    const error = await expectError(fixture, deliverFile(request(dir), { ...options(), env: { TEST_SFTP_PASSWORD: WRONG_PASSWORD } }), AuthenticationFailedError);
+    const error = await expectError(
+      fixture,
+      deliverFile(request(dir), { ...options(), env: { TEST_SFTP_PASSWORD: WRONG_PASSWORD } }),
+      AuthenticationFailedError,
+    );
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(error.name));
     assert.match(error.message, /client "acme"/);
     assert.ok(error.message.includes(`127.0.0.1:${fixture.server.port}`));
@@ -91,7 +102,11 @@ describe('deliverFile against OpenSSH sshd', () => {
   it('refuses a wrong passphrase as SecretUnavailableError naming the passphrase reference', async () => {
     const dir = await makeRemoteDir(fixture.server, 'wrong-passphrase');
     const settings = settingsFor(fixture.server, dir, { method: 'privateKey', privateKey: { file: encryptedKeyPath }, passphrase: { env: 'TEST_PASSPHRASE' } });
-    const error = await expectError(fixture, deliverFile({ ...request(dir), settings }, { ...options(), env: { TEST_PASSPHRASE: 'not the passphrase' } }), SecretUnavailableError);
+    const error = await expectError(
+      fixture,
+      deliverFile({ ...request(dir), settings }, { ...options(), env: { TEST_PASSPHRASE: 'not the passphrase' } }),
+      SecretUnavailableError,
+    );
     assert.equal(error.field, 'delivery.auth.passphrase');
     assert.match(error.message, /environment variable TEST_PASSPHRASE/);
   });
@@ -177,7 +192,11 @@ describe('deliverFile against OpenSSH sshd', () => {
     assert.equal(await readFile(result.checksumPath, 'utf8'), `${result.sha256}  ${name}\n`);
     assert.ok((await stat(result.checksumPath)).mtimeMs >= (await stat(result.remotePath)).mtimeMs);
     assert.deepEqual((await readdir(dir)).sort(), [name, `${name}.sha256`]);
-    assert.deepEqual((await readdir(fixture.localDir)).filter((entry) => entry.endsWith('.tmp')), [], 'the local gzip file is removed');
+    assert.deepEqual(
+      (await readdir(fixture.localDir)).filter((entry) => entry.endsWith('.tmp')),
+      [],
+      'the local gzip file is removed',
+    );
 
     const again = await deliverFile(gzipRequest, options());
     assert.equal(again.alreadyPresent, true, 'gzip output is reproducible: an unchanged CSV is already delivered');
@@ -224,15 +243,21 @@ describe('deliverFile against OpenSSH sshd', () => {
     const reason = new Error('activity cancelled');
     let progressCalls = 0;
     const started = Date.now();
-    const delivering = deliverFile({ ...request(dir), localPath: bigPath }, {
-      ...options(),
-      onProgress: () => {
-        progressCalls += 1;
-        controller.abort(reason);
+    const delivering = deliverFile(
+      { ...request(dir), localPath: bigPath },
+      {
+        ...options(),
+        onProgress: () => {
+          progressCalls += 1;
+          controller.abort(reason);
+        },
+        signal: controller.signal,
       },
-      signal: controller.signal,
-    });
-    const error = await delivering.then(() => assert.fail('expected the delivery to be aborted'), (caught: unknown) => caught);
+    );
+    const error = await delivering.then(
+      () => assert.fail('expected the delivery to be aborted'),
+      (caught: unknown) => caught,
+    );
     fixture.errors.push(error);
     assert.equal(error, reason);
     assert.ok(progressCalls >= 1);
@@ -248,7 +273,10 @@ describe('deliverFile against OpenSSH sshd', () => {
     const dir = await makeRemoteDir(fixture.server, 'progress');
     const bigPath = await writeLocalFile(fixture, 'progress.csv', randomBytes(96 * 1024 * 1024));
     const calls: { at: number; bytes: number }[] = [];
-    const result = await deliverFile({ ...request(dir, { auth: 'key' }), localPath: bigPath }, { ...options(), onProgress: (bytes) => calls.push({ at: Date.now(), bytes }) });
+    const result = await deliverFile(
+      { ...request(dir, { auth: 'key' }), localPath: bigPath },
+      { ...options(), onProgress: (bytes) => calls.push({ at: Date.now(), bytes }) },
+    );
     assert.equal(result.bytes, 96 * 1024 * 1024);
     for (let i = 1; i < calls.length; i += 1) {
       assert.ok((calls[i]?.at ?? 0) - (calls[i - 1]?.at ?? 0) >= 450, 'progress calls are throttled');
@@ -260,7 +288,13 @@ describe('deliverFile against OpenSSH sshd', () => {
   it('shows no password, private key or passphrase in any log line or error', () => {
     assert.match(fixture.log.text(), /delivered file/);
     assert.ok(fixture.errors.length >= 8);
-    assertNoSecrets(fixture, [fixture.server.password, WRONG_PASSWORD, PASSPHRASE, ...privateKeySecrets(fixture.server.userKeyPath), ...privateKeySecrets(encryptedKeyPath)]);
+    assertNoSecrets(fixture, [
+      fixture.server.password,
+      WRONG_PASSWORD,
+      PASSPHRASE,
+      ...privateKeySecrets(fixture.server.userKeyPath),
+      ...privateKeySecrets(encryptedKeyPath),
+    ]);
   });
 });
 
@@ -291,12 +325,16 @@ for (const mode of [
       assert.deepEqual(await readdir(dir), ['published.csv'], 'no temporary file left');
 
       await writeFile(join(dir, '.other.part'), 'another file with other bytes');
-      const session = await SftpSession.open({ clientId: 'acme', settings }, { method: 'privateKey', privateKey: await readFile(fixture.server.userKeyPath), passphrase: undefined }, {
-        connectTimeoutMs: 5_000,
-        operationTimeoutMs: 5_000,
-        signal: undefined,
-        logger: fixture.log.logger,
-      });
+      const session = await SftpSession.open(
+        { clientId: 'acme', settings },
+        { method: 'privateKey', privateKey: await readFile(fixture.server.userKeyPath), passphrase: undefined },
+        {
+          connectTimeoutMs: 5_000,
+          operationTimeoutMs: 5_000,
+          signal: undefined,
+          logger: fixture.log.logger,
+        },
+      );
       try {
         assert.equal(await session.publish(join(dir, '.other.part'), result.remotePath), 'exists');
         assert.equal(await readFile(result.remotePath, 'utf8'), CSV, 'the delivered file is untouched');

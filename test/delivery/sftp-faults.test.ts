@@ -80,7 +80,11 @@ describe('deliverFile when the network or the server fails', () => {
           return null;
         }
       },
-      { timeoutMs: RETRY_WINDOW_MS, intervalMs: RETRY_BACKOFF_MS, what: () => `a delivery without SftpTransientError; the last: ${String(fixture.errors.at(-1))}` },
+      {
+        timeoutMs: RETRY_WINDOW_MS,
+        intervalMs: RETRY_BACKOFF_MS,
+        what: () => `a delivery without SftpTransientError; the last: ${String(fixture.errors.at(-1))}`,
+      },
     );
   }
 
@@ -109,7 +113,10 @@ describe('deliverFile when the network or the server fails', () => {
       assert.equal(proxy.cuts, 1);
       const leftBehind = await readdir(dir);
       assert.ok(!leftBehind.includes(FILE_NAME), 'nothing under the final name');
-      assert.ok(leftBehind.every((entry) => entry.startsWith(`.${FILE_NAME}.`) && entry.endsWith('.part')), `only a temporary file: ${leftBehind.join(', ')}`);
+      assert.ok(
+        leftBehind.every((entry) => entry.startsWith(`.${FILE_NAME}.`) && entry.endsWith('.part')),
+        `only a temporary file: ${leftBehind.join(', ')}`,
+      );
 
       proxy.cutAfter(null);
       const result = await deliverWithRetries(request(dir, proxy.port), options());
@@ -142,12 +149,16 @@ describe('deliverFile when the network or the server fails', () => {
     const proxy = await startTcpProxy({ targetPort: fixture.server.port });
     try {
       const { settings } = request(fixture.server.rootDir, proxy.port);
-      const session = await SftpSession.open({ clientId: 'acme', settings }, { method: 'password', password: fixture.server.password }, {
-        connectTimeoutMs: 5_000,
-        operationTimeoutMs: 5_000,
-        signal: undefined,
-        logger: fixture.log.logger,
-      });
+      const session = await SftpSession.open(
+        { clientId: 'acme', settings },
+        { method: 'password', password: fixture.server.password },
+        {
+          connectTimeoutMs: 5_000,
+          operationTimeoutMs: 5_000,
+          signal: undefined,
+          logger: fixture.log.logger,
+        },
+      );
       assert.ok(await session.stat(fixture.server.rootDir));
       proxy.stallAfter(0);
       const started = Date.now();

@@ -101,12 +101,15 @@ export function sha256OfBytes(bytes: Buffer | string): string {
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback();
-    },
-  }));
+  await pipeline(
+    createReadStream(path, { highWaterMark: 1024 * 1024 }),
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback();
+      },
+    }),
+  );
   return hash.digest('hex');
 }
 

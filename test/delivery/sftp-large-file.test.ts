@@ -56,7 +56,10 @@ describe('deliverFile with a large file', () => {
 
       // A rerun reads the delivered file back to compare it: that has to be quick too.
       const rerunStarted = Date.now();
-      const again = await deliverFile({ clientId: 'acme', settings, localPath, fileName: 'twoway_activity_acme_monthly_20261101.csv' }, { env: fixture.env, logger: fixture.log.logger });
+      const again = await deliverFile(
+        { clientId: 'acme', settings, localPath, fileName: 'twoway_activity_acme_monthly_20261101.csv' },
+        { env: fixture.env, logger: fixture.log.logger },
+      );
       t.diagnostic(`compared with the delivered copy in ${((Date.now() - rerunStarted) / 1000).toFixed(2)} s`);
       assert.equal(again.alreadyPresent, true);
       assert.equal(again.sha256, local);

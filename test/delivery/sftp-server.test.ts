@@ -33,15 +33,35 @@ describe('the OpenSSH sshd harness', () => {
       assert.match(server.username, /^twsftp[0-9a-f]{6}$/);
       assert.ok(accountExists(server.username));
       assert.match(await banner(server.port), /^SSH-2\.0-OpenSSH/);
-      const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(baseDir, 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).split(' ')[1];
+      const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(baseDir, 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).split(
+        ' ',
+      )[1];
       assert.equal(server.hostKeySha256, fingerprint);
       assert.match(readFileSync(server.userKeyPath, 'utf8'), /BEGIN OPENSSH PRIVATE KEY/);
 
       // OpenSSH's own client logs in with the user key and writes into rootDir.
-      const upload = spawnSync('sftp', ['-b', '-', '-i', server.userKeyPath, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-P', String(server.port), `${server.username}@127.0.0.1`], {
-        input: `put ${server.userKeyPath}.pub ${server.rootDir}/uploaded.pub\n`,
-        encoding: 'utf8',
-      });
+      const upload = spawnSync(
+        'sftp',
+        [
+          '-b',
+          '-',
+          '-i',
+          server.userKeyPath,
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'BatchMode=yes',
+          '-P',
+          String(server.port),
+          `${server.username}@127.0.0.1`,
+        ],
+        {
+          input: `put ${server.userKeyPath}.pub ${server.rootDir}/uploaded.pub\n`,
+          encoding: 'utf8',
+        },
+      );
       assert.equal(upload.status, 0, upload.stderr);
       assert.ok(existsSync(join(server.rootDir, 'uploaded.pub')));
 

@@ -23,7 +23,10 @@ export const CHICAGO = {
   timezone: 'America/Chicago',
   businessHours: {
     mon: [['08:00', '17:00']],
-    tue: [['08:00', '12:00'], ['13:00', '17:00']],
+    tue: [
+      ['08:00', '12:00'],
+      ['13:00', '17:00'],
+    ],
     wed: [],
     fri: [['00:00', '24:00']],
     sat: [],

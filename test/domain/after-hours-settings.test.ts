@@ -15,7 +15,10 @@ describe('parseAfterHours', () => {
       timeZone: 'America/Chicago',
       businessHours: {
         mon: [{ openMinute: 480, closeMinute: 1020 }],
-        tue: [{ openMinute: 480, closeMinute: 720 }, { openMinute: 780, closeMinute: 1020 }],
+        tue: [
+          { openMinute: 480, closeMinute: 720 },
+          { openMinute: 780, closeMinute: 1020 },
+        ],
         wed: [],
         thu: [],
         fri: [{ openMinute: 0, closeMinute: 1440 }],
@@ -39,7 +42,16 @@ describe('parseAfterHours', () => {
   });
 
   it('merges overlapping and touching windows into their union, sorted', () => {
-    const parsed = settings({ businessHours: { mon: [['12:00', '17:00'], ['08:00', '12:00'], ['09:00', '10:00'], ['18:00', '19:00']] } });
+    const parsed = settings({
+      businessHours: {
+        mon: [
+          ['12:00', '17:00'],
+          ['08:00', '12:00'],
+          ['09:00', '10:00'],
+          ['18:00', '19:00'],
+        ],
+      },
+    });
     assert.deepEqual(parsed.businessHours.mon, [
       { openMinute: 480, closeMinute: 1020 },
       { openMinute: 1080, closeMinute: 1140 },
@@ -60,20 +72,57 @@ describe('parseAfterHours', () => {
       { name: 'a weekday that is not a list', raw: { businessHours: { mon: '08:00-17:00' } }, field: 'after_hours.businessHours.mon', given: '"08:00-17:00"' },
       { name: 'a flat window', raw: { businessHours: { mon: ['08:00', '17:00'] } }, field: 'after_hours.businessHours.mon[0]', given: '"08:00"' },
       { name: 'a window of one time', raw: { businessHours: { mon: [['08:00']] } }, field: 'after_hours.businessHours.mon[0]', given: '["08:00"]' },
-      { name: 'a window of three times', raw: { businessHours: { mon: [['08:00', '12:00', '17:00']] } }, field: 'after_hours.businessHours.mon[0]', given: '["08:00","12:00","17:00"]' },
+      {
+        name: 'a window of three times',
+        raw: { businessHours: { mon: [['08:00', '12:00', '17:00']] } },
+        field: 'after_hours.businessHours.mon[0]',
+        given: '["08:00","12:00","17:00"]',
+      },
       { name: 'numbers as times', raw: { businessHours: { mon: [[8, 17]] } }, field: 'after_hours.businessHours.mon[0][0]', given: '8' },
-      { name: 'hour 25', raw: { businessHours: { tue: [['08:00', '12:00'], ['25:00', '26:00']] } }, field: 'after_hours.businessHours.tue[1][0]', given: '"25:00"' },
+      {
+        name: 'hour 25',
+        raw: {
+          businessHours: {
+            tue: [
+              ['08:00', '12:00'],
+              ['25:00', '26:00'],
+            ],
+          },
+        },
+        field: 'after_hours.businessHours.tue[1][0]',
+        given: '"25:00"',
+      },
       { name: 'a one-digit hour', raw: { businessHours: { mon: [['8:00', '17:00']] } }, field: 'after_hours.businessHours.mon[0][0]', given: '"8:00"' },
       { name: 'minute 60', raw: { businessHours: { mon: [['08:00', '16:60']] } }, field: 'after_hours.businessHours.mon[0][1]', given: '"16:60"' },
       { name: 'a close of 24:01', raw: { businessHours: { sun: [['20:00', '24:01']] } }, field: 'after_hours.businessHours.sun[0][1]', given: '"24:01"' },
       { name: 'an open of 24:00', raw: { businessHours: { sun: [['24:00', '24:00']] } }, field: 'after_hours.businessHours.sun[0][0]', given: '"24:00"' },
       { name: 'a close of 00:00', raw: { businessHours: { sun: [['20:00', '00:00']] } }, field: 'after_hours.businessHours.sun[0][1]', given: '"00:00"' },
-      { name: 'a close before the open', raw: { businessHours: { wed: [['17:00', '08:00']] } }, field: 'after_hours.businessHours.wed[0][1]', given: '"08:00"' },
-      { name: 'a close equal to the open', raw: { businessHours: { thu: [['09:00', '09:00']] } }, field: 'after_hours.businessHours.thu[0][1]', given: '"09:00"' },
+      {
+        name: 'a close before the open',
+        raw: { businessHours: { wed: [['17:00', '08:00']] } },
+        field: 'after_hours.businessHours.wed[0][1]',
+        given: '"08:00"',
+      },
+      {
+        name: 'a close equal to the open',
+        raw: { businessHours: { thu: [['09:00', '09:00']] } },
+        field: 'after_hours.businessHours.thu[0][1]',
+        given: '"09:00"',
+      },
       { name: 'holidays that are not a list', raw: { businessHours: {}, holidays: '2026-12-25' }, field: 'after_hours.holidays', given: '"2026-12-25"' },
-      { name: 'a date that does not exist', raw: { businessHours: {}, holidays: ['2026-12-25', '2026-01-01', '2026-02-30'] }, field: 'after_hours.holidays[2]', given: '"2026-02-30"' },
+      {
+        name: 'a date that does not exist',
+        raw: { businessHours: {}, holidays: ['2026-12-25', '2026-01-01', '2026-02-30'] },
+        field: 'after_hours.holidays[2]',
+        given: '"2026-02-30"',
+      },
       { name: 'a date as a number', raw: { businessHours: {}, holidays: [20261225] }, field: 'after_hours.holidays[0]', given: '20261225' },
-      { name: 'a date with a time', raw: { businessHours: {}, holidays: ['2026-12-25T00:00:00Z'] }, field: 'after_hours.holidays[0]', given: '"2026-12-25T00:00:00Z"' },
+      {
+        name: 'a date with a time',
+        raw: { businessHours: {}, holidays: ['2026-12-25T00:00:00Z'] },
+        field: 'after_hours.holidays[0]',
+        given: '"2026-12-25T00:00:00Z"',
+      },
     ];
     for (const { name, raw, field, given } of cases) {
       it(name, () => {

@@ -39,7 +39,7 @@ describe('createAfterHoursClassifier', () => {
     assert.equal(isAfterHours('2026-11-28T06:00:00.000Z'), true); // Saturday 00:00: []
   });
 
-  it('reads the windows in after_hours.timezone when it differs from the client\'s zone', () => {
+  it("reads the windows in after_hours.timezone when it differs from the client's zone", () => {
     const raw = { timezone: 'America/Chicago', businessHours: { mon: [['08:00', '17:00']] } };
     const chicago = settings(raw, 'Europe/Berlin');
     assert.equal(chicago.timeZone, 'America/Chicago');
@@ -151,7 +151,23 @@ describe('createAfterHoursClassifier against businessIntervals and the wall cloc
       name: 'Chicago, November 2026 (fall-back, Thanksgiving)',
       raw: {
         timezone: 'America/Chicago',
-        businessHours: { mon: [['08:00', '17:00']], tue: [['08:00', '12:00'], ['13:00', '17:00']], thu: [['07:30', '09:00'], ['08:30', '18:15']], fri: [['00:00', '24:00']], sat: [['22:00', '24:00']], sun: [['00:00', '02:30'], ['01:30', '05:00']] },
+        businessHours: {
+          mon: [['08:00', '17:00']],
+          tue: [
+            ['08:00', '12:00'],
+            ['13:00', '17:00'],
+          ],
+          thu: [
+            ['07:30', '09:00'],
+            ['08:30', '18:15'],
+          ],
+          fri: [['00:00', '24:00']],
+          sat: [['22:00', '24:00']],
+          sun: [
+            ['00:00', '02:30'],
+            ['01:30', '05:00'],
+          ],
+        },
         holidays: ['2026-11-26'],
       },
       from: '2026-11-01T05:00:00Z',
@@ -159,7 +175,18 @@ describe('createAfterHoursClassifier against businessIntervals and the wall cloc
     },
     {
       name: 'Berlin, March 2026 (spring-forward)',
-      raw: { timezone: 'Europe/Berlin', businessHours: { mon: [['09:00', '17:30']], wed: [['00:00', '03:00']], sun: [['01:15', '04:45'], ['23:59', '24:00']] }, holidays: ['2026-03-16'] },
+      raw: {
+        timezone: 'Europe/Berlin',
+        businessHours: {
+          mon: [['09:00', '17:30']],
+          wed: [['00:00', '03:00']],
+          sun: [
+            ['01:15', '04:45'],
+            ['23:59', '24:00'],
+          ],
+        },
+        holidays: ['2026-03-16'],
+      },
       from: '2026-02-28T23:00:00Z',
       to: '2026-03-31T22:00:00Z',
     },

@@ -29,7 +29,15 @@ describe('businessIntervals', () => {
   });
 
   it('closes a holiday for its whole local day in the after-hours zone, not the UTC day', () => {
-    const alwaysOpen = { mon: [['00:00', '24:00']], tue: [['00:00', '24:00']], wed: [['00:00', '24:00']], thu: [['00:00', '24:00']], fri: [['00:00', '24:00']], sat: [['00:00', '24:00']], sun: [['00:00', '24:00']] };
+    const alwaysOpen = {
+      mon: [['00:00', '24:00']],
+      tue: [['00:00', '24:00']],
+      wed: [['00:00', '24:00']],
+      thu: [['00:00', '24:00']],
+      fri: [['00:00', '24:00']],
+      sat: [['00:00', '24:00']],
+      sun: [['00:00', '24:00']],
+    };
     const thanksgiving = settings({ timezone: 'America/Chicago', businessHours: alwaysOpen, holidays: ['2026-11-26'] });
     assert.deepEqual(readable(businessIntervals(thanksgiving, WEEK_FROM, WEEK_TO)), [
       ['2026-11-23T06:00:00.000Z', '2026-11-26T06:00:00.000Z'],

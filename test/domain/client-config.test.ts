@@ -1,13 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertClientUsable, assertReportable, parseClientConfig, parseDeliverySettings, requireDelivery, type ClientRow } from '../../src/domain/client-config.js';
+import {
+  assertClientUsable,
+  assertReportable,
+  parseClientConfig,
+  parseDeliverySettings,
+  requireDelivery,
+  type ClientRow,
+} from '../../src/domain/client-config.js';
 import { ClientNotEligibleError, InvalidClientSettingError } from '../../src/domain/errors.js';
 
 const HOST_KEY = `SHA256:${'A'.repeat(43)}`;
-const DELIVERY = { protocol: 'sftp', host: 'sftp.example.com', port: 2222, username: 'acme', remoteDir: '/inbound/twoway/', hostKeySha256: HOST_KEY, password: { env: 'ACME_SFTP_PASSWORD' } };
+const DELIVERY = {
+  protocol: 'sftp',
+  host: 'sftp.example.com',
+  port: 2222,
+  username: 'acme',
+  remoteDir: '/inbound/twoway/',
+  hostKeySha256: HOST_KEY,
+  password: { env: 'ACME_SFTP_PASSWORD' },
+};
 const ROW: ClientRow = {
-  id: 'acme', name: 'Acme', environment: 'production', timezone: 'America/Chicago', frequency: 'daily', enabled: true,
-  after_hours: null, delivery: DELIVERY, file_name_template: null,
+  id: 'acme',
+  name: 'Acme',
+  environment: 'production',
+  timezone: 'America/Chicago',
+  frequency: 'daily',
+  enabled: true,
+  after_hours: null,
+  delivery: DELIVERY,
+  file_name_template: null,
 };
 
 function refusal(pattern: RegExp) {
@@ -25,40 +47,62 @@ describe('parseClientConfig', () => {
     assert.equal(client.timeZone, 'America/Chicago');
     assert.equal(client.fileNameTemplate, 'twoway_activity_{client}_{frequency}_{start}.csv');
     assert.deepEqual(client.delivery, {
-      protocol: 'sftp', host: 'sftp.example.com', port: 2222, username: 'acme', remoteDir: '/inbound/twoway', hostKeySha256: HOST_KEY,
-      auth: { method: 'password', password: { env: 'ACME_SFTP_PASSWORD' } }, checksumFile: false, gzip: false,
+      protocol: 'sftp',
+      host: 'sftp.example.com',
+      port: 2222,
+      username: 'acme',
+      remoteDir: '/inbound/twoway',
+      hostKeySha256: HOST_KEY,
+      auth: { method: 'password', password: { env: 'ACME_SFTP_PASSWORD' } },
+      checksumFile: false,
+      gzip: false,
     });
   });
 
   it('names the field, the value and what is allowed', () => {
     assert.throws(() => parseClientConfig({ ...ROW, environment: 'staging' }), refusal(/environment is "staging"; allowed: "production", "sandbox"/));
     assert.throws(() => parseClientConfig({ ...ROW, timezone: 'Mars/Olympus' }), refusal(/timezone is "Mars\/Olympus"; allowed: an IANA time zone/));
-    assert.throws(() => parseClientConfig({ ...ROW, timezone: 'est' }), refusal(/timezone is "est"; allowed: an IANA time zone .*did you mean "America\/Panama"\?/));
+    assert.throws(
+      () => parseClientConfig({ ...ROW, timezone: 'est' }),
+      refusal(/timezone is "est"; allowed: an IANA time zone .*did you mean "America\/Panama"\?/),
+    );
     assert.throws(() => parseClientConfig({ ...ROW, timezone: 'america/chicago' }), refusal(/did you mean "America\/Chicago"\?/));
-    assert.throws(() => parseClientConfig({ ...ROW, after_hours: { timezone: 'europe/london', businessHours: {} } }), refusal(/after_hours\.timezone is "europe\/london"; .*did you mean "Europe\/London"\?/));
+    assert.throws(
+      () => parseClientConfig({ ...ROW, after_hours: { timezone: 'europe/london', businessHours: {} } }),
+      refusal(/after_hours\.timezone is "europe\/london"; .*did you mean "Europe\/London"\?/),
+    );
     assert.throws(() => parseClientConfig({ ...ROW, enabled: 'maybe' as unknown as boolean }), refusal(/enabled is "maybe"; allowed: true or false/));
     assert.throws(() => parseClientConfig({ ...ROW, name: '  ' }), refusal(/name is "  "; allowed: a non-empty text/));
     assert.throws(() => parseClientConfig({ ...ROW, frequency: 'hourly' }), refusal(/frequency is "hourly"; allowed: "daily", "weekly", "monthly"/));
     assert.throws(() => parseClientConfig({ ...ROW, file_name_template: 'x.csv' }), refusal(/file_name_template is "x.csv"/));
-    assert.throws(() => parseClientConfig({ ...ROW, after_hours: { businessHours: { mon: [['09:00', '25:00']] } } }), refusal(/after_hours\.businessHours\.mon\[0\]\[1\] is "25:00"/));
+    assert.throws(
+      () => parseClientConfig({ ...ROW, after_hours: { businessHours: { mon: [['09:00', '25:00']] } } }),
+      refusal(/after_hours\.businessHours\.mon\[0\]\[1\] is "25:00"/),
+    );
   });
 
   it('refuses a client id that cannot be part of a file name', () => {
-    assert.throws(() => parseClientConfig({ ...ROW, id: 'acme/../x' }), (error: unknown) => {
-      assert.ok(error instanceof InvalidClientSettingError);
-      assert.match(error.message, /^client "acme\/\.\.\/x": id is "acme\/\.\.\/x"; allowed: letters, digits/);
-      return true;
-    });
+    assert.throws(
+      () => parseClientConfig({ ...ROW, id: 'acme/../x' }),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidClientSettingError);
+        assert.match(error.message, /^client "acme\/\.\.\/x": id is "acme\/\.\.\/x"; allowed: letters, digits/);
+        return true;
+      },
+    );
   });
 });
 
 describe('eligibility', () => {
   it('refuses sandbox clients for any report, and disabled ones for delivery only', () => {
-    assert.throws(() => assertReportable(parseClientConfig({ ...ROW, environment: 'sandbox' }), 'render'), (error: unknown) => {
-      assert.ok(error instanceof ClientNotEligibleError);
-      assert.match(error.message, /client "acme": environment is "sandbox"; allowed: "production"/);
-      return true;
-    });
+    assert.throws(
+      () => assertReportable(parseClientConfig({ ...ROW, environment: 'sandbox' }), 'render'),
+      (error: unknown) => {
+        assert.ok(error instanceof ClientNotEligibleError);
+        assert.match(error.message, /client "acme": environment is "sandbox"; allowed: "production"/);
+        return true;
+      },
+    );
     const disabled = parseClientConfig({ ...ROW, enabled: false });
     assert.doesNotThrow(() => assertReportable(disabled, 'render'));
     assert.throws(() => assertReportable(disabled, 'deliver'), /enabled is false/);
@@ -81,7 +125,11 @@ describe('parseDeliverySettings', () => {
   it('takes key authentication with an optional passphrase, and the options', () => {
     const { password: _password, ...withoutPassword } = DELIVERY;
     const settings = parseDeliverySettings('acme', {
-      ...withoutPassword, privateKey: { file: '/run/secrets/acme_key' }, passphrase: { env: 'ACME_KEY_PASSPHRASE' }, checksumFile: true, gzip: true,
+      ...withoutPassword,
+      privateKey: { file: '/run/secrets/acme_key' },
+      passphrase: { env: 'ACME_KEY_PASSPHRASE' },
+      checksumFile: true,
+      gzip: true,
     });
     assert.deepEqual(settings?.auth, { method: 'privateKey', privateKey: { file: '/run/secrets/acme_key' }, passphrase: { env: 'ACME_KEY_PASSPHRASE' } });
     assert.equal(settings?.checksumFile, true);
@@ -105,12 +153,15 @@ describe('parseDeliverySettings', () => {
 
   it('never repeats a secret given where a reference belongs', () => {
     for (const password of ['hunter2-secret', { value: 'hunter2-secret' }, { env: 'hunter2-secret!' }]) {
-      assert.throws(() => parse({ password }), (error: unknown) => {
-        assert.ok(error instanceof InvalidClientSettingError);
-        assert.match(error.message, /delivery\.password is .*; allowed: \{"env": "VARIABLE_NAME"\} or \{"file": "\/absolute\/path"\}/);
-        assert.ok(!error.message.includes('hunter2'), error.message);
-        return true;
-      });
+      assert.throws(
+        () => parse({ password }),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidClientSettingError);
+          assert.match(error.message, /delivery\.password is .*; allowed: \{"env": "VARIABLE_NAME"\} or \{"file": "\/absolute\/path"\}/);
+          assert.ok(!error.message.includes('hunter2'), error.message);
+          return true;
+        },
+      );
     }
   });
 });

@@ -23,11 +23,14 @@ describe('parseDueTime / parseDueSetting', () => {
   it('null means the default; a bad value names the client, the field, the value and what is allowed', () => {
     assert.equal(parseDueSetting('acme', null), null);
     assert.equal(parseDueSetting('acme', undefined), null);
-    assert.throws(() => parseDueSetting('acme', '+1 25:00'), (error: unknown) => {
-      assert.ok(error instanceof InvalidClientSettingError);
-      assert.match(error.message, /client "acme": due is "\+1 25:00"; allowed: "\+N HH:MM"/);
-      return true;
-    });
+    assert.throws(
+      () => parseDueSetting('acme', '+1 25:00'),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidClientSettingError);
+        assert.match(error.message, /client "acme": due is "\+1 25:00"; allowed: "\+N HH:MM"/);
+        return true;
+      },
+    );
     assert.throws(() => parseDueSetting('acme', 9), /due is 9; allowed/);
   });
 });

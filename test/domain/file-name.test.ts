@@ -5,12 +5,22 @@ import { DEFAULT_FILE_NAME_TEMPLATE, parseFileNameTemplate, reportFileName, revi
 import type { Period } from '../../src/domain/types.js';
 
 const WEEK: Period = {
-  frequency: 'weekly', timeZone: 'UTC', start: '2026-11-23', end: '2026-11-30', lastDay: '2026-11-29',
-  startInstant: Date.UTC(2026, 10, 23), endInstant: Date.UTC(2026, 10, 30),
+  frequency: 'weekly',
+  timeZone: 'UTC',
+  start: '2026-11-23',
+  end: '2026-11-30',
+  lastDay: '2026-11-29',
+  startInstant: Date.UTC(2026, 10, 23),
+  endInstant: Date.UTC(2026, 10, 30),
 };
 const DAY: Period = {
-  frequency: 'daily', timeZone: 'UTC', start: '2026-11-24', end: '2026-11-25', lastDay: '2026-11-24',
-  startInstant: Date.UTC(2026, 10, 24), endInstant: Date.UTC(2026, 10, 25),
+  frequency: 'daily',
+  timeZone: 'UTC',
+  start: '2026-11-24',
+  end: '2026-11-25',
+  lastDay: '2026-11-24',
+  startInstant: Date.UTC(2026, 10, 24),
+  endInstant: Date.UTC(2026, 10, 25),
 };
 
 describe('file names', () => {
@@ -39,12 +49,15 @@ describe('file names', () => {
     ['{client} {start}.csv', 'a space'],
   ] as const) {
     it(`refuses a template with ${why}`, () => {
-      assert.throws(() => parseFileNameTemplate('acme', template), (error: unknown) => {
-        assert.ok(error instanceof InvalidClientSettingError);
-        assert.match(error.message, /client "acme": file_name_template is ".*"; allowed: .*\{start\}/);
-        assert.ok(error.message.includes(JSON.stringify(template)));
-        return true;
-      });
+      assert.throws(
+        () => parseFileNameTemplate('acme', template),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidClientSettingError);
+          assert.match(error.message, /client "acme": file_name_template is ".*"; allowed: .*\{start\}/);
+          assert.ok(error.message.includes(JSON.stringify(template)));
+          return true;
+        },
+      );
     });
   }
 });

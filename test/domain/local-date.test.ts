@@ -136,10 +136,15 @@ describe('weekdays and the starts of weeks and months', () => {
   });
 
   it('gives the businessHours key of a date', () => {
-    assert.deepEqual(
-      ['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29'].map(weekdayKey),
-      ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-    );
+    assert.deepEqual(['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29'].map(weekdayKey), [
+      'mon',
+      'tue',
+      'wed',
+      'thu',
+      'fri',
+      'sat',
+      'sun',
+    ]);
     assert.equal(weekdayKey('1969-12-31'), 'wed');
   });
 

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MISSING_AFTER_MS, parseDueTime } from '../../src/domain/deadlines.js';
-import { assessPeriod, decideChange, type PeriodAssessment, type PeriodFacts, type RecordedState, type RunFact, type WatchRules } from '../../src/domain/period-states.js';
+import {
+  assessPeriod,
+  decideChange,
+  type PeriodAssessment,
+  type PeriodFacts,
+  type RecordedState,
+  type RunFact,
+  type WatchRules,
+} from '../../src/domain/period-states.js';
 import { periodContaining } from '../../src/domain/periods.js';
 
 const at = (text: string) => Date.parse(text);
@@ -63,13 +71,21 @@ const recorded = (state: RecordedState['state'], lastProblem: RecordedState['las
 describe('decideChange', () => {
   it('sends nothing while the state stays the same', () => {
     for (const state of ['late', 'missing', 'failed', 'running', 'delivered', 'not_yet_due'] as const) {
-      assert.equal(decideChange(recorded(state, state === 'late' || state === 'missing' || state === 'failed' ? state : null), assessment(state), true, 1), null, state);
+      assert.equal(
+        decideChange(recorded(state, state === 'late' || state === 'missing' || state === 'failed' ? state : null), assessment(state), true, 1),
+        null,
+        state,
+      );
     }
   });
 
   it('sends each problem once, on entering it', () => {
     assert.deepEqual(decideChange(recorded('running'), assessment('late'), false, null)?.notify?.type, 'period.late');
-    assert.deepEqual(decideChange(null, assessment('missing', MISSING_AT), false, null)?.notify, { type: 'period.missing', change: `missing@${new Date(MISSING_AT).toISOString()}`, previousProblem: null });
+    assert.deepEqual(decideChange(null, assessment('missing', MISSING_AT), false, null)?.notify, {
+      type: 'period.missing',
+      change: `missing@${new Date(MISSING_AT).toISOString()}`,
+      previousProblem: null,
+    });
     assert.equal(decideChange(recorded('late', 'late'), assessment('failed'), false, null)?.notify?.type, 'period.failed');
   });
 
@@ -81,7 +97,10 @@ describe('decideChange', () => {
 
   it('recovers from the last problem when delivered, then forgets it', () => {
     const change = decideChange(recorded('running', 'failed'), assessment('delivered'), false, 2);
-    assert.deepEqual(change, { next: { state: 'delivered', lastProblem: null }, notify: { type: 'period.recovered', change: 'r2', previousProblem: 'failed' } });
+    assert.deepEqual(change, {
+      next: { state: 'delivered', lastProblem: null },
+      notify: { type: 'period.recovered', change: 'r2', previousProblem: 'failed' },
+    });
   });
 
   it('announces a delivery it saw happen, and one first seen only when asked', () => {

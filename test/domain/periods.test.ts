@@ -193,7 +193,10 @@ describe('previousPeriod', () => {
 describe('periodsBetween', () => {
   it('daily: every day of the inclusive range, contiguous', () => {
     const days = periodsBetween('daily', '2026-10-31', '2026-11-02', 'America/New_York');
-    assert.deepEqual(days.map((day) => day.start), ['2026-10-31', '2026-11-01', '2026-11-02']);
+    assert.deepEqual(
+      days.map((day) => day.start),
+      ['2026-10-31', '2026-11-01', '2026-11-02'],
+    );
     assert.deepEqual(days.map(length), [24 * HOUR, 25 * HOUR, 24 * HOUR]);
     assert.equal(days[0]?.startInstant, at('2026-10-31T04:00:00Z'));
     assert.equal(days[0]?.endInstant, days[1]?.startInstant);
@@ -207,27 +210,42 @@ describe('periodsBetween', () => {
 
   it('weekly: includes the weeks only partly inside the range at both ends', () => {
     const weeks = periodsBetween('weekly', '2026-11-25', '2026-12-08', 'UTC'); // Wednesday to Tuesday
-    assert.deepEqual(weeks.map((week) => [week.start, week.lastDay]), [
-      ['2026-11-23', '2026-11-29'],
-      ['2026-11-30', '2026-12-06'],
-      ['2026-12-07', '2026-12-13'],
-    ]);
-    assert.deepEqual(periodsBetween('weekly', '2026-12-30', '2027-01-05', 'UTC').map((week) => week.start), ['2026-12-28', '2027-01-04']);
+    assert.deepEqual(
+      weeks.map((week) => [week.start, week.lastDay]),
+      [
+        ['2026-11-23', '2026-11-29'],
+        ['2026-11-30', '2026-12-06'],
+        ['2026-12-07', '2026-12-13'],
+      ],
+    );
+    assert.deepEqual(
+      periodsBetween('weekly', '2026-12-30', '2027-01-05', 'UTC').map((week) => week.start),
+      ['2026-12-28', '2027-01-04'],
+    );
   });
 
   it('weekly: a range that is exactly one week gives one period; a day more gives two', () => {
-    assert.deepEqual(periodsBetween('weekly', '2026-11-23', '2026-11-29', 'UTC').map((week) => week.start), ['2026-11-23']);
-    assert.deepEqual(periodsBetween('weekly', '2026-11-23', '2026-11-30', 'UTC').map((week) => week.start), ['2026-11-23', '2026-11-30']);
+    assert.deepEqual(
+      periodsBetween('weekly', '2026-11-23', '2026-11-29', 'UTC').map((week) => week.start),
+      ['2026-11-23'],
+    );
+    assert.deepEqual(
+      periodsBetween('weekly', '2026-11-23', '2026-11-30', 'UTC').map((week) => week.start),
+      ['2026-11-23', '2026-11-30'],
+    );
   });
 
   it('monthly: includes partial months at both ends', () => {
     const months = periodsBetween('monthly', '2026-11-15', '2027-02-01', 'America/Chicago');
-    assert.deepEqual(months.map((month) => [month.start, month.end]), [
-      ['2026-11-01', '2026-12-01'],
-      ['2026-12-01', '2027-01-01'],
-      ['2027-01-01', '2027-02-01'],
-      ['2027-02-01', '2027-03-01'],
-    ]);
+    assert.deepEqual(
+      months.map((month) => [month.start, month.end]),
+      [
+        ['2026-11-01', '2026-12-01'],
+        ['2026-12-01', '2027-01-01'],
+        ['2027-01-01', '2027-02-01'],
+        ['2027-02-01', '2027-03-01'],
+      ],
+    );
     assert.equal(months[0]?.startInstant, at('2026-11-01T05:00:00Z'));
     assert.equal(months[0]?.endInstant, months[1]?.startInstant);
     assert.equal(months[3]?.endInstant, at('2027-03-01T06:00:00Z'));

@@ -46,7 +46,13 @@ describe('senderTypeOf', () => {
     assert.equal(senderTypeOf('twoway_webhook.agent_message_sent', null), 'agent');
     assert.equal(senderTypeOf('twoway.agent_ping', null), 'agent');
     assert.equal(senderTypeOf('twoway.agent_invite', null), 'agent');
-    for (const name of ['twoway.channel_closed', 'twoway_webhook.system_message_sent', 'twoway_webhook.member_added', 'twoway_webhook.member_removed', 'twoway_webhook.channel_added']) {
+    for (const name of [
+      'twoway.channel_closed',
+      'twoway_webhook.system_message_sent',
+      'twoway_webhook.member_added',
+      'twoway_webhook.member_removed',
+      'twoway_webhook.channel_added',
+    ]) {
       assert.equal(senderTypeOf(name, null), 'system', name);
     }
   });
@@ -56,21 +62,49 @@ describe('toReportRecord', () => {
   it('maps every source field to its column in order', () => {
     const record = toReportRecord(
       sourceRow({
-        agent_email: 'ann@example.com', agent_first_name: 'Ann', agent_last_name: 'Lee', agent_roles: 'twoway_agent|cx_portal',
-        agent_control_group: 'north', ccid: 'cc-1', customer_first_name: 'Bo', customer_last_name: 'Chen', product_group_id: 'pg-7',
-        event_name: 'twoway_webhook.customer_message_sent', event_time: '2026-11-24T13:05:22.123Z', control_tag: 'vip',
-        twoway_channel_sid: 'CH1', conversation_id: 'conv-1', closed_reason: null, closed_additional_information: null,
-        sender_type: null, conversation_status: 'active',
+        agent_email: 'ann@example.com',
+        agent_first_name: 'Ann',
+        agent_last_name: 'Lee',
+        agent_roles: 'twoway_agent|cx_portal',
+        agent_control_group: 'north',
+        ccid: 'cc-1',
+        customer_first_name: 'Bo',
+        customer_last_name: 'Chen',
+        product_group_id: 'pg-7',
+        event_name: 'twoway_webhook.customer_message_sent',
+        event_time: '2026-11-24T13:05:22.123Z',
+        control_tag: 'vip',
+        twoway_channel_sid: 'CH1',
+        conversation_id: 'conv-1',
+        closed_reason: null,
+        closed_additional_information: null,
+        sender_type: null,
+        conversation_status: 'active',
       }),
       true,
     );
     assert.equal(record.length, REPORT_HEADER.length);
     assert.deepEqual(Object.fromEntries(REPORT_HEADER.map((name, index) => [name, record[index]])), {
-      agent_email: 'ann@example.com', agent_first_name: 'Ann', agent_last_name: 'Lee', agent_roles: 'twoway_agent|cx_portal',
-      agent_control_group: 'north', ccid: 'cc-1', customer_first_name: 'Bo', customer_last_name: 'Chen', product_group_id: 'pg-7',
-      event_type: 'twoway_webhook', event_subtype: 'customer_message_sent', event_time: '2026-11-24T13:05:22.123Z',
-      control_tag: 'vip', twoway_channel_sid: 'CH1', conversation_id: 'conv-1', closed_reason: null,
-      closed_additional_information: null, after_hours_flag: 'true', sender_type: 'customer', conversation_status: 'active',
+      agent_email: 'ann@example.com',
+      agent_first_name: 'Ann',
+      agent_last_name: 'Lee',
+      agent_roles: 'twoway_agent|cx_portal',
+      agent_control_group: 'north',
+      ccid: 'cc-1',
+      customer_first_name: 'Bo',
+      customer_last_name: 'Chen',
+      product_group_id: 'pg-7',
+      event_type: 'twoway_webhook',
+      event_subtype: 'customer_message_sent',
+      event_time: '2026-11-24T13:05:22.123Z',
+      control_tag: 'vip',
+      twoway_channel_sid: 'CH1',
+      conversation_id: 'conv-1',
+      closed_reason: null,
+      closed_additional_information: null,
+      after_hours_flag: 'true',
+      sender_type: 'customer',
+      conversation_status: 'active',
     });
   });
 
@@ -86,10 +120,26 @@ describe('toReportRecord', () => {
     const record = toReportRecord(sourceRow(Object.fromEntries(SOURCE_FIELDS.map((field) => [field, long]))), false);
     const lengths = Object.fromEntries(REPORT_HEADER.map((name, index) => [name, [...(record[index] ?? '')].length]));
     assert.deepEqual(lengths, {
-      agent_email: 100, agent_first_name: 100, agent_last_name: 100, agent_roles: 1024, agent_control_group: 100, ccid: 255,
-      customer_first_name: 100, customer_last_name: 100, product_group_id: 255, event_type: 100, event_subtype: 0,
-      event_time: 2000, control_tag: 100, twoway_channel_sid: 100, conversation_id: 256, closed_reason: 256,
-      closed_additional_information: 1024, after_hours_flag: 5, sender_type: 50, conversation_status: 50,
+      agent_email: 100,
+      agent_first_name: 100,
+      agent_last_name: 100,
+      agent_roles: 1024,
+      agent_control_group: 100,
+      ccid: 255,
+      customer_first_name: 100,
+      customer_last_name: 100,
+      product_group_id: 255,
+      event_type: 100,
+      event_subtype: 0,
+      event_time: 2000,
+      control_tag: 100,
+      twoway_channel_sid: 100,
+      conversation_id: 256,
+      closed_reason: 256,
+      closed_additional_information: 1024,
+      after_hours_flag: 5,
+      sender_type: 50,
+      conversation_status: 50,
     });
   });
 });

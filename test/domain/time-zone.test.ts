@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidClientSettingError } from '../../src/domain/errors.js';
-import { canonicalTimeZone, isCanonicalTimeZone, isTimeZone, localDateOf, parseTimeZoneSetting, offsetAt, offsetSegments, startOfLocalDate, type OffsetSegment } from '../../src/domain/time-zone.js';
+import {
+  canonicalTimeZone,
+  isCanonicalTimeZone,
+  isTimeZone,
+  localDateOf,
+  parseTimeZoneSetting,
+  offsetAt,
+  offsetSegments,
+  startOfLocalDate,
+  type OffsetSegment,
+} from '../../src/domain/time-zone.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -30,7 +40,17 @@ describe('isTimeZone', () => {
 
 describe('canonical time zones', () => {
   it('accepts IANA names in their own spelling, including renamed zones ICU knows by their old id', () => {
-    for (const zone of ['UTC', 'America/Chicago', 'Europe/Berlin', 'Asia/Tokyo', 'Asia/Kolkata', 'Europe/Kyiv', 'Asia/Ho_Chi_Minh', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5']) {
+    for (const zone of [
+      'UTC',
+      'America/Chicago',
+      'Europe/Berlin',
+      'Asia/Tokyo',
+      'Asia/Kolkata',
+      'Europe/Kyiv',
+      'Asia/Ho_Chi_Minh',
+      'America/Argentina/Buenos_Aires',
+      'Etc/GMT+5',
+    ]) {
       assert.equal(canonicalTimeZone(zone), zone, zone);
       assert.equal(isCanonicalTimeZone(zone), true, zone);
     }
@@ -57,9 +77,14 @@ describe('canonical time zones', () => {
     assert.equal(parseTimeZoneSetting('acme', 'timezone', 'America/Chicago'), 'America/Chicago');
     assert.throws(
       () => parseTimeZoneSetting('acme', 'timezone', 'america/chicago'),
-      (error: unknown) => error instanceof InvalidClientSettingError && /^client "acme": timezone is "america\/chicago"; allowed: an IANA time zone .*; did you mean "America\/Chicago"\?/.test(error.message),
+      (error: unknown) =>
+        error instanceof InvalidClientSettingError &&
+        /^client "acme": timezone is "america\/chicago"; allowed: an IANA time zone .*; did you mean "America\/Chicago"\?/.test(error.message),
     );
-    assert.throws(() => parseTimeZoneSetting('acme', 'after_hours.timezone', 42), /client "acme": after_hours\.timezone is 42; allowed: an IANA time zone such as "America\/Chicago" or "UTC"$/);
+    assert.throws(
+      () => parseTimeZoneSetting('acme', 'after_hours.timezone', 42),
+      /client "acme": after_hours\.timezone is 42; allowed: an IANA time zone such as "America\/Chicago" or "UTC"$/,
+    );
   });
 });
 

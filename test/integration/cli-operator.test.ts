@@ -30,7 +30,9 @@ describe('the command line for operators: run progress, --no-wait, unknown clien
       { id: 'down', name: 'Down', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'down', { port: await freePort() })) },
     ]);
     for (const clientId of ['acme', 'down']) {
-      await db.knex('twoway_events').insert({ client_id: clientId, event_name: 'twoway.agent_ping', event_time: '2026-11-24T18:00:00Z', control_tag: `${clientId}-24` });
+      await db
+        .knex('twoway_events')
+        .insert({ client_id: clientId, event_name: 'twoway.agent_ping', event_time: '2026-11-24T18:00:00Z', control_tag: `${clientId}-24` });
     }
     worker = await startWorkerProcess({ ...env, LOG_LEVEL: 'info' });
   });
@@ -49,7 +51,13 @@ describe('the command line for operators: run progress, --no-wait, unknown clien
       run.kill();
       const { stderr } = await run.done;
       const retries = stderr.split('\n').filter((line) => line.includes(' retrying: '));
-      for (const line of retries) assert.match(line, new RegExp(`^${workflowId} retrying: deliverReport attempt \\d+, last error: client "down": SFTP connect on 127\\.0\\.0\\.1:\\d+ failed: .*ECONNREFUSED`));
+      for (const line of retries)
+        assert.match(
+          line,
+          new RegExp(
+            `^${workflowId} retrying: deliverReport attempt \\d+, last error: client "down": SFTP connect on 127\\.0\\.0\\.1:\\d+ failed: .*ECONNREFUSED`,
+          ),
+        );
       assert.notEqual(retries[0], retries[1], 'a line only when the attempt or the error changed');
     } finally {
       run.kill();
@@ -84,7 +92,7 @@ describe('the command line for operators: run progress, --no-wait, unknown clien
     assert.equal(known.status, 0, known.stderr);
   });
 
-  it('passes `temporal …` to the installed Temporal CLI on the project\'s server and namespace, with its exit status', { timeout: 60_000 }, async () => {
+  it("passes `temporal …` to the installed Temporal CLI on the project's server and namespace, with its exit status", { timeout: 60_000 }, async () => {
     const workflowId = 'twoway-cli-operator/listed';
     const listed = await client.workflow.start('reportPeriodWorkflow', { taskQueue: `${TASK_QUEUE}-nobody-polls`, workflowId, args: [{}] });
     try {

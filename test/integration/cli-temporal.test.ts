@@ -28,12 +28,26 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     metricsPort = await freePort();
     env = { ...stack.env, TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, CLI_TEST_SFTP_PASSWORD: sftp.password, LOG_LEVEL: 'info' };
     await db.knex('clients').insert([
-      { id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })) },
+      {
+        id: 'acme',
+        name: 'Acme',
+        timezone: 'America/Chicago',
+        frequency: 'daily',
+        delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })),
+      },
       { id: 'sandy', name: 'Sandbox', environment: 'sandbox' },
-      { id: 'busy', name: 'Busy', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'busy', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })) },
+      {
+        id: 'busy',
+        name: 'Busy',
+        timezone: 'UTC',
+        frequency: 'daily',
+        delivery: JSON.stringify(await deliveryFor(sftp, 'busy', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })),
+      },
     ]);
     for (const day of ['20', '21', '22', '23', '24']) {
-      await db.knex('twoway_events').insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: `2026-11-${day}T18:00:00Z`, control_tag: `day-${day}` });
+      await db
+        .knex('twoway_events')
+        .insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: `2026-11-${day}T18:00:00Z`, control_tag: `day-${day}` });
     }
     worker = await startWorkerProcess({ ...env });
   });
@@ -46,7 +60,10 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
   it('runs a period, reruns it as a no-op, and forces it without a duplicate', async () => {
     const first = await cli('run', '--client', 'acme', '--period', '2026-11-24');
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stdout, /^delivered twoway_activity_acme_daily_20261124\.csv \(revision 1\): 1 rows, \d+ bytes, sha256 [0-9a-f]{64}, remote path \/.*\/acme\/twoway_activity_acme_daily_20261124\.csv\n$/);
+    assert.match(
+      first.stdout,
+      /^delivered twoway_activity_acme_daily_20261124\.csv \(revision 1\): 1 rows, \d+ bytes, sha256 [0-9a-f]{64}, remote path \/.*\/acme\/twoway_activity_acme_daily_20261124\.csv\n$/,
+    );
     assert.match(first.stderr, /running twoway-report\/acme\/daily\/2026-11-24/);
 
     const again = await cli('run', '--client', 'acme', '--period', '2026-11-24');
@@ -70,7 +87,10 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     assert.equal(status.status, 0, status.stderr);
     const lines = status.stdout.trim().split('\n');
     assert.equal(lines.filter((line) => / delivered /.test(line)).length, 5);
-    assert.ok(lines.some((line) => /acme daily 2026-11-24 r1 {2}unchanged \(forced\)/.test(line)), status.stdout);
+    assert.ok(
+      lines.some((line) => /acme daily 2026-11-24 r1 {2}unchanged \(forced\)/.test(line)),
+      status.stdout,
+    );
   });
 
   it('refuses what cannot work with exit 1 or 2 and a one-line reason', async () => {
@@ -80,7 +100,10 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     const reversed = await cli('backfill', '--client', 'acme', '--from', '2026-11-24', '--to', '2026-11-20');
     assert.equal(reversed.status, 2);
     assert.match(reversed.stderr, /--from 2026-11-24 is after --to 2026-11-20/);
-    const noTemporal = await runCliProcess(['run', '--client', 'acme', '--period', '2026-11-23'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+    const noTemporal = await runCliProcess(['run', '--client', 'acme', '--period', '2026-11-23'], {
+      ...env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    });
     assert.equal(noTemporal.status, 1);
     assert.match(noTemporal.stderr, /^twoway-report: cannot reach Temporal at 127\.0\.0\.1:\d+ \(TEMPORAL_ADDRESS\)/);
   });
@@ -106,7 +129,10 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
       assert.equal(result.status, 0, result.stderr);
       assert.match(
         result.stderr,
-        new RegExp(`^a run of twoway-report/busy/daily/2026-11-24 is in progress \\(run id ${other.firstExecutionRunId}\\); waiting for it to finish, then running it forced$`, 'm'),
+        new RegExp(
+          `^a run of twoway-report/busy/daily/2026-11-24 is in progress \\(run id ${other.firstExecutionRunId}\\); waiting for it to finish, then running it forced$`,
+          'm',
+        ),
       );
       // Only a forced run compares with the delivered file; joining the other run would have said "already delivered".
       assert.match(result.stdout, /^unchanged, not delivered again: the file equals delivered twoway_activity_busy_daily_20261124\.csv/);
@@ -118,7 +144,10 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
   it('backfill refuses a range over the bound with exit 2, before starting anything', { timeout: 60_000 }, async () => {
     const huge = await cli('backfill', '--client', 'acme', '--from', '2020-01-01', '--to', '9999-12-31');
     assert.equal(huge.status, 2, huge.stderr);
-    assert.match(huge.stderr, /^twoway-report: --from 2020-01-01 --to 9999-12-31 covers 2914635 daily periods; allowed: at most 10000 periods in one backfill \(split the range\)$/m);
+    assert.match(
+      huge.stderr,
+      /^twoway-report: --from 2020-01-01 --to 9999-12-31 covers 2914635 daily periods; allowed: at most 10000 periods in one backfill \(split the range\)$/m,
+    );
     await assert.rejects(client.workflow.getHandle(backfillWorkflowId('acme', 'daily', '2020-01-01', '9999-12-31')).describe(), /not found/i);
   });
 
@@ -133,7 +162,11 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
       const result = await cli('backfill', '--client', 'acme', '--from', '2026-11-21', '--to', '2026-11-22');
       assert.equal(result.status, 1, result.stderr);
       const lines = result.stderr.trim().split('\n');
-      assert.match(lines.at(-1) ?? '', /^twoway-report: backfill twoway-backfill\/acme\/daily\/2026-11-21\.\.2026-11-22: 3 progress queries in a row failed \(last: .+\); it is stuck or has no worker/, result.stderr);
+      assert.match(
+        lines.at(-1) ?? '',
+        /^twoway-report: backfill twoway-backfill\/acme\/daily\/2026-11-21\.\.2026-11-22: 3 progress queries in a row failed \(last: .+\); it is stuck or has no worker/,
+        result.stderr,
+      );
     } finally {
       await wedged.terminate('test over');
     }
@@ -171,7 +204,7 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     assert.match(list.stdout, /^twoway-report-schedule\/acme {2}daily America\/Chicago {2}next: \d{4}-\d\d-\d\dT(08|09):00:00\.000Z, /m);
   });
 
-  it('serves Prometheus metrics: Temporal\'s own and the pipeline\'s', async () => {
+  it("serves Prometheus metrics: Temporal's own and the pipeline's", async () => {
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     assert.match(metrics, /^temporal_activity_execution_latency/m);
     assert.match(metrics, /^twoway_rows_written\S* \d+/m);
@@ -180,7 +213,11 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
   });
 
   it('logs JSON lines with client, period and workflow id, and never the password', () => {
-    const lines = worker.log().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = worker
+      .log()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const built = lines.find((line) => line.msg === 'built report file' && line.period === '2026-11-24');
     assert.deepEqual([built?.client, built?.frequency, built?.workflowId], ['acme', 'daily', 'twoway-report/acme/daily/2026-11-24']);
     assert.ok(!worker.log().includes(sftp.password));

@@ -12,7 +12,19 @@ describe('clients command (real PostgreSQL)', () => {
   before(async () => {
     db = await createTestDatabase();
     await db.knex('clients').insert([
-      { id: 'acme', name: 'Acme', timezone: 'America/Chicago', delivery: JSON.stringify({ protocol: 'sftp', host: 'sftp.example.com', username: 'acme', remoteDir: '/in', hostKeySha256: HOST_KEY, password: { env: 'WRONG_PASSWORD' } }) },
+      {
+        id: 'acme',
+        name: 'Acme',
+        timezone: 'America/Chicago',
+        delivery: JSON.stringify({
+          protocol: 'sftp',
+          host: 'sftp.example.com',
+          username: 'acme',
+          remoteDir: '/in',
+          hostKeySha256: HOST_KEY,
+          password: { env: 'WRONG_PASSWORD' },
+        }),
+      },
       { id: 'broken', name: 'Broken', timezone: 'Nowhere/City' },
     ]);
   });
@@ -32,9 +44,23 @@ describe('clients command (real PostgreSQL)', () => {
   });
 
   it('switches a login from one secret reference to another and asks for a schedule sync', async () => {
-    const result = await cli('clients', 'set', '--client', 'acme', '--unset', 'delivery.password', '--set', 'delivery.privateKey.file=/run/secrets/acme_key', '--set', 'frequency=weekly');
+    const result = await cli(
+      'clients',
+      'set',
+      '--client',
+      'acme',
+      '--unset',
+      'delivery.password',
+      '--set',
+      'delivery.privateKey.file=/run/secrets/acme_key',
+      '--set',
+      'frequency=weekly',
+    );
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /^saved frequency, delivery: acme {2}weekly America\/Chicago .* \(key from file \/run\/secrets\/acme_key\)\nrun `twoway-report schedules sync`/);
+    assert.match(
+      result.stdout,
+      /^saved frequency, delivery: acme {2}weekly America\/Chicago .* \(key from file \/run\/secrets\/acme_key\)\nrun `twoway-report schedules sync`/,
+    );
     const row = await db.knex('clients').where({ id: 'acme' }).first();
     assert.deepEqual([row.frequency, row.delivery.privateKey, row.delivery.password], ['weekly', { file: '/run/secrets/acme_key' }, undefined]);
   });
@@ -50,10 +76,17 @@ describe('clients command (real PostgreSQL)', () => {
   });
 
   it('refuses a time zone not in its canonical spelling, naming the one to use, and saves nothing', async () => {
-    for (const [given, canonical] of [['est', 'America/Panama'], ['america/chicago', 'America/Chicago'], ['US/Eastern', 'America/New_York']] as const) {
+    for (const [given, canonical] of [
+      ['est', 'America/Panama'],
+      ['america/chicago', 'America/Chicago'],
+      ['US/Eastern', 'America/New_York'],
+    ] as const) {
       const result = await cli('clients', 'set', '--client', 'acme', '--set', `timezone=${given}`);
       assert.equal(result.status, 1, given);
-      assert.match(result.stderr, new RegExp(`^twoway-report: client "acme": timezone is "${given.replace('/', '\\/')}"; allowed: .*did you mean "${canonical.replace('/', '\\/')}"\\?`));
+      assert.match(
+        result.stderr,
+        new RegExp(`^twoway-report: client "acme": timezone is "${given.replace('/', '\\/')}"; allowed: .*did you mean "${canonical.replace('/', '\\/')}"\\?`),
+      );
     }
     assert.equal((await db.knex('clients').where({ id: 'acme' }).first()).timezone, 'America/Chicago');
   });
@@ -69,7 +102,10 @@ describe('clients command (real PostgreSQL)', () => {
     const saved = await cli('clients', 'set', '--client', 'acme', '--set', 'due=+1 07:30', '--set', 'active_since=2026-11-01');
     assert.equal(saved.status, 0, saved.stderr);
     assert.match(saved.stdout, /^saved due, active_since: acme .*due \+1 07:30, active since 2026-11-01 /);
-    assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), { due: '+1 07:30', active_since: '2026-11-01' });
+    assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), {
+      due: '+1 07:30',
+      active_since: '2026-11-01',
+    });
     const refused = await cli('clients', 'set', '--client', 'acme', '--set', 'due=tomorrow 9am');
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /^twoway-report: client "acme": due is "tomorrow 9am"; allowed: "\+N HH:MM"/);
@@ -79,15 +115,36 @@ describe('clients command (real PostgreSQL)', () => {
     const back = await cli('clients', 'set', '--client', 'acme', '--unset', 'due');
     assert.equal(back.status, 0, back.stderr);
     assert.match(back.stdout, /due default, active since 2026-11-01/);
-    assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), { due: null, active_since: '2026-11-01' });
+    assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), {
+      due: null,
+      active_since: '2026-11-01',
+    });
   });
 
   it('adds a validated client, and refuses an existing id or an invalid row', async () => {
-    const added = await cli('clients', 'add', '--client', 'newco', '--name', 'New Co', '--set', 'timezone=Europe/Berlin', '--set', 'frequency=weekly', '--set', 'enabled=false');
+    const added = await cli(
+      'clients',
+      'add',
+      '--client',
+      'newco',
+      '--name',
+      'New Co',
+      '--set',
+      'timezone=Europe/Berlin',
+      '--set',
+      'frequency=weekly',
+      '--set',
+      'enabled=false',
+    );
     assert.equal(added.status, 0, added.stderr);
     // Watched from the day it is added, in its own zone.
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
-    assert.match(added.stdout, new RegExp(`^added newco {2}weekly Europe/Berlin {2}production, disabled, no after-hours, due default, active since ${today} {2}no delivery\nrun \`twoway-report schedules sync\``));
+    assert.match(
+      added.stdout,
+      new RegExp(
+        `^added newco {2}weekly Europe/Berlin {2}production, disabled, no after-hours, due default, active since ${today} {2}no delivery\nrun \`twoway-report schedules sync\``,
+      ),
+    );
     const row = await db.knex('clients').where({ id: 'newco' }).first();
     assert.deepEqual([row.name, row.timezone, row.frequency, row.enabled, row.delivery], ['New Co', 'Europe/Berlin', 'weekly', false, null]);
     assert.equal((await db.knex('client_watch').where({ client_id: 'newco' }).first()).active_since, today);

@@ -41,11 +41,17 @@ async function demoEventCount(knex: Knex): Promise<number> {
 }
 
 async function deliveredFiles(knex: Knex): Promise<DeliveredFile[]> {
-  return knex('report_files').where({ status: 'delivered' }).whereIn('client_id', DEMO_CLIENT_IDS).orderBy('id').select('id', 'client_id', 'frequency', 'period_start');
+  return knex('report_files')
+    .where({ status: 'delivered' })
+    .whereIn('client_id', DEMO_CLIENT_IDS)
+    .orderBy('id')
+    .select('id', 'client_id', 'frequency', 'period_start');
 }
 
 async function hooliDelivery(knex: Knex): Promise<{ port: number; username: string; hostKeySha256: string; password: { env: string } }> {
-  const row = (await knex('clients').where({ id: 'hooli' }).first('delivery')) as { delivery: { port: number; username: string; hostKeySha256: string; password: { env: string } } };
+  const row = (await knex('clients').where({ id: 'hooli' }).first('delivery')) as {
+    delivery: { port: number; username: string; hostKeySha256: string; password: { env: string } };
+  };
   return row.delivery;
 }
 
@@ -108,22 +114,32 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
       const url = /^webhook receiver: {2}(http:\/\/127\.0\.0\.1:\d+\/)/m.exec(out)?.[1];
       assert.ok(url, out);
       const event = createNotificationEvent({
-        type: 'period.failed', clientId: 'hooli', frequency: 'daily', periodStart: '2026-11-30', occurredAt: new Date().toISOString(), change: 'demo-state-test',
+        type: 'period.failed',
+        clientId: 'hooli',
+        frequency: 'daily',
+        periodStart: '2026-11-30',
+        occurredAt: new Date().toISOString(),
+        change: 'demo-state-test',
         data: { errorType: 'AuthenticationFailedError', errorMessage: 'refused password login' },
       });
       const settings = { url, format: 'json', secret: RECEIVER_SECRET, timeoutMs: WEBHOOK_REQUEST_TIMEOUT_MS } as const;
       assert.equal((await postWebhook(settings, event)).status, 200);
       await demo.stdoutMatches(/^webhook {2}period\.failed {2}hooli daily 2026-11-30 {2}AuthenticationFailedError: refused password login$/m);
-      await assert.rejects(postWebhook({ ...settings, secret: 'not-the-receiver-secret' }, event), (error) => error instanceof WebhookRejectedError && error.status === 401);
+      await assert.rejects(
+        postWebhook({ ...settings, secret: 'not-the-receiver-secret' }, event),
+        (error) => error instanceof WebhookRejectedError && error.status === 401,
+      );
       await demo.stdoutMatches(/^webhook {2}refused \(HTTP 401\): signature mismatch$/m);
 
       // The README's fix of the broken client, while the demo runs.
-      const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=DEMO_SFTP_PASSWORD'], { DATABASE_URL: databaseUrl });
+      const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=DEMO_SFTP_PASSWORD'], {
+        DATABASE_URL: databaseUrl,
+      });
       assert.equal(fixed.status, 0, fixed.stderr);
     });
   });
 
-  it('a second start seeds nothing, keeps the ledger, files, Temporal history and the operator\'s fix, and delivers nothing twice', async () => {
+  it("a second start seeds nothing, keeps the ledger, files, Temporal history and the operator's fix, and delivers nothing twice", async () => {
     assert.ok(existsSync(join(dataDir, 'demo', 'temporal.db')), "Temporal's database outlives the demo");
     await withDemo(DEMO_ARGS, async ({ out, knex, temporal }) => {
       assert.match(out, /^keeping the demo's state: 2000 events seeded /m);
@@ -140,7 +156,11 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
       for (const file of firstFiles) assert.ok(ids.has(file.id), `first start's file ${file.client_id} ${file.period_start} kept`);
       const periodKey = (file: DeliveredFile) => `${file.client_id}/${file.frequency}/${file.period_start}`;
       const firstPeriods = new Set(firstFiles.map(periodKey));
-      assert.deepEqual(files.filter((file) => !firstFiles.some((first) => first.id === file.id) && firstPeriods.has(periodKey(file))), [], 'no period delivered twice');
+      assert.deepEqual(
+        files.filter((file) => !firstFiles.some((first) => first.id === file.id) && firstPeriods.has(periodKey(file))),
+        [],
+        'no period delivered twice',
+      );
       assert.equal(files.filter((file) => file.client_id === 'hooli').length, 3);
 
       const hooli = await hooliDelivery(knex);
@@ -161,7 +181,11 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
       assert.match(out, /^hooli \(daily\): 0 delivered, 0 skipped, 3 failed of 3$/m);
       assert.equal(await demoEventCount(knex), DEMO_EVENTS);
       const ids = new Set((await deliveredFiles(knex)).map((file) => file.id));
-      assert.deepEqual(firstFiles.filter((file) => ids.has(file.id)), [], 'the old ledger is gone');
+      assert.deepEqual(
+        firstFiles.filter((file) => ids.has(file.id)),
+        [],
+        'the old ledger is gone',
+      );
       assert.equal((await hooliDelivery(knex)).password.env, 'HOOLI_SFTP_PASSWORD', 'hooli is broken again');
       await assert.rejects(temporal.workflow.getHandle(firstRun.workflow_id, firstRun.run_id).describe(), WorkflowNotFoundError);
     });

@@ -23,7 +23,10 @@ describe('demo --once (every real part, started by the project itself)', () => {
       assert.match(out, /^schedule skipped {3}umbrella: sandbox client$/m);
       assert.match(out, new RegExp(`^Temporal Web UI: {3}http://127\\.0\\.0\\.1:${ports.ui} `, 'm'));
       assert.match(out, new RegExp(`^failed list: {7}TEMPORAL_ADDRESS=127\\.0\\.0\\.1:${ports.temporal} DATABASE_URL=\\S+ npx twoway-report problems$`, 'm'));
-      assert.match(out, new RegExp(`^hooli's runs: {6}http://127\\.0\\.0\\.1:${ports.ui}/namespaces/default/workflows\\?query=TwowayClient%3D%22hooli%22$`, 'm'));
+      assert.match(
+        out,
+        new RegExp(`^hooli's runs: {6}http://127\\.0\\.0\\.1:${ports.ui}/namespaces/default/workflows\\?query=TwowayClient%3D%22hooli%22$`, 'm'),
+      );
       assert.match(out, /^watchdog: \d+ periods of 4 clients judged; 3 failed, 0 missing, 0 late; \d+ notifications sent$/m);
       assert.match(out, /^ok {3}one period\.failed event per failed period \(3 for 3\)$/m);
       assert.match(out, /^ok {3}the failed list is exactly the failed periods \(hooli \S+, hooli \S+, hooli \S+\)$/m);
@@ -35,11 +38,15 @@ describe('demo --once (every real part, started by the project itself)', () => {
       assert.match(out, new RegExp(`^Temporal database: ${literal(dataDir)}/twoway-demo-[^/]+/temporal\\.db$`, 'm'));
       const checks = out.split('\n').filter((line) => /^(ok {3}|FAIL )/.test(line));
       assert.ok(checks.length >= 9, out);
-      assert.deepEqual(checks.filter((line) => line.startsWith('FAIL')), []);
+      assert.deepEqual(
+        checks.filter((line) => line.startsWith('FAIL')),
+        [],
+      );
       assert.match(out, /^ok {3}5 files delivered$/m);
 
       assert.deepEqual(await readdir(dataDir), [], 'the demo removed its folder');
-      for (const [service, port] of Object.entries(ports)) assert.equal(await isListening(port), false, `nothing listens on the ${service} port ${port} after the demo`);
+      for (const [service, port] of Object.entries(ports))
+        assert.equal(await isListening(port), false, `nothing listens on the ${service} port ${port} after the demo`);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

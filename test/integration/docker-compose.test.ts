@@ -28,8 +28,8 @@ const COMPOSE_FILE = join(PROJECT_ROOT, 'docker-compose.yml');
 const LOCAL_ONLY_VARIABLES: Readonly<Record<string, string>> = {
   TWOWAY_DATA_DIR: 'state of the embedded services of a developer machine; DATABASE_URL always points at the event-store service',
   TWOWAY_EMBEDDED_PG_PORT: 'port of the embedded PostgreSQL, never started when DATABASE_URL is set',
-  TWOWAY_DEMO_TEMPORAL_PORT: 'the demo\'s own Temporal dev server; the worker connects to TEMPORAL_ADDRESS',
-  TWOWAY_DEMO_UI_PORT: 'the demo\'s own Temporal dev server; compose runs its own temporal-ui service',
+  TWOWAY_DEMO_TEMPORAL_PORT: "the demo's own Temporal dev server; the worker connects to TEMPORAL_ADDRESS",
+  TWOWAY_DEMO_UI_PORT: "the demo's own Temporal dev server; compose runs its own temporal-ui service",
   TEMPORAL_API_KEY: 'hosted clusters only; the bundled server speaks plaintext on the compose network',
   TEMPORAL_TLS: 'hosted clusters only; the bundled server speaks plaintext on the compose network',
   TEMPORAL_TLS_CERT: 'mTLS to a hosted cluster needs mounted certificates: an override file, not this one',
@@ -52,7 +52,10 @@ interface ComposeModel {
 
 /** `docker-compose config` on `file`, with only `env` (and PATH) in its environment. */
 function composeConfig(file: string, env: Record<string, string>, args: string[]) {
-  return spawnSync(COMPOSE, ['-f', file, '--project-directory', PROJECT_ROOT, 'config', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+  return spawnSync(COMPOSE, ['-f', file, '--project-directory', PROJECT_ROOT, 'config', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
 }
 
 function resolvedModel(env: Record<string, string> = {}): ComposeModel {
@@ -90,7 +93,13 @@ describe('docker-compose.yml, as the real Compose v2 reads it', () => {
     const valid = composeConfig(COMPOSE_FILE, BASE_ENV, ['--quiet']);
     assert.equal(valid.status, 0, valid.stderr);
     const broken = join(scratch, 'broken.yml');
-    writeFileSync(broken, readFileSync(COMPOSE_FILE, 'utf8').replace(/^(\s+)migrate:\n(\s+)condition: service_completed_successfully/m, '$1no-such-service:\n$2condition: service_completed_successfully'));
+    writeFileSync(
+      broken,
+      readFileSync(COMPOSE_FILE, 'utf8').replace(
+        /^(\s+)migrate:\n(\s+)condition: service_completed_successfully/m,
+        '$1no-such-service:\n$2condition: service_completed_successfully',
+      ),
+    );
     const refused = composeConfig(broken, BASE_ENV, ['--quiet']);
     assert.notEqual(refused.status, 0, 'a broken file is refused');
     assert.match(refused.stderr, /no-such-service/);
@@ -109,7 +118,9 @@ describe('docker-compose.yml, as the real Compose v2 reads it', () => {
       assert.ok(entry.name in env, `the worker sets ${entry.name} (${entry.meaning})`);
       if (!COMPOSE_WIRED_VARIABLES.includes(entry.name)) assert.equal(env[entry.name], entry.default, `${entry.name}'s default is the code's`);
     }
-    const overrides = Object.fromEntries(configurable.filter((entry) => !COMPOSE_WIRED_VARIABLES.includes(entry.name)).map((entry) => [entry.name, `set-${entry.name}`]));
+    const overrides = Object.fromEntries(
+      configurable.filter((entry) => !COMPOSE_WIRED_VARIABLES.includes(entry.name)).map((entry) => [entry.name, `set-${entry.name}`]),
+    );
     const overridden = workerEnvironment(resolvedModel(overrides));
     for (const [name, value] of Object.entries(overrides)) assert.equal(overridden[name], value, `${name} can be set from the environment (.env)`);
 
@@ -122,12 +133,16 @@ describe('docker-compose.yml, as the real Compose v2 reads it', () => {
     assert.deepEqual(config.watch, parseWatchSettings({}));
   });
 
-  it('registers exactly the workflows\' search attributes, as Keyword, on the worker\'s namespace, in a valid shell script', () => {
+  it("registers exactly the workflows' search attributes, as Keyword, on the worker's namespace, in a valid shell script", () => {
     const model = resolvedModel({ TEMPORAL_NAMESPACE: 'reports' });
     const init = script(model, 'temporal-init');
     const created = [...init.matchAll(/^\s*(?:retry\s+)?ensure_search_attribute\s+(\S+)\s+(\S+)\s*$/gm)].map((match) => `${match[1]}:${match[2]}`).sort();
     assert.deepEqual(created, SEARCH_ATTRIBUTE_KEYS.map((key) => `${key.name}:Keyword`).sort());
-    assert.equal(model.services['temporal-init']?.environment?.TEMPORAL_NAMESPACE, workerEnvironment(model).TEMPORAL_NAMESPACE, 'on the namespace the worker uses');
+    assert.equal(
+      model.services['temporal-init']?.environment?.TEMPORAL_NAMESPACE,
+      workerEnvironment(model).TEMPORAL_NAMESPACE,
+      'on the namespace the worker uses',
+    );
     assert.equal(workerEnvironment(model).TEMPORAL_NAMESPACE, 'reports');
     const parsed = spawnSync('sh', ['-n', '-c', init], { encoding: 'utf8' });
     assert.equal(parsed.status, 0, parsed.stderr);

@@ -23,7 +23,8 @@ function explain(result: DrillResult): string {
 /** Not a fault of the system but of the folder and the processes: what each check must catch. */
 const SABOTAGE: Drill = {
   name: 'sabotage',
-  fault: 'a file written under its final name in two steps, an _r2 nobody forced, a temporary file left, a secret in the ledger, no delivery, a worker that cannot start',
+  fault:
+    'a file written under its final name in two steps, an _r2 nobody forced, a temporary file left, a secret in the ledger, no delivery, a worker that cannot start',
   stack: { events: 10 },
   timeoutMs: 60_000,
   async run({ stack }) {
@@ -63,20 +64,30 @@ describe('fault drills, short form (`npm run drills` runs them all)', { timeout:
       assert.deepEqual(result.failures, [], explain(result));
       assert.deepEqual(result.counts, { partialFilesSeen: 0, duplicates: 0, lost: 0, workersCrashed: 0 }, explain(result));
       // The poller watched the folder through the run: it saw the final file appear.
-      assert.ok(result.notes.some((note) => note.startsWith('poller:') && note.includes('.csv (')), explain(result));
+      assert.ok(
+        result.notes.some((note) => note.startsWith('poller:') && note.includes('.csv (')),
+        explain(result),
+      );
     });
   }
 
   it('every check can fail: a sabotaged folder and a worker that cannot start are caught and counted', async () => {
     const result = await runDrill(SABOTAGE, { keepLogs: 'never' });
     assert.equal(result.survived, false);
-    assert.deepEqual(new Set(result.failures.map((failure) => failure.check)), new Set(['partial', 'duplicates', 'temporary', 'secrets', 'outcome', 'missing', 'bytes', 'workers']), explain(result));
+    assert.deepEqual(
+      new Set(result.failures.map((failure) => failure.check)),
+      new Set(['partial', 'duplicates', 'temporary', 'secrets', 'outcome', 'missing', 'bytes', 'workers']),
+      explain(result),
+    );
     assert.deepEqual(result.counts, { partialFilesSeen: 1, duplicates: 1, lost: 1, workersCrashed: 1 }, explain(result));
     assert.ok(explain(result).includes('login refused for password [secret]'), 'what the drill prints names no secret');
   });
 
   it('sums them up in the line `npm run drills` ends with', () => {
     assert.equal(results.length, SHORT_FORM.length);
-    assert.equal(summaryLine(results), `drills: ${SHORT_FORM.length}/${SHORT_FORM.length} survived; partial files seen 0; duplicates 0; lost 0; workers crashed 0`);
+    assert.equal(
+      summaryLine(results),
+      `drills: ${SHORT_FORM.length}/${SHORT_FORM.length} survived; partial files seen 0; duplicates 0; lost 0; workers crashed 0`,
+    );
   });
 });

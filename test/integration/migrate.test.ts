@@ -15,21 +15,40 @@ describe('migrations', () => {
   it('creates the source tables with the columns SPEC section 2 names, in order', async () => {
     const columns = async (table: string) =>
       (
-        await db.knex('information_schema.columns')
+        await db
+          .knex('information_schema.columns')
           .where({ table_schema: 'public', table_name: table })
           .orderBy('ordinal_position')
           .select<{ column_name: string; data_type: string }[]>('column_name', 'data_type')
       ).map((row) => `${row.column_name}:${row.data_type}`);
     assert.deepEqual(await columns('clients'), [
-      'id:text', 'name:text', 'environment:text', 'timezone:text', 'frequency:text', 'enabled:boolean',
-      'after_hours:jsonb', 'delivery:jsonb', 'file_name_template:text',
+      'id:text',
+      'name:text',
+      'environment:text',
+      'timezone:text',
+      'frequency:text',
+      'enabled:boolean',
+      'after_hours:jsonb',
+      'delivery:jsonb',
+      'file_name_template:text',
     ]);
     assert.deepEqual(await columns('agents'), ['id:text', 'email:text', 'first_name:text', 'last_name:text', 'roles:ARRAY', 'control_group:text']);
     assert.deepEqual(await columns('customers'), ['client_id:text', 'ccid:text', 'first_name:text', 'last_name:text', 'product_group_id:text']);
     assert.deepEqual(await columns('twoway_events'), [
-      'id:bigint', 'client_id:text', 'event_name:text', 'event_time:timestamp with time zone', 'ccid:text', 'agent_id:text',
-      'control_tag:text', 'twoway_channel_sid:text', 'conversation_id:text', 'closed_reason:text',
-      'closed_additional_information:text', 'sender_type:text', 'conversation_status:text', 'message_text:text',
+      'id:bigint',
+      'client_id:text',
+      'event_name:text',
+      'event_time:timestamp with time zone',
+      'ccid:text',
+      'agent_id:text',
+      'control_tag:text',
+      'twoway_channel_sid:text',
+      'conversation_id:text',
+      'closed_reason:text',
+      'closed_additional_information:text',
+      'sender_type:text',
+      'conversation_status:text',
+      'message_text:text',
       'received_at:timestamp with time zone',
     ]);
   });
@@ -42,7 +61,10 @@ describe('migrations', () => {
     assert.equal(client.frequency, 'daily');
     assert.equal(client.enabled, true);
     await assert.rejects(db.knex('customers').insert({ client_id: 'nobody', ccid: 'c1' }), /foreign key/);
-    await assert.rejects(db.knex.raw("INSERT INTO twoway_events (id, client_id, event_name, event_time) VALUES (1, 'x', 'y', now())"), /cannot insert a non-DEFAULT value into column "id"/);
+    await assert.rejects(
+      db.knex.raw("INSERT INTO twoway_events (id, client_id, event_name, event_time) VALUES (1, 'x', 'y', now())"),
+      /cannot insert a non-DEFAULT value into column "id"/,
+    );
     const [{ indexdef }] = (await db.knex.raw("SELECT indexdef FROM pg_indexes WHERE tablename = 'twoway_events' AND indexname LIKE '%event_time%'")).rows;
     assert.match(indexdef, /\(client_id, event_time, id\)/);
   });
@@ -52,7 +74,16 @@ describe('migrations', () => {
   });
 
   it('keeps at most one delivered row per period revision in the ledger', async () => {
-    const row = { client_id: 'acme', frequency: 'daily', period_start: '2026-11-24', period_end: '2026-11-25', status: 'delivered', revision: 1, workflow_id: 'w', run_id: 'r1' };
+    const row = {
+      client_id: 'acme',
+      frequency: 'daily',
+      period_start: '2026-11-24',
+      period_end: '2026-11-25',
+      status: 'delivered',
+      revision: 1,
+      workflow_id: 'w',
+      run_id: 'r1',
+    };
     await db.knex('report_runs').insert(row);
     await assert.rejects(db.knex('report_runs').insert({ ...row, run_id: 'r2' }), /report_runs_delivered_revision_idx/);
     await db.knex('report_runs').insert({ ...row, run_id: 'r3', status: 'failed' });

@@ -29,7 +29,13 @@ describe('README and CI stay in step with the code', () => {
   it('opens with the two set-up commands: the demo and the test suite', async () => {
     const readme = await readFile(join(PROJECT_ROOT, 'README.md'), 'utf8');
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    assert.deepEqual(firstBlock.trim().split('\n').map((line) => line.split('#')[0]?.trim()), ['npm run demo', 'npm test']);
+    assert.deepEqual(
+      firstBlock
+        .trim()
+        .split('\n')
+        .map((line) => line.split('#')[0]?.trim()),
+      ['npm run demo', 'npm test'],
+    );
     assert.ok(readme.indexOf('```sh') < 20, 'the commands come first');
     const scripts = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
     assert.match(scripts.demo ?? '', /setup\.mjs && .*demo$/);
@@ -48,18 +54,21 @@ describe('README and CI stay in step with the code', () => {
     for (const command of COMMAND_NAMES) assert.match(readme, new RegExp(`\\| \`${command}[ \`]`), `command ${command}`);
   });
 
-  it('has CI run exactly the README\'s test command', async () => {
+  it("has CI run exactly the README's test command", async () => {
     const ci = await readFile(join(PROJECT_ROOT, '.ci', 'run'), 'utf8');
-    assert.deepEqual(ci.split('\n').filter((line) => line.trim() && !line.startsWith('#') && !/^(set|cd) /.test(line)), ['npm test']);
+    assert.deepEqual(
+      ci.split('\n').filter((line) => line.trim() && !line.startsWith('#') && !/^(set|cd) /.test(line)),
+      ['npm test'],
+    );
   });
 
-  it('links the contract inside the repository, never the workspace\'s copy outside it', async () => {
+  it("links the contract inside the repository, never the workspace's copy outside it", async () => {
     const readme = await readFile(join(PROJECT_ROOT, 'README.md'), 'utf8');
     assert.ok(readme.includes('](docs/report-format.md)'), 'the README links docs/report-format.md');
     // Built from parts so that this file does not match its own check.
     const outsidePath = ['..', 'shared', ''].join('/');
     const files = committableFiles();
-    assert.ok(files.includes('docs/report-format.md') && files.includes('README.md'), 'the listing holds the repository\'s files');
+    assert.ok(files.includes('docs/report-format.md') && files.includes('README.md'), "the listing holds the repository's files");
     const mentioning: string[] = [];
     for (const path of files) {
       const content = await readFile(join(PROJECT_ROOT, path)).catch(() => undefined);

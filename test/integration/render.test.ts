@@ -32,7 +32,17 @@ const EVENTS: readonly EventSeed[] = [
   { key: 'opens-0800', at: '2026-11-24T14:00:00.000000Z', fields: { sender_type: null }, name: 'twoway_webhook.agent_message_sent' },
   { key: 'just-before-open', at: '2026-11-24T13:59:59.999000Z' },
   { key: 'just-before-close', at: '2026-11-24T22:59:59.999999Z', name: 'twoway.agent_ping', fields: { sender_type: null } },
-  { key: 'closes-1700', at: '2026-11-24T23:00:00.000000Z', name: 'twoway.channel_closed', fields: { sender_type: null, conversation_status: 'closed', closed_reason: 'resolved', closed_additional_information: 'Customer said: "thanks, bye"\r\nFollow-up\rnone\nok' } },
+  {
+    key: 'closes-1700',
+    at: '2026-11-24T23:00:00.000000Z',
+    name: 'twoway.channel_closed',
+    fields: {
+      sender_type: null,
+      conversation_status: 'closed',
+      closed_reason: 'resolved',
+      closed_additional_information: 'Customer said: "thanks, bye"\r\nFollow-up\rnone\nok',
+    },
+  },
   { key: 'tie-a', at: '2026-11-24T15:30:00.123999Z' },
   { key: 'tie-b', at: '2026-11-24T15:30:00.123999Z' },
   { key: 'other-client', at: '2026-11-24T15:00:00.000000Z', client: 'globex' },
@@ -41,7 +51,13 @@ const EVENTS: readonly EventSeed[] = [
   { key: 'null-ccid', at: '2026-11-24T16:00:01.000000Z', ccid: null },
   { key: 'no-agent', at: '2026-11-24T16:00:02.000000Z', agent: null, name: 'twoway_webhook.system_message_sent', fields: { sender_type: null } },
   { key: 'dangling-agent', at: '2026-11-24T16:00:03.000000Z', agent: 'agent-gone', name: 'twoway_webhook.member_added' },
-  { key: 'long-values', at: '2026-11-24T16:00:04.000000Z', agent: 'agent-long', ccid: 'cc-long', fields: { control_tag: `${'t'.repeat(99)}😀tail`, conversation_id: '𝄞'.repeat(300) } },
+  {
+    key: 'long-values',
+    at: '2026-11-24T16:00:04.000000Z',
+    agent: 'agent-long',
+    ccid: 'cc-long',
+    fields: { control_tag: `${'t'.repeat(99)}😀tail`, conversation_id: '𝄞'.repeat(300) },
+  },
 ];
 
 function expectedTime(stored: string): string {
@@ -59,7 +75,10 @@ describe('render (real PostgreSQL, the command as a user runs it)', () => {
     outDir = await mkdtemp(join(tmpdir(), 'twoway-render-'));
     await db.knex('clients').insert([
       {
-        id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily',
+        id: 'acme',
+        name: 'Acme',
+        timezone: 'America/Chicago',
+        frequency: 'daily',
         after_hours: JSON.stringify({ businessHours: { mon: [['08:00', '17:00']], tue: [['08:00', '17:00']] }, holidays: ['2026-11-26'] }),
       },
       { id: 'globex', name: 'Globex', timezone: 'UTC' },
@@ -104,11 +123,25 @@ describe('render (real PostgreSQL, the command as a user runs it)', () => {
     await db.drop();
   });
 
-  it('holds exactly the period\'s included events of this client, ordered by event_time then id', () => {
-    assert.deepEqual(rows.map((row) => (row.control_tag?.startsWith('ttt') ? 'long-values' : row.control_tag)), [
-      'first-instant', 'just-before-open', 'opens-0800', 'tie-a', 'tie-b', 'missing-customer', 'null-ccid', 'no-agent',
-      'dangling-agent', 'long-values', 'just-before-close', 'closes-1700', 'last-microsecond',
-    ]);
+  it("holds exactly the period's included events of this client, ordered by event_time then id", () => {
+    assert.deepEqual(
+      rows.map((row) => (row.control_tag?.startsWith('ttt') ? 'long-values' : row.control_tag)),
+      [
+        'first-instant',
+        'just-before-open',
+        'opens-0800',
+        'tie-a',
+        'tie-b',
+        'missing-customer',
+        'null-ccid',
+        'no-agent',
+        'dangling-agent',
+        'long-values',
+        'just-before-close',
+        'closes-1700',
+        'last-microsecond',
+      ],
+    );
   });
 
   it('is UTF-8 without BOM, CRLF after every record, and never holds conversation text', () => {
@@ -129,23 +162,48 @@ describe('render (real PostgreSQL, the command as a user runs it)', () => {
     assert.equal(byTag.get('tie-a')?.event_time, '2026-11-24T15:30:00.123Z');
   });
 
-  it('flags after-hours events by the client\'s local business hours, edges included', () => {
+  it("flags after-hours events by the client's local business hours, edges included", () => {
     const flags = Object.fromEntries(rows.map((row) => [row.control_tag?.startsWith('ttt') ? 'long' : row.control_tag, row.after_hours_flag]));
     assert.deepEqual(flags, {
-      'first-instant': 'true', 'just-before-open': 'true', 'opens-0800': 'false', 'tie-a': 'false', 'tie-b': 'false',
-      'missing-customer': 'false', 'null-ccid': 'false', 'no-agent': 'false', 'dangling-agent': 'false', long: 'false',
-      'just-before-close': 'false', 'closes-1700': 'true', 'last-microsecond': 'true',
+      'first-instant': 'true',
+      'just-before-open': 'true',
+      'opens-0800': 'false',
+      'tie-a': 'false',
+      'tie-b': 'false',
+      'missing-customer': 'false',
+      'null-ccid': 'false',
+      'no-agent': 'false',
+      'dangling-agent': 'false',
+      long: 'false',
+      'just-before-close': 'false',
+      'closes-1700': 'true',
+      'last-microsecond': 'true',
     });
   });
 
   it('joins agent and customer, leaving empty what is missing', () => {
     const byTag = new Map(rows.map((row) => [row.control_tag, row]));
     assert.deepEqual(byTag.get('tie-a'), {
-      agent_email: 'ann@example.com', agent_first_name: 'Ann, "A"', agent_last_name: 'Lee', agent_roles: 'twoway_agent|cx_portal',
-      agent_control_group: 'north', ccid: 'cc-1', customer_first_name: 'Bo', customer_last_name: 'Chen\nJr', product_group_id: 'pg-7',
-      event_type: 'twoway_webhook', event_subtype: 'customer_message_sent', event_time: '2026-11-24T15:30:00.123Z', control_tag: 'tie-a',
-      twoway_channel_sid: 'CH123', conversation_id: 'conv-tie-a', closed_reason: '', closed_additional_information: '',
-      after_hours_flag: 'false', sender_type: 'customer', conversation_status: 'active',
+      agent_email: 'ann@example.com',
+      agent_first_name: 'Ann, "A"',
+      agent_last_name: 'Lee',
+      agent_roles: 'twoway_agent|cx_portal',
+      agent_control_group: 'north',
+      ccid: 'cc-1',
+      customer_first_name: 'Bo',
+      customer_last_name: 'Chen\nJr',
+      product_group_id: 'pg-7',
+      event_type: 'twoway_webhook',
+      event_subtype: 'customer_message_sent',
+      event_time: '2026-11-24T15:30:00.123Z',
+      control_tag: 'tie-a',
+      twoway_channel_sid: 'CH123',
+      conversation_id: 'conv-tie-a',
+      closed_reason: '',
+      closed_additional_information: '',
+      after_hours_flag: 'false',
+      sender_type: 'customer',
+      conversation_status: 'active',
     });
     const missing = byTag.get('missing-customer');
     assert.deepEqual([missing?.ccid, missing?.customer_first_name, missing?.customer_last_name, missing?.product_group_id], ['cc-unknown', '', '', '']);
@@ -176,7 +234,9 @@ describe('render (real PostgreSQL, the command as a user runs it)', () => {
     assert.equal(long.customer_first_name, '李'.repeat(100));
     assert.equal(long.agent_roles, 'a||b');
     assert.equal(long.agent_last_name, 'Zoë');
-    const [pg] = (await db.knex.raw(`SELECT left(control_tag, 100) AS tag, left(conversation_id, 256) AS conv FROM twoway_events WHERE control_tag LIKE 'ttt%'`)).rows;
+    const [pg] = (
+      await db.knex.raw(`SELECT left(control_tag, 100) AS tag, left(conversation_id, 256) AS conv FROM twoway_events WHERE control_tag LIKE 'ttt%'`)
+    ).rows;
     assert.deepEqual([long.control_tag, long.conversation_id], [pg.tag, pg.conv]);
   });
 
@@ -199,7 +259,9 @@ describe('render (real PostgreSQL, the command as a user runs it)', () => {
       const empty = await runCliProcess(['render', '--client', 'acme', '--period', '2026-06-10', '--out-dir', dir], { DATABASE_URL: db.url });
       assert.equal(empty.status, 0, empty.stderr);
       assert.equal(await readFile(join(dir, 'twoway_activity_acme_daily_20260610.csv'), 'utf8'), `${REPORT_HEADER.join(',')}\r\n`);
-      const weekly = await runCliProcess(['render', '--client', 'acme', '--period', '2026-11-26', '--frequency', 'weekly', '--out-dir', dir], { DATABASE_URL: db.url });
+      const weekly = await runCliProcess(['render', '--client', 'acme', '--period', '2026-11-26', '--frequency', 'weekly', '--out-dir', dir], {
+        DATABASE_URL: db.url,
+      });
       assert.equal(weekly.status, 0, weekly.stderr);
       assert.match(weekly.stdout, /twoway_activity_acme_weekly_20261123\.csv: 15 rows/);
       assert.deepEqual((await readdir(dir)).sort(), ['twoway_activity_acme_daily_20260610.csv', 'twoway_activity_acme_weekly_20261123.csv']);
@@ -214,7 +276,10 @@ describe('render (real PostgreSQL, the command as a user runs it)', () => {
       const result = await runCliProcess(['render', '--client', 'globex', '--period', PERIOD, '--out-dir', dir], { DATABASE_URL: db.url });
       assert.equal(result.status, 0, result.stderr);
       const [, ...records] = parse(await readFile(join(dir, 'twoway_activity_globex_daily_20261124.csv')), { record_delimiter: '\r\n' }) as string[][];
-      assert.deepEqual(records.map((record) => [record[12], record[6], record[7]]), [['other-client', 'Other', 'Tenant']]);
+      assert.deepEqual(
+        records.map((record) => [record[12], record[6], record[7]]),
+        [['other-client', 'Other', 'Tenant']],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -223,7 +288,10 @@ describe('render (real PostgreSQL, the command as a user runs it)', () => {
   it('refuses a sandbox client (exit 1) and bad usage (exit 2) with one-line reasons', async () => {
     const sandbox = await runCliProcess(['render', '--client', 'sandy', '--period', PERIOD], { DATABASE_URL: db.url });
     assert.equal(sandbox.status, 1);
-    assert.equal(sandbox.stderr, 'twoway-report: client "sandy": environment is "sandbox"; allowed: "production" (the report exists only for production clients)\n');
+    assert.equal(
+      sandbox.stderr,
+      'twoway-report: client "sandy": environment is "sandbox"; allowed: "production" (the report exists only for production clients)\n',
+    );
     const unknown = await runCliProcess(['render', '--client', 'nobody', '--period', PERIOD], { DATABASE_URL: db.url });
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /^twoway-report: client "nobody" does not exist/);

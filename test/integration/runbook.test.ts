@@ -89,18 +89,23 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
   it('every runbook command runs as written and does what the runbook says', async () => {
     // The failed list: hooli's periods, each announced by a webhook.
     const listed = await run(`${NPX}problems`);
-    const failed = [...listed.stdout.matchAll(/^hooli {2}daily (\d{4}-\d\d-\d\d) {2}failed {3}since \S+ {2}due \S+ {2}twoway-report\/hooli\/daily\/\1 {2}AuthenticationFailedError: client "hooli": .*refused password login/gm)].map(
-      (match) => match[1] as string,
-    );
+    const failed = [
+      ...listed.stdout.matchAll(
+        /^hooli {2}daily (\d{4}-\d\d-\d\d) {2}failed {3}since \S+ {2}due \S+ {2}twoway-report\/hooli\/daily\/\1 {2}AuthenticationFailedError: client "hooli": .*refused password login/gm,
+      ),
+    ].map((match) => match[1] as string);
     assert.equal(failed.length, 3, listed.stdout);
     assert.match(listed.stdout, /^3 periods need action \(3 failed\)$/m);
-    for (const period of failed) assert.match(demo.stdout(), new RegExp(`^webhook {2}period\\.failed {2}hooli daily ${period} {2}AuthenticationFailedError: `, 'm'));
+    for (const period of failed)
+      assert.match(demo.stdout(), new RegExp(`^webhook {2}period\\.failed {2}hooli daily ${period} {2}AuthenticationFailedError: `, 'm'));
 
     // A failed period: find it, fix it, rerun it (one by Reset, the others by run), check.
     assert.match((await run(`${NPX}status --client hooli`)).stdout, /hooli daily \S+ {2}failed/);
     await run(`${NPX}clients set --client hooli --set delivery.password.env=DEMO_SFTP_PASSWORD`);
     const [reset, ...rerun] = failed as [string, ...string[]];
-    await run(`${NPX}temporal workflow reset --workflow-id twoway-report/hooli/daily/<period> --type FirstWorkflowTask --reason "password fixed"`, { '<period>': reset });
+    await run(`${NPX}temporal workflow reset --workflow-id twoway-report/hooli/daily/<period> --type FirstWorkflowTask --reason "password fixed"`, {
+      '<period>': reset,
+    });
     await waitUntil(async () => (await knex('report_files').where({ client_id: 'hooli', period_start: reset, status: 'delivered' }).first()) !== undefined, {
       timeoutMs: RUN_TIMEOUT_MS,
       what: `the reset run of ${reset} to deliver`,
@@ -111,14 +116,22 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
     }
     assert.match((await run(`${NPX}problems`)).stdout, /^no periods need action$/m);
     await run(`${NPX}temporal schedule trigger --schedule-id twoway-watchdog`);
-    for (const period of failed) await demo.stdoutMatches(new RegExp(`^webhook {2}period\\.recovered {2}hooli daily ${period} {2}delivered after being failed$`, 'm'));
+    for (const period of failed)
+      await demo.stdoutMatches(new RegExp(`^webhook {2}period\\.recovered {2}hooli daily ${period} {2}delivered after being failed$`, 'm'));
 
     // Backfill, a frequency and time zone change with its sync, and a credential rotation.
     assert.match((await run(`${NPX}backfill --client acme --from 2026-10-01 --to 2026-10-31 [--concurrency 4]`)).stdout, /31 periods|31\/31|of 31/);
     await run(`${NPX}clients set --client acme --set frequency=weekly --set timezone=Europe/Berlin`);
     assert.match((await run(`${NPX}schedules sync`)).stdout, /^updated {3}acme: .*weekly at 03:00 Europe\/Berlin/m);
-    assert.match((await run(`${NPX}clients set --client acme --unset delivery.password --set delivery.privateKey.file=/run/secrets/acme_key_2026`)).stdout, /key from file \/run\/secrets\/acme_key_2026/);
+    assert.match(
+      (await run(`${NPX}clients set --client acme --unset delivery.password --set delivery.privateKey.file=/run/secrets/acme_key_2026`)).stdout,
+      /key from file \/run\/secrets\/acme_key_2026/,
+    );
 
-    assert.deepEqual([...new Set(commands)].filter((command) => !ran.includes(command)), [], 'every runbook command was run');
+    assert.deepEqual(
+      [...new Set(commands)].filter((command) => !ran.includes(command)),
+      [],
+      'every runbook command was run',
+    );
   });
 });

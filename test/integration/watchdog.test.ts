@@ -41,7 +41,8 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
   const problems = (...args: string[]) =>
     runCliProcess(['problems', ...args], { DATABASE_URL: pipeline.db.url, TEMPORAL_ADDRESS: pipeline.temporal.address, TWOWAY_SCHEDULE_TIME: '00:00' });
   const stateOf = async (clientId: string, periodStart: string) =>
-    ((await pipeline.db.knex('period_states').where({ client_id: clientId, period_start: periodStart }).first()) as { state: string; last_error: string | null } | undefined);
+    (await pipeline.db.knex('period_states').where({ client_id: clientId, period_start: periodStart }).first()) as
+      { state: string; last_error: string | null } | undefined;
 
   before(async () => {
     receiver = await startWebhookReceiver({ secret: SECRET, onEvent: (event) => void events.push(event) });
@@ -102,11 +103,20 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
     assert.match(failed.data.errorMessage, /client "hooli"/);
     assert.match((await stateOf('hooli', DAY_2))?.last_error ?? '', /password/);
     const failedList = await problems('--client', 'hooli');
-    assert.match(failedList.stdout, new RegExp(`^hooli  daily ${DAY_2}  failed   since \\S+  due ${DAY_1}T09:00:00Z  twoway-report/hooli/daily/${DAY_2}  AuthenticationFailedError: client "hooli": SFTP server \\S+ refused password login`, 'm'));
+    assert.match(
+      failedList.stdout,
+      new RegExp(
+        `^hooli  daily ${DAY_2}  failed   since \\S+  due ${DAY_1}T09:00:00Z  twoway-report/hooli/daily/${DAY_2}  AuthenticationFailedError: client "hooli": SFTP server \\S+ refused password login`,
+        'm',
+      ),
+    );
 
     // The fix, then a rerun: the period is delivered and the failure recovers.
     const fixed = await pipeline.deliveryTo('hooli', { password: { env: 'TEST_SFTP_PASSWORD' } });
-    await pipeline.db.knex('clients').where({ id: 'hooli' }).update({ delivery: JSON.stringify(fixed) });
+    await pipeline.db
+      .knex('clients')
+      .where({ id: 'hooli' })
+      .update({ delivery: JSON.stringify(fixed) });
     const rerun = await startPeriod({ clientId: 'hooli', frequency: 'daily', periodStart: DAY_2 });
     assert.equal((await rerun.result()).status, 'delivered');
     await pass();

@@ -6,7 +6,13 @@ import { EVENT_ID_HEADER, SIGNATURE_HEADER, createNotificationEvent, signWebhook
 
 const SECRET = 'whsec_receiver_test_0123456789';
 const EVENT = createNotificationEvent({
-  type: 'period.missing', change: 'schedule-paused', occurredAt: '2026-11-11T03:00:00.000Z', clientId: 'acme', frequency: 'daily', periodStart: '2026-11-10', data: {},
+  type: 'period.missing',
+  change: 'schedule-paused',
+  occurredAt: '2026-11-11T03:00:00.000Z',
+  clientId: 'acme',
+  frequency: 'daily',
+  periodStart: '2026-11-10',
+  data: {},
 });
 const BODY = JSON.stringify(EVENT);
 
@@ -71,7 +77,10 @@ describe('the demo webhook receiver (node:http on 127.0.0.1)', () => {
       assert.equal(response.status, 401, reason);
       assert.equal((await response.text()).trim(), reason);
     }
-    assert.deepEqual(rejected.map((entry) => entry.reason), cases.map(([, reason]) => reason));
+    assert.deepEqual(
+      rejected.map((entry) => entry.reason),
+      cases.map(([, reason]) => reason),
+    );
     assert.equal(received.length, 0);
   });
 
@@ -90,6 +99,9 @@ describe('the demo webhook receiver (node:http on 127.0.0.1)', () => {
     };
     assert.equal((await post(BODY, signed(BODY))).status, 500);
     assert.equal(received.length, 2);
-    assert.deepEqual(rejected.map((entry) => entry.status), [400, 400, 400, 405, 500]);
+    assert.deepEqual(
+      rejected.map((entry) => entry.status),
+      [400, 400, 400, 405, 500],
+    );
   });
 });

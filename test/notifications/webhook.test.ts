@@ -34,7 +34,11 @@ const FAILED: NotificationInput = {
 describe('webhook signatures (Stripe\'s scheme: t=<seconds>,v1=<HMAC-SHA256 of "<t>.<body>">)', () => {
   it('signs a known body at a fixed time with a fixed secret to the known HMAC', () => {
     assert.equal(signWebhookBody(KNOWN_BODY, KNOWN_SECRET, KNOWN_TIMESTAMP_SECONDS), `t=${KNOWN_TIMESTAMP_SECONDS},v1=${KNOWN_HMAC}`);
-    assert.equal(signWebhookBody(Buffer.from(KNOWN_BODY), KNOWN_SECRET, KNOWN_TIMESTAMP_SECONDS), `t=${KNOWN_TIMESTAMP_SECONDS},v1=${KNOWN_HMAC}`, 'bytes sign as their text');
+    assert.equal(
+      signWebhookBody(Buffer.from(KNOWN_BODY), KNOWN_SECRET, KNOWN_TIMESTAMP_SECONDS),
+      `t=${KNOWN_TIMESTAMP_SECONDS},v1=${KNOWN_HMAC}`,
+      'bytes sign as their text',
+    );
   });
 
   it('verifies the known signature, as bytes or text, within the tolerance on either side', () => {
@@ -61,11 +65,22 @@ describe('webhook signatures (Stripe\'s scheme: t=<seconds>,v1=<HMAC-SHA256 of "
     const header = signWebhookBody(KNOWN_BODY, KNOWN_SECRET, KNOWN_TIMESTAMP_SECONDS);
     const at = { now: KNOWN_NOW_MS };
     assert.deepEqual(verifySignature(KNOWN_BODY.replace('missing', 'late'), header, KNOWN_SECRET, at), { valid: false, reason: 'mismatch' });
-    assert.deepEqual(verifySignature(`${KNOWN_BODY} `, header, KNOWN_SECRET, at), { valid: false, reason: 'mismatch' }, 'the raw bytes count, not the parsed JSON');
+    assert.deepEqual(
+      verifySignature(`${KNOWN_BODY} `, header, KNOWN_SECRET, at),
+      { valid: false, reason: 'mismatch' },
+      'the raw bytes count, not the parsed JSON',
+    );
     assert.deepEqual(verifySignature(KNOWN_BODY, header, 'whsec_some_other_secret_000', at), { valid: false, reason: 'mismatch' });
     assert.deepEqual(verifySignature(KNOWN_BODY, undefined, KNOWN_SECRET, at), { valid: false, reason: 'missing' });
     assert.deepEqual(verifySignature(KNOWN_BODY, '', KNOWN_SECRET, at), { valid: false, reason: 'missing' });
-    for (const bad of [`v1=${KNOWN_HMAC}`, `t=${KNOWN_TIMESTAMP_SECONDS}`, `t=soon,v1=${KNOWN_HMAC}`, `t=${KNOWN_TIMESTAMP_SECONDS},v1=${KNOWN_HMAC.slice(2)}`, `t=${KNOWN_TIMESTAMP_SECONDS},v0=${KNOWN_HMAC}`, 'garbage']) {
+    for (const bad of [
+      `v1=${KNOWN_HMAC}`,
+      `t=${KNOWN_TIMESTAMP_SECONDS}`,
+      `t=soon,v1=${KNOWN_HMAC}`,
+      `t=${KNOWN_TIMESTAMP_SECONDS},v1=${KNOWN_HMAC.slice(2)}`,
+      `t=${KNOWN_TIMESTAMP_SECONDS},v0=${KNOWN_HMAC}`,
+      'garbage',
+    ]) {
       assert.deepEqual(verifySignature(KNOWN_BODY, bad, KNOWN_SECRET, at), { valid: false, reason: 'malformed' }, bad);
     }
   });
@@ -74,7 +89,10 @@ describe('webhook signatures (Stripe\'s scheme: t=<seconds>,v1=<HMAC-SHA256 of "
     const other = signWebhookBody(KNOWN_BODY, 'whsec_the_old_secret_0123', KNOWN_TIMESTAMP_SECONDS).split(',')[1];
     const header = `t=${KNOWN_TIMESTAMP_SECONDS},${other},v1=${KNOWN_HMAC}`;
     assert.equal(verifySignature(KNOWN_BODY, header, KNOWN_SECRET, { now: KNOWN_NOW_MS }).valid, true);
-    assert.deepEqual(verifySignature(KNOWN_BODY, `t=${KNOWN_TIMESTAMP_SECONDS},${other}`, KNOWN_SECRET, { now: KNOWN_NOW_MS }), { valid: false, reason: 'mismatch' });
+    assert.deepEqual(verifySignature(KNOWN_BODY, `t=${KNOWN_TIMESTAMP_SECONDS},${other}`, KNOWN_SECRET, { now: KNOWN_NOW_MS }), {
+      valid: false,
+      reason: 'mismatch',
+    });
   });
 });
 
@@ -82,7 +100,11 @@ describe('notification events', () => {
   it('derive their id from client, frequency, period, type and state change only', () => {
     assert.equal(notificationEventId(FAILED), KNOWN_EVENT_ID);
     assert.equal(createNotificationEvent(FAILED).id, KNOWN_EVENT_ID);
-    assert.equal(createNotificationEvent({ ...FAILED, occurredAt: '2026-11-12T00:00:00.000Z', data: { errorType: 'X', errorMessage: 'other' } }).id, KNOWN_EVENT_ID, 'a resend of the same change');
+    assert.equal(
+      createNotificationEvent({ ...FAILED, occurredAt: '2026-11-12T00:00:00.000Z', data: { errorType: 'X', errorMessage: 'other' } }).id,
+      KNOWN_EVENT_ID,
+      'a resend of the same change',
+    );
     const others = [
       { ...FAILED, change: 'run-2' },
       { ...FAILED, clientId: 'acme2' },
@@ -94,7 +116,7 @@ describe('notification events', () => {
     assert.equal(ids.size, others.length + 1, 'every other change has an id of its own');
   });
 
-  it('carry the period, the type\'s fields and nothing else; the JSON body is the event', () => {
+  it("carry the period, the type's fields and nothing else; the JSON body is the event", () => {
     const extra = { ...FAILED, data: { ...FAILED.data, password: 'hunter2' }, rows: [['a']] } as unknown as NotificationInput;
     const event = createNotificationEvent(extra);
     assert.deepEqual(event, {
@@ -108,11 +130,24 @@ describe('notification events', () => {
     });
     assert.equal(webhookBody(event, 'json'), JSON.stringify(event));
     const delivered = createNotificationEvent({
-      type: 'period.delivered', change: 'r2', occurredAt: '2026-11-11T03:01:00Z', clientId: 'acme', frequency: 'monthly', periodStart: '2026-10-01',
+      type: 'period.delivered',
+      change: 'r2',
+      occurredAt: '2026-11-11T03:01:00Z',
+      clientId: 'acme',
+      frequency: 'monthly',
+      periodStart: '2026-10-01',
       data: { fileName: 'twoway_activity_acme_monthly_20261001_r2.csv', revision: 2, rowCount: 1234, sha256: 'a'.repeat(64) },
     });
     assert.deepEqual(delivered.data, { fileName: 'twoway_activity_acme_monthly_20261001_r2.csv', revision: 2, rowCount: 1234, sha256: 'a'.repeat(64) });
-    const late = createNotificationEvent({ type: 'period.late', change: '2026-11-11T09:00:00.000Z', occurredAt: '2026-11-11T09:05:00.000Z', clientId: 'acme', frequency: 'daily', periodStart: '2026-11-10', data: { dueAt: '2026-11-11T09:00:00.000Z' } });
+    const late = createNotificationEvent({
+      type: 'period.late',
+      change: '2026-11-11T09:00:00.000Z',
+      occurredAt: '2026-11-11T09:05:00.000Z',
+      clientId: 'acme',
+      frequency: 'daily',
+      periodStart: '2026-11-10',
+      data: { dueAt: '2026-11-11T09:00:00.000Z' },
+    });
     assert.deepEqual(late.data, { dueAt: '2026-11-11T09:00:00.000Z' });
   });
 
@@ -133,7 +168,11 @@ describe('notification events', () => {
       [{ ...FAILED, type: 'period.delivered', data: { fileName: 'f.csv', revision: 0, rowCount: 1, sha256: 'a'.repeat(64) } }, /data\.revision is 0/],
     ];
     for (const [input, message] of cases) {
-      assert.throws(() => createNotificationEvent(input as NotificationInput), (error: unknown) => error instanceof InvalidNotificationError && message.test(error.message), String(message));
+      assert.throws(
+        () => createNotificationEvent(input as NotificationInput),
+        (error: unknown) => error instanceof InvalidNotificationError && message.test(error.message),
+        String(message),
+      );
     }
   });
 
@@ -143,6 +182,9 @@ describe('notification events', () => {
     assert.deepEqual(Object.keys(body), ['text']);
     assert.equal(body.text, 'Failed: client acme, daily period 2026-11-10: RemoteFileConflictError: a &lt;b&gt; &amp; c');
     const recovered = createNotificationEvent({ ...FAILED, type: 'period.recovered', data: { previousState: 'missing' } });
-    assert.match(JSON.parse(webhookBody(recovered, 'slack')).text as string, /^Recovered: client acme, daily period 2026-11-10: delivered after being missing$/);
+    assert.match(
+      JSON.parse(webhookBody(recovered, 'slack')).text as string,
+      /^Recovered: client acme, daily period 2026-11-10: delivered after being missing$/,
+    );
   });
 });

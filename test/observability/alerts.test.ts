@@ -26,7 +26,10 @@ interface RuleTest {
 }
 
 function findPromtool(): string | undefined {
-  return (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'promtool')).find((path) => existsSync(path));
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, 'promtool'))
+    .find((path) => existsSync(path));
 }
 
 function promtool(executable: string, args: readonly string[]): { status: number | null; output: string } {
@@ -42,7 +45,7 @@ describe('the Prometheus alert rules (deploy/prometheus/alerts.yml)', () => {
 
   before(async () => {
     const found = findPromtool();
-    assert.ok(found, 'promtool is not on PATH; run `npm run setup` (it installs Debian\'s prometheus package, which ships promtool)');
+    assert.ok(found, "promtool is not on PATH; run `npm run setup` (it installs Debian's prometheus package, which ships promtool)");
     executable = found;
     const file = parse(await readFile(join(PROJECT_ROOT, RULES_FILE), 'utf8')) as { groups: { rules: AlertRule[] }[] };
     rules = file.groups.flatMap((group) => group.rules);
@@ -66,15 +69,22 @@ describe('the Prometheus alert rules (deploy/prometheus/alerts.yml)', () => {
     assert.ok(rules.length >= 5, `late, missing, failing, no delivery and no polling rules; found ${rules.map((rule) => rule.alert).join(', ')}`);
     for (const rule of rules) {
       const cases = ruleTests.filter((test) => test.alertname === rule.alert);
-      assert.ok(cases.some((test) => (test.exp_alerts?.length ?? 0) > 0), `${rule.alert} has a test where it fires`);
-      assert.ok(cases.some((test) => (test.exp_alerts?.length ?? 0) === 0), `${rule.alert} has a test where it stays quiet`);
+      assert.ok(
+        cases.some((test) => (test.exp_alerts?.length ?? 0) > 0),
+        `${rule.alert} has a test where it fires`,
+      );
+      assert.ok(
+        cases.some((test) => (test.exp_alerts?.length ?? 0) === 0),
+        `${rule.alert} has a test where it stays quiet`,
+      );
     }
   });
 
   it('each carry a severity, a summary naming the client, a description and the runbook', () => {
     for (const rule of rules) {
       assert.ok(SEVERITIES.includes(rule.labels?.severity ?? ''), `${rule.alert}: severity ${rule.labels?.severity}; allowed: ${SEVERITIES.join(', ')}`);
-      if (/\bby \(client\)/.test(rule.expr)) assert.match(rule.annotations?.summary ?? '', /\{\{ \$labels\.client \}\}/, `${rule.alert}: summary names the client`);
+      if (/\bby \(client\)/.test(rule.expr))
+        assert.match(rule.annotations?.summary ?? '', /\{\{ \$labels\.client \}\}/, `${rule.alert}: summary names the client`);
       else assert.ok(rule.annotations?.summary, `${rule.alert}: summary`);
       assert.ok(rule.annotations?.description, `${rule.alert}: description`);
       assert.equal(rule.annotations?.runbook_url, RUNBOOK_URL, `${rule.alert}: runbook_url`);

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { describeLogMetadata, temporalLogger } from '../../src/observability/temporal-logger.js';
 
 describe('Temporal log lines through the project logger', () => {
-  it('shows a failed workflow\'s error type and message and the client, frequency and period of its id', () => {
+  it("shows a failed workflow's error type and message and the client, frequency and period of its id", () => {
     const lines: string[] = [];
     const logger = temporalLogger(createLogger({ name: 'log-test', destination: { write: (line: string) => lines.push(line) } }));
     const error = ApplicationFailure.create({ type: 'SftpTransientError', message: 'client "acme": SFTP connect on 127.0.0.1:22 failed: refused' });
@@ -15,7 +15,7 @@ describe('Temporal log lines through the project logger', () => {
     assert.deepEqual([line.client, line.frequency, line.period, line.workflowId], ['acme', 'daily', '2026-11-24', 'twoway-report/acme/daily/2026-11-24']);
   });
 
-  it('leaves other metadata as it is and adds no period to other workflows\' lines', () => {
+  it("leaves other metadata as it is and adds no period to other workflows' lines", () => {
     assert.deepEqual(describeLogMetadata({ workflowId: 'twoway-backfill/acme/daily/2026-11-01..2026-11-30', attempt: 2 }), {
       workflowId: 'twoway-backfill/acme/daily/2026-11-01..2026-11-30',
       attempt: 2,

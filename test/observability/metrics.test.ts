@@ -31,9 +31,7 @@ async function scrape(port: number): Promise<string> {
 function bucketBoundaries(exposition: string, histogram: string): string[] {
   const lines = exposition.split('\n').filter((line) => line.startsWith(`${histogram}_bucket{`));
   const firstLabels = lines[0]?.replace(/,?le="[^"]*"/, '').replace(/ \S+$/, '');
-  return lines
-    .filter((line) => line.replace(/,?le="[^"]*"/, '').replace(/ \S+$/, '') === firstLabels)
-    .map((line) => /le="([^"]*)"/.exec(line)?.[1] ?? '');
+  return lines.filter((line) => line.replace(/,?le="[^"]*"/, '').replace(/ \S+$/, '') === firstLabels).map((line) => /le="([^"]*)"/.exec(line)?.[1] ?? '');
 }
 
 /** Runs `child` until `ready` appears in its output; its output so far is in `log()`. */
@@ -43,7 +41,8 @@ async function startProcess(child: ChildProcess, ready: string): Promise<() => s
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
   await waitUntil(
     () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the process ended (${child.exitCode ?? child.signalCode}) before "${ready}":\n${log}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the process ended (${child.exitCode ?? child.signalCode}) before "${ready}":\n${log}`);
       return log.includes(ready);
     },
     { timeoutMs: PROCESS_START_TIMEOUT_MS, what: () => `"${ready}"; the process's output:\n${log}` },
@@ -66,10 +65,21 @@ describe('the metrics of a worker process (real Temporal, PostgreSQL, sshd)', ()
     sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
     temporal = await startTemporalDevServer({ port: await freePort() });
     metricsPort = await freePort();
-    const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporal.address, TWOWAY_WORK_DIR: join(baseDir, 'work'), TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, LOG_LEVEL: 'info' };
-    await db.knex('clients').insert({ id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme')) });
+    const env = {
+      DATABASE_URL: db.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      TWOWAY_WORK_DIR: join(baseDir, 'work'),
+      TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      LOG_LEVEL: 'info',
+    };
+    await db
+      .knex('clients')
+      .insert({ id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme')) });
     await db.knex('twoway_events').insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: '2026-11-24T18:00:00Z', control_tag: 'day-24' });
-    worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    worker = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     await startProcess(worker, '"worker started"');
     // One build and one delivery, so both duration histograms have a sample.
     const run = await runCliProcess(['run', '--client', 'acme', '--period', '2026-11-24'], env);
@@ -102,14 +112,15 @@ describe('the metrics of a worker process (real Temporal, PostgreSQL, sshd)', ()
     const missing = (text: string) => sdkMetrics.filter((metric) => !new RegExp(`^${metric}\\{[^}]*task_queue="twoway-report"[^}]*\\} \\d`, 'm').test(text));
     // An empty poll is counted when the server ends an idle long poll, after about a minute.
     let latest = exposition;
-    await waitUntil(
-      async () => missing((latest = await scrape(metricsPort))).length === 0,
-      { timeoutMs: IDLE_POLL_TIMEOUT_MS, intervalMs: 1000, what: () => `${missing(latest).join(', ')} for task_queue="twoway-report" in:\n${latest}` },
-    );
+    await waitUntil(async () => missing((latest = await scrape(metricsPort))).length === 0, {
+      timeoutMs: IDLE_POLL_TIMEOUT_MS,
+      intervalMs: 1000,
+      what: () => `${missing(latest).join(', ')} for task_queue="twoway-report" in:\n${latest}`,
+    });
   });
 });
 
-describe('the per-client period gauges (a Runtime with the worker\'s telemetry options, in a process of its own)', () => {
+describe("the per-client period gauges (a Runtime with the worker's telemetry options, in a process of its own)", () => {
   let child: ChildProcess;
   let exposition: string;
 
@@ -130,18 +141,24 @@ describe('the per-client period gauges (a Runtime with the worker\'s telemetry o
     `;
     child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     await startProcess(child, 'recorded');
-    exposition = await waitUntil(async () => {
-      const text = await scrape(port).catch(() => '');
-      return text.includes('twoway_periods_failed') ? text : '';
-    }, { timeoutMs: PROCESS_START_TIMEOUT_MS, what: 'the gauges on the metrics endpoint' });
+    exposition = await waitUntil(
+      async () => {
+        const text = await scrape(port).catch(() => '');
+        return text.includes('twoway_periods_failed') ? text : '';
+      },
+      { timeoutMs: PROCESS_START_TIMEOUT_MS, what: 'the gauges on the metrics endpoint' },
+    );
   });
 
   after(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it('serves each client\'s latest counts, replacing the previous ones', () => {
-    const samples = exposition.split('\n').filter((line) => /^twoway_(periods_|last_delivered)/.test(line)).sort();
+  it("serves each client's latest counts, replacing the previous ones", () => {
+    const samples = exposition
+      .split('\n')
+      .filter((line) => /^twoway_(periods_|last_delivered)/.test(line))
+      .sort();
     assert.deepEqual(samples, [
       `twoway_last_delivered_period_end_seconds{client="acme"} ${Date.UTC(2026, 10, 26, 6) / 1000}`,
       'twoway_periods_failed{client="acme"} 4',

@@ -15,7 +15,22 @@ const ARRAY_STRINGIFIER_MODULE = 'csv-writer/dist/lib/csv-stringifiers/array.js'
 const CRLF = '\r\n';
 
 /** Values where quoting, emptiness or encoding could differ; a lone CR is left out (see below). */
-const TRICKY_VALUES = ['plain', 'a,b', '"', 'say "hi"', '""', '\n', 'line\nbreak', '\r\n', 'crlf\r\nend', '', ' spaced ', "it's", 'Zoë 李 😀', 'many,"mixed"\r\nthings'];
+const TRICKY_VALUES = [
+  'plain',
+  'a,b',
+  '"',
+  'say "hi"',
+  '""',
+  '\n',
+  'line\nbreak',
+  '\r\n',
+  'crlf\r\nend',
+  '',
+  ' spaced ',
+  "it's",
+  'Zoë 李 😀',
+  'many,"mixed"\r\nthings',
+];
 
 /** One report record per tricky value, in several columns, with null and '' beside it. */
 function trickyRecords(): ReportRecord[] {
@@ -36,7 +51,8 @@ describe("csv-writer's internals the report CSV depends on", () => {
     assert.equal(typeof FieldStringifier, 'function', 'FieldStringifier');
     assert.equal(typeof ArrayCsvStringifier, 'function', 'ArrayCsvStringifier');
     for (const method of ['isEmpty', 'quoteField']) assert.equal(typeof FieldStringifier.prototype[method], 'function', `FieldStringifier#${method}`);
-    for (const method of ['getHeaderString', 'stringifyRecords']) assert.equal(typeof ArrayCsvStringifier.prototype[method], 'function', `ArrayCsvStringifier#${method}`);
+    for (const method of ['getHeaderString', 'stringifyRecords'])
+      assert.equal(typeof ArrayCsvStringifier.prototype[method], 'function', `ArrayCsvStringifier#${method}`);
   });
 
   it("writes the same bytes as csv-writer's public array stringifier", () => {

@@ -16,7 +16,9 @@ describe('report CSV', () => {
   });
 
   it('quotes exactly the fields holding a comma, a double quote, CR or LF', () => {
-    const line = csv.stringify([record({ 0: 'plain', 1: 'a,b', 2: 'say "hi"', 3: 'line\nbreak', 4: 'carriage\rreturn', 5: 'crlf\r\nend', 6: '', 7: null, 8: ' spaced ', 9: "it's" })]);
+    const line = csv.stringify([
+      record({ 0: 'plain', 1: 'a,b', 2: 'say "hi"', 3: 'line\nbreak', 4: 'carriage\rreturn', 5: 'crlf\r\nend', 6: '', 7: null, 8: ' spaced ', 9: "it's" }),
+    ]);
     assert.equal(line, `plain,"a,b","say ""hi""","line\nbreak","carriage\rreturn","crlf\r\nend",,, spaced ,it's${','.repeat(10)}\r\n`);
   });
 
@@ -25,7 +27,10 @@ describe('report CSV', () => {
     const records = tricky.map((value, index) => record({ 0: value, 1: String(index), 19: value }));
     const parsed = parse(csv.header + csv.stringify(records), { record_delimiter: '\r\n', relax_column_count: false }) as string[][];
     assert.deepEqual(parsed[0], [...REPORT_HEADER]);
-    assert.deepEqual(parsed.slice(1).map((row) => [row[0], row[1], row[19]]), tricky.map((value, index) => [value, String(index), value]));
+    assert.deepEqual(
+      parsed.slice(1).map((row) => [row[0], row[1], row[19]]),
+      tricky.map((value, index) => [value, String(index), value]),
+    );
   });
 
   it('writes nothing for no records', () => {

@@ -40,6 +40,12 @@ describe('HashingFileWriter', () => {
 
   it('reports a file it cannot write', async () => {
     await assert.rejects(writeAll(join(dir, 'missing', 'folder', 'x.csv'), ['tiny']), /ENOENT/);
-    await assert.rejects(writeAll(join(dir, 'missing', 'folder', 'y.csv'), Array.from({ length: 10 }, () => 'z'.repeat(1 << 20))), /writing the report file failed: ENOENT/);
+    await assert.rejects(
+      writeAll(
+        join(dir, 'missing', 'folder', 'y.csv'),
+        Array.from({ length: 10 }, () => 'z'.repeat(1 << 20)),
+      ),
+      /writing the report file failed: ENOENT/,
+    );
   });
 });

@@ -47,10 +47,23 @@ function historyFile(type: string, scenario: string, captured: string): string {
  */
 async function save(pipeline: Pipeline, handle: WorkflowHandle, type: string, scenario: string, captured: string, runId?: string): Promise<string> {
   const path = historyFile(type, scenario, captured);
-  const { stdout } = await run(findTemporalCli(), [
-    'workflow', 'show', '--address', pipeline.temporal.address, '--namespace', pipeline.temporal.namespace ?? 'default',
-    '--workflow-id', handle.workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json',
-  ], { maxBuffer: MAX_HISTORY_BYTES });
+  const { stdout } = await run(
+    findTemporalCli(),
+    [
+      'workflow',
+      'show',
+      '--address',
+      pipeline.temporal.address,
+      '--namespace',
+      pipeline.temporal.namespace ?? 'default',
+      '--workflow-id',
+      handle.workflowId,
+      ...(runId ? ['--run-id', runId] : []),
+      '--output',
+      'json',
+    ],
+    { maxBuffer: MAX_HISTORY_BYTES },
+  );
   await writeFile(path, stdout);
   return path;
 }
@@ -68,7 +81,12 @@ async function capturePeriodRuns(pipeline: Pipeline, captured: string): Promise<
   try {
     await knex('clients').insert([
       { id: 'acme', name: 'Acme', timezone: 'America/Chicago', delivery: JSON.stringify(await pipeline.deliveryTo('acme', { checksumFile: true })) },
-      { id: 'badkey', name: 'Bad key', timezone: 'UTC', delivery: JSON.stringify(await pipeline.deliveryTo('badkey', { password: { env: 'TEST_WRONG_PASSWORD' } })) },
+      {
+        id: 'badkey',
+        name: 'Bad key',
+        timezone: 'UTC',
+        delivery: JSON.stringify(await pipeline.deliveryTo('badkey', { password: { env: 'TEST_WRONG_PASSWORD' } })),
+      },
       { id: 'silent', name: 'Silent', timezone: 'UTC', delivery: JSON.stringify(await pipeline.deliveryTo('silent', { port: silentPort })) },
     ]);
     for (const clientId of ['acme', 'badkey', 'silent']) {
@@ -102,7 +120,7 @@ async function capturePeriodRuns(pipeline: Pipeline, captured: string): Promise<
     const hanging = await start({ clientId: 'silent', ...period });
     await waitUntil(async () => ((await knex('report_runs').where({ client_id: 'silent' }).max({ attempts: 'attempts' }))[0]?.attempts ?? 0) >= 1, {
       timeoutMs: 30_000,
-      what: 'the silent client\'s delivery to start',
+      what: "the silent client's delivery to start",
     });
     await hanging.cancel();
     await finished('cancelled', hanging);
@@ -144,7 +162,10 @@ async function captureWatchdogPass(pipeline: Pipeline, captured: string): Promis
   ]);
   await pipeline.db.knex('clients').insert({ id: 'paused', name: 'Paused', timezone: 'UTC', delivery: JSON.stringify(await pipeline.deliveryTo('paused')) });
   await pipeline.db.knex('client_watch').insert({ client_id: 'paused', active_since: '2026-11-30' });
-  const handle = await pipeline.temporal.client.workflow.start<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', { taskQueue: pipeline.taskQueue, workflowId: 'twoway-watchdog#capture' });
+  const handle = await pipeline.temporal.client.workflow.start<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', {
+    taskQueue: pipeline.taskQueue,
+    workflowId: 'twoway-watchdog#capture',
+  });
   await handle.result();
   return [await save(pipeline, handle, 'watchPeriodsWorkflow', 'failed-and-missing-notified', captured)];
 }

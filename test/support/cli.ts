@@ -35,7 +35,9 @@ export function startCliProcess(args: readonly string[], env: NodeJS.ProcessEnv 
   const matches = (stream: Stream, pattern: RegExp) =>
     Promise.race([
       new Promise<void>((resolve) => (pattern.test(output[stream]) ? resolve() : watchers.push({ stream, pattern, found: resolve }))),
-      done.then((result) => Promise.reject(new Error(`the command ended (status ${result.status}) before ${stream} matched ${pattern}:\n${result.stdout}\n${result.stderr}`))),
+      done.then((result) =>
+        Promise.reject(new Error(`the command ended (status ${result.status}) before ${stream} matched ${pattern}:\n${result.stdout}\n${result.stderr}`)),
+      ),
     ]);
   return {
     done,
@@ -69,7 +71,10 @@ export interface WorkerProcess {
 
 /** Starts `twoway-report worker` and waits until it says it started; fails at once if it ends first. */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'twoway-report.js'), 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
@@ -77,7 +82,8 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
   try {
     await waitUntil(
       () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the worker ended (${child.exitCode ?? child.signalCode}) before starting:\n${log}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`the worker ended (${child.exitCode ?? child.signalCode}) before starting:\n${log}`);
         return log.includes('"worker started"');
       },
       { timeoutMs: WORKER_START_TIMEOUT_MS, what: () => `the worker to start; its log:\n${log}` },

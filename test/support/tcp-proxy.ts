@@ -106,7 +106,8 @@ class Direction {
     const now = Date.now();
     const rate = this.rate();
     // A burst is at most two ticks' worth, so the rate holds over any second.
-    this.allowance = rate === null ? Number.POSITIVE_INFINITY : Math.min(this.allowance + (rate * (now - this.lastTick)) / 1000, (rate * THROTTLE_TICK_MS * 2) / 1000);
+    this.allowance =
+      rate === null ? Number.POSITIVE_INFINITY : Math.min(this.allowance + (rate * (now - this.lastTick)) / 1000, (rate * THROTTLE_TICK_MS * 2) / 1000);
     this.lastTick = now;
     while (this.queue.length > 0 && this.allowance >= 1 && !this.closed) {
       const head = this.queue[0] as Buffer;
@@ -139,14 +140,24 @@ class Link {
     private readonly proxy: ProxyState,
   ) {
     const rate = () => proxy.bytesPerSecond;
-    this.up = new Direction(client, rate, (data) => this.toServer(data), () => {
-      if (!this.stalled) server.end();
-    });
-    this.down = new Direction(server, rate, (data) => {
-      if (!this.cut && !this.stalled) client.write(data);
-    }, () => {
-      if (!this.stalled) client.end();
-    });
+    this.up = new Direction(
+      client,
+      rate,
+      (data) => this.toServer(data),
+      () => {
+        if (!this.stalled) server.end();
+      },
+    );
+    this.down = new Direction(
+      server,
+      rate,
+      (data) => {
+        if (!this.cut && !this.stalled) client.write(data);
+      },
+      () => {
+        if (!this.stalled) client.end();
+      },
+    );
     client.on('data', (data: Buffer) => {
       if (!this.cut && !this.stalled) this.up.push(data);
     });
@@ -281,7 +292,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       for (const link of links) link.enforce();
     },
     throttle(bytesPerSecond: number | null) {
-      if (bytesPerSecond !== null && !(bytesPerSecond > 0)) throw new Error(`throttle is ${bytesPerSecond}; allowed: a positive number of bytes a second, or null`);
+      if (bytesPerSecond !== null && !(bytesPerSecond > 0))
+        throw new Error(`throttle is ${bytesPerSecond}; allowed: a positive number of bytes a second, or null`);
       state.bytesPerSecond = bytesPerSecond;
       for (const link of links) link.enforce();
     },

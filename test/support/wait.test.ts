@@ -11,9 +11,12 @@ describe('waitUntil', () => {
 
   it('fails after the timeout with an error naming what it waited for and the timeout', async () => {
     const started = Date.now();
-    await assert.rejects(waitUntil(() => false, { timeoutMs: 200, intervalMs: 20, what: () => 'a door that never opens' }), {
-      message: 'timed out after 200 ms waiting for a door that never opens',
-    });
+    await assert.rejects(
+      waitUntil(() => false, { timeoutMs: 200, intervalMs: 20, what: () => 'a door that never opens' }),
+      {
+        message: 'timed out after 200 ms waiting for a door that never opens',
+      },
+    );
     assert.ok(Date.now() - started >= 150, 'it waited out the timeout instead of failing at once');
   });
 

@@ -4,7 +4,7 @@ import { missingSearchAttributes } from '../../src/temporal/search-attributes-se
 import { runCliProcess } from '../support/cli.js';
 import { startTestTemporal, type TestTemporal } from '../support/temporal.js';
 
-describe('setup-namespace (a real Temporal dev server that starts without the project\'s search attributes)', () => {
+describe("setup-namespace (a real Temporal dev server that starts without the project's search attributes)", () => {
   let temporal: TestTemporal;
 
   before(async () => {

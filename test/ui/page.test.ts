@@ -48,7 +48,10 @@ describe('the status page renderer', () => {
 
   it('says the summary line: problems first, then delivered today', () => {
     assert.equal(summaryLine(summarize(grid())), '1 late, 1 missing, 1 failed, 212 delivered today');
-    assert.match(renderStatusPage(grid(), { client: '', state: null, frequency: null }, context), /<p class="summary" id="summary">1 late, 1 missing, 1 failed, 212 delivered today<\/p>/);
+    assert.match(
+      renderStatusPage(grid(), { client: '', state: null, frequency: null }, context),
+      /<p class="summary" id="summary">1 late, 1 missing, 1 failed, 212 delivered today<\/p>/,
+    );
   });
 
   it('filters by client, state and frequency', () => {
@@ -67,15 +70,44 @@ describe('the status page renderer', () => {
       periodStart: '2026-11-30',
       cell: cell('failed', { error: 'All configured authentication methods failed', workflowId: 'twoway-report/hooli/daily/2026-11-30' }),
       recorded: { state: 'failed', since: Date.UTC(2026, 11, 1, 3), dueAt: Date.UTC(2026, 11, 1, 9) },
-      revisions: [{ revision: 1, status: 'abandoned', fileName: 'hooli_20261130.csv', remotePath: '/inbound/hooli/hooli_20261130.csv', rowCount: 12, bytes: 345, sha256: 'ab'.repeat(32), note: 'the upload was abandoned <x>', workflowId: 'w', deliveredAt: null }],
-      runs: [{ status: 'failed', forced: false, attempts: 3, workflowId: 'twoway-report/hooli/daily/2026-11-30', runId: 'r1', startedAt: Date.UTC(2026, 11, 1, 3), finishedAt: Date.UTC(2026, 11, 1, 3, 5), lastError: 'login refused', lastErrorType: 'AuthenticationFailedError' }],
+      revisions: [
+        {
+          revision: 1,
+          status: 'abandoned',
+          fileName: 'hooli_20261130.csv',
+          remotePath: '/inbound/hooli/hooli_20261130.csv',
+          rowCount: 12,
+          bytes: 345,
+          sha256: 'ab'.repeat(32),
+          note: 'the upload was abandoned <x>',
+          workflowId: 'w',
+          deliveredAt: null,
+        },
+      ],
+      runs: [
+        {
+          status: 'failed',
+          forced: false,
+          attempts: 3,
+          workflowId: 'twoway-report/hooli/daily/2026-11-30',
+          runId: 'r1',
+          startedAt: Date.UTC(2026, 11, 1, 3),
+          finishedAt: Date.UTC(2026, 11, 1, 3, 5),
+          lastError: 'login refused',
+          lastErrorType: 'AuthenticationFailedError',
+        },
+      ],
     };
     const html = renderPeriodPage(detail, context);
     assert.match(html, /id="period-state">failed</);
     assert.match(html, /the upload was abandoned &lt;x&gt;/);
     assert.match(html, /AuthenticationFailedError: login refused/);
     assert.ok(html.includes('<td>3</td>'), 'attempts');
-    assert.ok(html.includes(`href="http://localhost:8233/namespaces/default/workflows?query=${encodeURIComponent('WorkflowId="twoway-report/hooli/daily/2026-11-30"')}"`));
+    assert.ok(
+      html.includes(
+        `href="http://localhost:8233/namespaces/default/workflows?query=${encodeURIComponent('WorkflowId="twoway-report/hooli/daily/2026-11-30"')}"`,
+      ),
+    );
     assert.match(html, /action="\/actions\/rerun"><input type="hidden" name="csrf" value="csrf-token-1">/);
     assert.match(html, /action="\/actions\/force">.*name="confirm" value="yes" required/);
     const delivered = renderPeriodPage({ ...detail, cell: cell('delivered', { revision: 1 }) }, context);
@@ -87,8 +119,16 @@ describe('the status page renderer', () => {
       { clientId: 'hooli', frequency: 'daily' as const, periodStart: '2026-11-29', state: 'failed' as const },
       { clientId: 'hooli', frequency: 'daily' as const, periodStart: '2026-11-30', state: 'missing' as const },
     ];
-    const html = renderRepairPage('hooli', periods, [{ clientId: 'hooli', frequency: 'daily', from: '2026-11-29', to: '2026-11-30', periodStarts: ['2026-11-29', '2026-11-30'] }], context);
-    assert.deepEqual([...html.matchAll(/<a href="\/p\/hooli\/daily\/([0-9-]+)">/g)].map((match) => match[1]), ['2026-11-29', '2026-11-30']);
+    const html = renderRepairPage(
+      'hooli',
+      periods,
+      [{ clientId: 'hooli', frequency: 'daily', from: '2026-11-29', to: '2026-11-30', periodStarts: ['2026-11-29', '2026-11-30'] }],
+      context,
+    );
+    assert.deepEqual(
+      [...html.matchAll(/<a href="\/p\/hooli\/daily\/([0-9-]+)">/g)].map((match) => match[1]),
+      ['2026-11-29', '2026-11-30'],
+    );
     assert.match(html, /hooli daily 2026-11-29 … 2026-11-30 \(2 periods\)/);
     assert.match(html, /action="\/actions\/repair">.*name="client" value="hooli"/);
     assert.match(renderRepairPage(null, [], [], context), /id="repair-empty">nothing to repair for every client/);

@@ -66,7 +66,11 @@ async function seed(knex: Knex): Promise<void> {
     delivered_at: new Date(NOW - 1_000),
     note,
   });
-  await knex('report_files').insert([file('acme', '2026-11-30', 1, null), file('acme', '2026-11-29', 1, null), file('acme', '2026-11-29', 2, 'forced: the source changed')]);
+  await knex('report_files').insert([
+    file('acme', '2026-11-30', 1, null),
+    file('acme', '2026-11-29', 1, null),
+    file('acme', '2026-11-29', 2, 'forced: the source changed'),
+  ]);
 }
 
 describe('status page data (real PostgreSQL)', () => {
@@ -91,7 +95,10 @@ describe('status page data (real PostgreSQL)', () => {
     assert.equal(state('hooli', 'daily', '2026-11-27'), 'late');
     assert.equal(state('initech', 'weekly', '2026-11-23'), 'missing');
     assert.equal(grid.deliveredToday, 3);
-    assert.deepEqual(grid.clients.map((client) => client.id), ['acme', 'hooli', 'initech']);
+    assert.deepEqual(
+      grid.clients.map((client) => client.id),
+      ['acme', 'hooli', 'initech'],
+    );
   });
 
   it('keeps only the newest columns asked for', async () => {
@@ -99,23 +106,35 @@ describe('status page data (real PostgreSQL)', () => {
     assert.deepEqual(grid.columns.daily, ['2026-11-30', '2026-11-29']);
   });
 
-  it("opens a period: every revision with its note, every run with attempts and last error", async () => {
+  it('opens a period: every revision with its note, every run with attempts and last error', async () => {
     const restated = await loadPeriodDetail(database.knex, 'acme', 'daily', '2026-11-29');
     assert.equal(restated.cell.state, 'restated');
-    assert.deepEqual(restated.revisions.map((file) => [file.revision, file.note, file.rowCount, file.bytes]), [
-      [1, null, 10, 100],
-      [2, 'forced: the source changed', 20, 200],
-    ]);
+    assert.deepEqual(
+      restated.revisions.map((file) => [file.revision, file.note, file.rowCount, file.bytes]),
+      [
+        [1, null, 10, 100],
+        [2, 'forced: the source changed', 20, 200],
+      ],
+    );
     const failed = await loadPeriodDetail(database.knex, 'hooli', 'daily', '2026-11-30');
     assert.equal(failed.cell.state, 'failed');
     assert.equal(failed.cell.error, 'login refused');
-    assert.deepEqual(failed.runs.map((run) => [run.status, run.attempts, run.lastError]), [['failed', 2, 'login refused']]);
+    assert.deepEqual(
+      failed.runs.map((run) => [run.status, run.attempts, run.lastError]),
+      [['failed', 2, 'login refused']],
+    );
   });
 
   it('lists for a repair exactly the failed and missing periods, not one a rerun is already running', async () => {
     const all = await loadRepairPeriods(database.knex, null);
-    assert.deepEqual(all.map((period) => `${period.clientId} ${period.periodStart} ${period.state}`), ['hooli 2026-11-28 missing', 'hooli 2026-11-30 failed', 'initech 2026-11-23 missing']);
-    assert.deepEqual((await loadRepairPeriods(database.knex, 'initech')).map((period) => period.periodStart), ['2026-11-23']);
+    assert.deepEqual(
+      all.map((period) => `${period.clientId} ${period.periodStart} ${period.state}`),
+      ['hooli 2026-11-28 missing', 'hooli 2026-11-30 failed', 'initech 2026-11-23 missing'],
+    );
+    assert.deepEqual(
+      (await loadRepairPeriods(database.knex, 'initech')).map((period) => period.periodStart),
+      ['2026-11-23'],
+    );
     assert.deepEqual(await loadRepairPeriods(database.knex, 'acme'), []);
   });
 });

@@ -97,7 +97,9 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
     await page.click('text=repair all');
     // Each listed period links to its page, /p/<client>/<frequency>/<period>.
     const listed = async () =>
-      (await page.locator('#repair-periods a').evaluateAll((links) => links.map((link) => link.getAttribute('href') ?? ''))).map((href) => href.replace(/^\/p\/([^/]+)\/[a-z]+\//, '$1 '));
+      (await page.locator('#repair-periods a').evaluateAll((links) => links.map((link) => link.getAttribute('href') ?? ''))).map((href) =>
+        href.replace(/^\/p\/([^/]+)\/[a-z]+\//, '$1 '),
+      );
     assert.deepEqual(await listed(), await recordedProblems());
     await page.goto(`${pageUrl}/c/hooli`);
     await page.click('text=repair hooli');
@@ -121,7 +123,8 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
       },
       { timeoutMs: RUN_TIMEOUT_MS, intervalMs: 1_000, what: `hooli ${period} to show delivered` },
     );
-    const run = (await knex('report_runs').where({ client_id: 'hooli', period_start: period, status: 'delivered' }).first('workflow_id')) as { workflow_id: string } | undefined;
+    const run = (await knex('report_runs').where({ client_id: 'hooli', period_start: period, status: 'delivered' }).first('workflow_id')) as
+      { workflow_id: string } | undefined;
     assert.equal(run?.workflow_id, `twoway-report/hooli/daily/${period}`, 'the rerun went through Temporal and the ledger');
     // The action is logged with what it did.
     const log = await readFile(join(dataDir, 'demo', 'worker.log'), 'utf8');
@@ -129,7 +132,11 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
   });
 
   it('a POST without the CSRF token is refused', async () => {
-    const response = await fetch(`${pageUrl}/actions/pause`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'client=hooli' });
+    const response = await fetch(`${pageUrl}/actions/pause`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'client=hooli',
+    });
     assert.equal(response.status, 403);
     assert.match(await response.text(), /CSRF token does not match/);
   });
@@ -139,7 +146,10 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
     const address = `0.0.0.0:${port}`;
     const refused = await runCliProcess(['ui'], { ...env, TWOWAY_UI_ADDRESS: address, TWOWAY_UI_TOKEN: '' });
     assert.equal(refused.status, 1);
-    assert.match(refused.stderr, /TWOWAY_UI_TOKEN is not set; allowed: a token of 16 characters or more whenever TWOWAY_UI_ADDRESS \(0\.0\.0\.0:\d+\) is not a loopback address/);
+    assert.match(
+      refused.stderr,
+      /TWOWAY_UI_TOKEN is not set; allowed: a token of 16 characters or more whenever TWOWAY_UI_ADDRESS \(0\.0\.0\.0:\d+\) is not a loopback address/,
+    );
     const ui = startCliProcess(['ui'], { ...env, TWOWAY_UI_ADDRESS: address, TWOWAY_UI_TOKEN: TOKEN });
     try {
       await ui.stdoutMatches(/^status page: +http:\/\/0\.0\.0\.0:\d+ +\(token required/m);

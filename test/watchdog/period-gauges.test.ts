@@ -14,11 +14,17 @@ function valueOf(exposition: string, name: string, client: string): number | nul
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
 }
 
-describe('period gauges: every worker serves the recorded states (real PostgreSQL, the Runtime\'s Prometheus endpoint)', () => {
+describe("period gauges: every worker serves the recorded states (real PostgreSQL, the Runtime's Prometheus endpoint)", () => {
   let db: TestDatabase;
   let port: number;
   const state = (clientId: string, periodStart: string, value: string, periodEnd: string) => ({
-    client_id: clientId, frequency: 'daily', period_start: periodStart, period_end_at: periodEnd, state: value, since: periodEnd, due_at: periodEnd,
+    client_id: clientId,
+    frequency: 'daily',
+    period_start: periodStart,
+    period_end_at: periodEnd,
+    state: value,
+    since: periodEnd,
+    due_at: periodEnd,
   });
 
   before(async () => {
@@ -31,14 +37,16 @@ describe('period gauges: every worker serves the recorded states (real PostgreSQ
       { id: 'quiet', name: 'Quiet' },
     ]);
     await db.knex('client_watch').insert(['acme', 'gone', 'quiet'].map((id) => ({ client_id: id, active_since: '2026-11-01' })));
-    await db.knex('period_states').insert([
-      state('acme', '2026-11-27', 'delivered', '2026-11-28T00:00:00Z'),
-      state('acme', '2026-11-28', 'failed', '2026-11-29T00:00:00Z'),
-      state('acme', '2026-11-29', 'missing', '2026-11-30T00:00:00Z'),
-      state('acme', '2026-11-30', 'late', '2026-12-01T00:00:00Z'),
-      state('acme', '2026-12-01', 'late', '2026-12-02T00:00:00Z'),
-      state('gone', '2026-11-28', 'failed', '2026-11-29T00:00:00Z'),
-    ]);
+    await db
+      .knex('period_states')
+      .insert([
+        state('acme', '2026-11-27', 'delivered', '2026-11-28T00:00:00Z'),
+        state('acme', '2026-11-28', 'failed', '2026-11-29T00:00:00Z'),
+        state('acme', '2026-11-29', 'missing', '2026-11-30T00:00:00Z'),
+        state('acme', '2026-11-30', 'late', '2026-12-01T00:00:00Z'),
+        state('acme', '2026-12-01', 'late', '2026-12-02T00:00:00Z'),
+        state('gone', '2026-11-28', 'failed', '2026-11-29T00:00:00Z'),
+      ]);
   });
 
   after(async () => {

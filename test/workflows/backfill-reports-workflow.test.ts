@@ -59,7 +59,10 @@ describe('backfillReportsWorkflow (real Temporal dev server, PostgreSQL and sshd
     // One event a day at noon Tokyo, 2026-11-01 … 2026-11-10.
     for (let day = 1; day <= 10; day++) {
       await pipeline.db.knex('twoway_events').insert({
-        client_id: 'delta', event_name: 'twoway.agent_ping', event_time: `2026-11-${String(day).padStart(2, '0')}T03:00:00Z`, control_tag: `day-${day}`,
+        client_id: 'delta',
+        event_name: 'twoway.agent_ping',
+        event_time: `2026-11-${String(day).padStart(2, '0')}T03:00:00Z`,
+        control_tag: `day-${day}`,
       });
     }
   });
@@ -82,7 +85,10 @@ describe('backfillReportsWorkflow (real Temporal dev server, PostgreSQL and sshd
       { total: 7, done: 7, delivered: 6, skipped: 1, failed: 0, running: [] },
     );
     const files = (await readdir(join(pipeline.sftp.rootDir, 'delta'))).sort();
-    assert.deepEqual(files, ['01', '02', '03', '04', '05', '06', '07'].map((day) => `twoway_activity_delta_daily_202611${day}.csv`));
+    assert.deepEqual(
+      files,
+      ['01', '02', '03', '04', '05', '06', '07'].map((day) => `twoway_activity_delta_daily_202611${day}.csv`),
+    );
 
     const runs = await pipeline.db.knex('report_runs').where({ client_id: 'delta', status: 'delivered' }).select('period_start', 'started_at', 'finished_at');
     assert.equal(runs.length, 7, 'each period delivered exactly once');
@@ -98,18 +104,22 @@ describe('backfillReportsWorkflow (real Temporal dev server, PostgreSQL and sshd
   it('skips everything delivered on a second pass, and re-checks it all when forced', async () => {
     const again = await backfill({ clientId: 'delta', from: '2026-11-01', to: '2026-11-07', concurrency: 3 });
     assert.deepEqual([again.summary.skipped, again.summary.delivered], [7, 0]);
-    await pipeline.db.knex('twoway_events').insert({ client_id: 'delta', event_name: 'twoway.agent_ping', event_time: '2026-11-05T04:00:00Z', control_tag: 'late' });
+    await pipeline.db
+      .knex('twoway_events')
+      .insert({ client_id: 'delta', event_name: 'twoway.agent_ping', event_time: '2026-11-05T04:00:00Z', control_tag: 'late' });
     const forced = await backfill({ clientId: 'delta', from: '2026-11-01', to: '2026-11-07', concurrency: 3, force: true });
     assert.deepEqual([forced.summary.unchanged, forced.summary.delivered, forced.summary.failed], [6, 1, 0]);
     assert.ok((await readdir(join(pipeline.sftp.rootDir, 'delta'))).includes('twoway_activity_delta_daily_20261105_r2.csv'));
   });
 
-  it('takes the client\'s frequency and every week touching the range', async () => {
+  it("takes the client's frequency and every week touching the range", async () => {
     const { summary } = await backfill({ clientId: 'weekly', from: '2026-10-28', to: '2026-11-10', concurrency: 4 });
     assert.equal(summary.frequency, 'weekly');
     assert.deepEqual([summary.total, summary.delivered], [3, 3]);
     assert.deepEqual((await readdir(join(pipeline.sftp.rootDir, 'weekly'))).sort(), [
-      'twoway_activity_weekly_weekly_20261026.csv', 'twoway_activity_weekly_weekly_20261102.csv', 'twoway_activity_weekly_weekly_20261109.csv',
+      'twoway_activity_weekly_weekly_20261026.csv',
+      'twoway_activity_weekly_weekly_20261102.csv',
+      'twoway_activity_weekly_weekly_20261109.csv',
     ]);
   });
 
@@ -158,8 +168,14 @@ describe('backfillReportsWorkflow (real Temporal dev server, PostgreSQL and sshd
     assert.deepEqual([summary.delivered, summary.skipped, summary.failed, summary.waiting], [3, 0, 0, []]);
     await assert.rejects(other.result(), /timed out/);
     const events = (await handle.fetchHistory()).events ?? [];
-    assert.ok(events.some((event) => event.startChildWorkflowExecutionFailedEventAttributes?.workflowId === other.workflowId), 'the backfill met the run in progress');
-    assert.deepEqual((await readdir(join(pipeline.sftp.rootDir, 'busy'))).sort(), ['01', '02', '03'].map((day) => `twoway_activity_busy_daily_202611${day}.csv`));
+    assert.ok(
+      events.some((event) => event.startChildWorkflowExecutionFailedEventAttributes?.workflowId === other.workflowId),
+      'the backfill met the run in progress',
+    );
+    assert.deepEqual(
+      (await readdir(join(pipeline.sftp.rootDir, 'busy'))).sort(),
+      ['01', '02', '03'].map((day) => `twoway_activity_busy_daily_202611${day}.csv`),
+    );
   });
 
   it('forced: counts a period still in progress after its last try as failed, with the reason; not forced: skipped', { timeout: 60_000 }, async () => {
@@ -167,10 +183,12 @@ describe('backfillReportsWorkflow (real Temporal dev server, PostgreSQL and sshd
     try {
       const forced = await backfill({ clientId: 'busy', from: '2026-11-05', to: '2026-11-05', force: true, busyRetryIntervalMs: 50, maxBusyTries: 3 });
       assert.deepEqual([forced.summary.failed, forced.summary.skipped, forced.summary.delivered], [1, 0, 0]);
-      assert.deepEqual(forced.summary.failures, [{
-        periodStart: '2026-11-05',
-        reason: `a run of twoway-report/busy/daily/2026-11-05 was still in progress after 3 tries 50 ms apart; not forced (run it with \`run --force\` when that run ends)`,
-      }]);
+      assert.deepEqual(forced.summary.failures, [
+        {
+          periodStart: '2026-11-05',
+          reason: `a run of twoway-report/busy/daily/2026-11-05 was still in progress after 3 tries 50 ms apart; not forced (run it with \`run --force\` when that run ends)`,
+        },
+      ]);
       const plain = await backfill({ clientId: 'busy', from: '2026-11-05', to: '2026-11-05' });
       assert.deepEqual([plain.summary.skipped, plain.summary.failed], [1, 0]);
     } finally {

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import {
-  ApplicationFailure,
-  DefaultFailureConverter,
-  defaultPayloadConverter,
-  ensureApplicationFailure,
-  type ProtoFailure,
-} from '@temporalio/common';
+import { ApplicationFailure, DefaultFailureConverter, defaultPayloadConverter, ensureApplicationFailure, type ProtoFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { SftpTransientError } from '../../src/domain/errors.js';
 import { freePort } from '../../src/devstack/ports.js';
@@ -27,7 +21,12 @@ const thrownByActivity = (error: Error): ProtoFailure => toProto(ensureApplicati
 function activityFailureOf(error: Error): Error {
   return fromProto({
     message: 'Activity task failed',
-    activityFailureInfo: { activityType: { name: 'deliverReport' }, activityId: '7', retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, identity: 'worker@host' },
+    activityFailureInfo: {
+      activityType: { name: 'deliverReport' },
+      activityId: '7',
+      retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
+      identity: 'worker@host',
+    },
     cause: thrownByActivity(error),
   });
 }
@@ -47,7 +46,7 @@ describe('failures: what a failed run reports', () => {
     assert.equal(describeFailure(failure), 'client "acme": SFTP connect on sftp.acme.example:2222 failed: connect ECONNREFUSED 10.0.0.9:2222');
   });
 
-  it('fails a workflow with the thrown error\'s type and message on top, keeping the chain', () => {
+  it("fails a workflow with the thrown error's type and message on top, keeping the chain", () => {
     const failure = activityFailureOf(sftpError());
     const top = failWithRootReason(failure);
     assert.deepEqual([top.type, top.nonRetryable, top.message], ['SftpTransientError', true, describeFailure(failure)]);
@@ -55,13 +54,15 @@ describe('failures: what a failed run reports', () => {
     assert.equal(top.cause, failure);
   });
 
-  it('sees through a child workflow and the client\'s WorkflowFailedError to the same reason', () => {
+  it("sees through a child workflow and the client's WorkflowFailedError to the same reason", () => {
     const periodFailure = toProto(failWithRootReason(activityFailureOf(sftpError())));
     const child = fromProto({
       message: 'Child Workflow execution failed',
       childWorkflowExecutionFailureInfo: {
-        namespace: 'default', workflowExecution: { workflowId: 'twoway-report/acme/daily/2026-11-20', runId: 'r1' },
-        workflowType: { name: 'reportPeriodWorkflow' }, retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
+        namespace: 'default',
+        workflowExecution: { workflowId: 'twoway-report/acme/daily/2026-11-20', runId: 'r1' },
+        workflowType: { name: 'reportPeriodWorkflow' },
+        retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
       },
       cause: periodFailure,
     });
@@ -77,7 +78,11 @@ describe('failures: what a failed run reports', () => {
     const timedOut = fromProto({
       message: 'Activity task failed',
       activityFailureInfo: { activityType: { name: 'deliverReport' }, activityId: '7', retryState: RetryState.RETRY_STATE_TIMEOUT },
-      cause: { message: 'activity ScheduleToClose timeout', timeoutFailureInfo: { timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }, cause: thrownByActivity(sftpError()) },
+      cause: {
+        message: 'activity ScheduleToClose timeout',
+        timeoutFailureInfo: { timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE },
+        cause: thrownByActivity(sftpError()),
+      },
     });
     assert.equal(
       describeFailure(timedOut),
@@ -100,7 +105,10 @@ describe('failures: what a failed run reports', () => {
 
   it('says a run was cancelled or terminated, with the reason given', () => {
     const terminated = fromProto({ message: 'stopped by an operator', terminatedFailureInfo: {} });
-    assert.equal(describeFailure(new WorkflowFailedError('Workflow execution failed', terminated, 'NON_RETRYABLE_FAILURE')), 'terminated: stopped by an operator');
+    assert.equal(
+      describeFailure(new WorkflowFailedError('Workflow execution failed', terminated, 'NON_RETRYABLE_FAILURE')),
+      'terminated: stopped by an operator',
+    );
     const cancelled = fromProto({ message: 'Workflow canceled', canceledFailureInfo: {} });
     assert.equal(describeFailure(new WorkflowFailedError('Workflow execution cancelled', cancelled, 'NON_RETRYABLE_FAILURE')), 'cancelled');
   });
@@ -127,18 +135,23 @@ describe('failures: a period run that runs out of delivery time (real Temporal, 
     await pipeline?.close();
   });
 
-  it('fails with the SFTP error\'s type and a message naming client and host, in the UI and the ledger', async () => {
+  it("fails with the SFTP error's type and a message naming client and host, in the UI and the ledger", async () => {
     const handle = await pipeline.temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
       taskQueue: pipeline.taskQueue,
       workflowId: 'twoway-report/acme/daily/2026-11-20',
       args: [{ clientId: 'acme', frequency: 'daily', periodStart: '2026-11-20' }],
     });
-    const error: unknown = await handle.result().then(() => assert.fail('the run should fail'), (failure: unknown) => failure);
+    const error: unknown = await handle.result().then(
+      () => assert.fail('the run should fail'),
+      (failure: unknown) => failure,
+    );
     assert.ok(error instanceof WorkflowFailedError);
     const top = error.cause;
     assert.ok(top instanceof ApplicationFailure);
     assert.equal(top.type, 'SftpTransientError');
-    const expected = new RegExp(`^deliverReport timed out \\(SCHEDULE_TO_CLOSE\\); last error: client "acme": SFTP connect on 127\\.0\\.0\\.1:${closedPort} failed: .*ECONNREFUSED`);
+    const expected = new RegExp(
+      `^deliverReport timed out \\(SCHEDULE_TO_CLOSE\\); last error: client "acme": SFTP connect on 127\\.0\\.0\\.1:${closedPort} failed: .*ECONNREFUSED`,
+    );
     assert.match(top.message, expected);
     assert.match(describeFailure(error), expected);
     const [run] = await pipeline.db.knex('report_runs').where({ client_id: 'acme' }).select('status', 'last_error');

@@ -36,16 +36,25 @@ describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
     await db.knex('twoway_events').insert({ client_id: 'acme', event_name: 'twoway.agent_ping', event_time: '2026-11-20T10:00:00Z' });
 
     const deps = {
-      knex: db.knex, databaseUrl: db.url, workDir: join(baseDir, 'work'), hostTaskQueue: LIVE_HOST_QUEUE,
-      policy: { ...TEST_POLICY, hostScheduleToStartTimeoutMs: 1_500 }, secretsEnv: {}, logger: createSilentLogger(),
+      knex: db.knex,
+      databaseUrl: db.url,
+      workDir: join(baseDir, 'work'),
+      hostTaskQueue: LIVE_HOST_QUEUE,
+      policy: { ...TEST_POLICY, hostScheduleToStartTimeoutMs: 1_500 },
+      secretsEnv: {},
+      logger: createSilentLogger(),
     };
     const { startRun, finishRun, failRun } = createSharedActivities(deps);
     const { buildReport, deliverReport, discardFile } = createHostActivities(deps);
     const connection = temporal.nativeConnection;
     const shared = await Worker.create({
-      connection, taskQueue: SHARED_QUEUE, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+      connection,
+      taskQueue: SHARED_QUEUE,
+      workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
       activities: {
-        startRun, finishRun, failRun,
+        startRun,
+        finishRun,
+        failRun,
         // The first host to answer is the one that is lost; later claims reach the live host.
         claimHost: async () => {
           claims.push(claims.length === 0 ? LOST_HOST_QUEUE : LIVE_HOST_QUEUE);
@@ -83,9 +92,15 @@ describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
 
     const events = (await handle.fetchHistory()).events ?? [];
     const builds = events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'buildReport');
-    assert.deepEqual(builds.map((event) => event.activityTaskScheduledEventAttributes?.taskQueue?.name), [LOST_HOST_QUEUE, LIVE_HOST_QUEUE]);
-    assert.equal(events.filter((event) => event.activityTaskTimedOutEventAttributes).length, 1, 'the lost host\'s build timed out waiting to start');
+    assert.deepEqual(
+      builds.map((event) => event.activityTaskScheduledEventAttributes?.taskQueue?.name),
+      [LOST_HOST_QUEUE, LIVE_HOST_QUEUE],
+    );
+    assert.equal(events.filter((event) => event.activityTaskTimedOutEventAttributes).length, 1, "the lost host's build timed out waiting to start");
     const ledger = await db.knex('report_runs').where({ workflow_id: 'twoway-report/acme/daily/2026-11-20' });
-    assert.deepEqual(ledger.map((row: { status: string }) => row.status), ['delivered']);
+    assert.deepEqual(
+      ledger.map((row: { status: string }) => row.status),
+      ['delivered'],
+    );
   });
 });

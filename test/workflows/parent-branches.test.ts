@@ -79,11 +79,13 @@ describe('scheduled and backfill workflow branches (stub activities, time-skippi
     held.set(periodStart, () => undefined);
     const running = await startPeriod(periodStart);
     await waitUntil(async () => (await running.describe()).status.name === 'RUNNING', { timeoutMs: 10_000, what: 'the period run to be running' });
-    const outcome = await temporal.client.workflow.execute<typeof scheduledReportWorkflow>('scheduledReportWorkflow', {
-      taskQueue: SHARED_QUEUE,
-      workflowId: 'scheduled-busy',
-      args: [{ clientId: 'acme', frequency: 'daily', timeZone: 'UTC' }],
-    }).catch((error: unknown) => error);
+    const outcome = await temporal.client.workflow
+      .execute<typeof scheduledReportWorkflow>('scheduledReportWorkflow', {
+        taskQueue: SHARED_QUEUE,
+        workflowId: 'scheduled-busy',
+        args: [{ clientId: 'acme', frequency: 'daily', timeZone: 'UTC' }],
+      })
+      .catch((error: unknown) => error);
     held.get(periodStart)?.();
     held.delete(periodStart);
     await running.result();
@@ -113,7 +115,11 @@ describe('scheduled and backfill workflow branches (stub activities, time-skippi
       args: [{ clientId: 'acme', from: periodStart, to: periodStart, frequency: 'daily', force: true, busyRetryIntervalMs: 60_000, maxBusyTries: 5 }],
     });
     // The query refuses until the backfill has listed its periods.
-    const waiting = () => backfill.query<{ waiting: string[] }>('progress').then((progress) => progress.waiting.includes(periodStart), () => false);
+    const waiting = () =>
+      backfill.query<{ waiting: string[] }>('progress').then(
+        (progress) => progress.waiting.includes(periodStart),
+        () => false,
+      );
     await waitUntil(waiting, { timeoutMs: 10_000, what: 'the backfill to wait on the busy period' });
     held.get(periodStart)?.();
     held.delete(periodStart);

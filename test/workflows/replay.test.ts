@@ -28,7 +28,9 @@ const WORKFLOW_TYPES = Object.keys(workflows).filter((name) => name.endsWith('Wo
  */
 function historyFromCliJson(json: unknown): proto.temporal.api.history.v1.IHistory {
   const fromProto = createRequire(createRequire(import.meta.url).resolve('@temporalio/proto'));
-  const { fromJson } = fromProto('protobufjs/ext/protojson') as { fromJson: (type: unknown, json: unknown, options: unknown) => proto.temporal.api.history.v1.IHistory };
+  const { fromJson } = fromProto('protobufjs/ext/protojson') as {
+    fromJson: (type: unknown, json: unknown, options: unknown) => proto.temporal.api.history.v1.IHistory;
+  };
   const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
   return fromJson(historyType, json, { ignoreUnknownFields: true });
 }
@@ -38,7 +40,11 @@ describe('replay of committed histories against the current workflow code', asyn
   const files = (await readdir(HISTORIES_DIR)).filter((name) => name.endsWith('.json')).sort();
 
   it('has histories of every workflow type', () => {
-    for (const type of WORKFLOW_TYPES) assert.ok(files.some((name) => name.startsWith(`${type}--`)), `a history of ${type}`);
+    for (const type of WORKFLOW_TYPES)
+      assert.ok(
+        files.some((name) => name.startsWith(`${type}--`)),
+        `a history of ${type}`,
+      );
   });
 
   for (const name of files) {

@@ -95,7 +95,15 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     scenario = {
       start: { action: 'build', fileName: NAME, latest: null, policy: POLICY },
       hosts: [HOST_QUEUE],
-      deliver: async (input) => ({ status: 'delivered', revision: 1, fileName: input.fileName, remotePath: `/in/${input.fileName}`, rowCount: input.rowCount, bytes: 120, sha256: input.sha256 }),
+      deliver: async (input) => ({
+        status: 'delivered',
+        revision: 1,
+        fileName: input.fileName,
+        remotePath: `/in/${input.fileName}`,
+        rowCount: input.rowCount,
+        bytes: 120,
+        sha256: input.sha256,
+      }),
       ...partial,
     };
   }
@@ -137,20 +145,37 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     assert.equal(outcome.status, 'unchanged');
     assert.deepEqual(calls.discarded, [BUILT.path]);
     assert.deepEqual(calls.delivered, []);
-    assert.deepEqual(calls.finished.map((outcome) => outcome.status), ['unchanged']);
+    assert.deepEqual(
+      calls.finished.map((outcome) => outcome.status),
+      ['unchanged'],
+    );
   });
 
   it('new revision: a forced changed file goes to delivery with force, and the revision delivery chose is recorded', async () => {
     prepare({
       start: { action: 'build', fileName: NAME, latest: DELIVERED, policy: POLICY },
-      deliver: async (input) => ({ status: 'delivered', revision: 2, fileName: 'r2.csv', remotePath: '/in/r2.csv', rowCount: input.rowCount, bytes: 120, sha256: input.sha256 }),
+      deliver: async (input) => ({
+        status: 'delivered',
+        revision: 2,
+        fileName: 'r2.csv',
+        remotePath: '/in/r2.csv',
+        rowCount: input.rowCount,
+        bytes: 120,
+        sha256: input.sha256,
+      }),
     });
     const outcome = await (await start(true)).result();
     assert.equal(outcome.status, 'delivered');
     assert.equal(outcome.revision, 2);
     assert.equal(outcome.fileName, 'r2.csv');
-    assert.deepEqual(calls.delivered.map((input) => [input.force, input.fileName, input.sha256, input.rowCount]), [[true, NAME, BUILT.sha256, BUILT.rowCount]]);
-    assert.deepEqual(calls.finished.map((outcome) => [outcome.status, outcome.revision]), [['delivered', 2]]);
+    assert.deepEqual(
+      calls.delivered.map((input) => [input.force, input.fileName, input.sha256, input.rowCount]),
+      [[true, NAME, BUILT.sha256, BUILT.rowCount]],
+    );
+    assert.deepEqual(
+      calls.finished.map((outcome) => [outcome.status, outcome.revision]),
+      [['delivered', 2]],
+    );
   });
 
   it('adopt the recorded file: delivery reports the file an earlier attempt published, and that is what the run records', async () => {
@@ -158,14 +183,20 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     const outcome = await (await start()).result();
     assert.equal(outcome.status, 'delivered');
     assert.equal(outcome.sha256, DELIVERED.sha256, 'the file the client has, not the one just built');
-    assert.deepEqual(calls.finished.map((outcome) => [outcome.status, outcome.sha256]), [['delivered', DELIVERED.sha256]]);
+    assert.deepEqual(
+      calls.finished.map((outcome) => [outcome.status, outcome.sha256]),
+      [['delivered', DELIVERED.sha256]],
+    );
   });
 
   it('already delivered meanwhile by another run: recorded as skipped', async () => {
     prepare({ deliver: async () => ({ status: 'already-delivered', ...DELIVERED }) });
     const outcome = await (await start()).result();
     assert.equal(outcome.status, 'already-delivered');
-    assert.deepEqual(calls.finished.map((outcome) => outcome.status), ['skipped']);
+    assert.deepEqual(
+      calls.finished.map((outcome) => outcome.status),
+      ['skipped'],
+    );
   });
 
   it('host lost: the build that no host picks up times out, and the file is rebuilt and delivered on another host', async () => {
@@ -184,7 +215,15 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
           first = false;
           throw ApplicationFailure.create({ type: 'BuiltFileMissingError', message: 'gone', nonRetryable: true });
         }
-        return { status: 'delivered', revision: 1, fileName: input.fileName, remotePath: `/in/${input.fileName}`, rowCount: 3, bytes: 120, sha256: input.sha256 };
+        return {
+          status: 'delivered',
+          revision: 1,
+          fileName: input.fileName,
+          remotePath: `/in/${input.fileName}`,
+          rowCount: 3,
+          bytes: 120,
+          sha256: input.sha256,
+        };
       },
     });
     const outcome = await (await start()).result();
@@ -213,7 +252,10 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     assert.ok(error.cause instanceof ApplicationFailure);
     assert.equal(error.cause.type, 'HostKeyMismatchError');
     assert.match(error.cause.message, /client "acme"/);
-    assert.deepEqual(calls.failed.map((failure) => [failure.cancelled, failure.errorType]), [[false, 'HostKeyMismatchError']]);
+    assert.deepEqual(
+      calls.failed.map((failure) => [failure.cancelled, failure.errorType]),
+      [[false, 'HostKeyMismatchError']],
+    );
   });
 
   it('cancelled during delivery: the activity is cancelled, the ledger says cancelled, the workflow ends cancelled', async () => {

@@ -20,10 +20,19 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
   const start = (input: ReportPeriodInput) => pipeline.startPeriod(input);
   const run = async (input: ReportPeriodInput) => (await start(input)).result();
   const remoteFiles = async (folder: string) => (await readdir(join(pipeline.sftp.rootDir, folder))).sort();
-  const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+  const sha256 = async (path: string) =>
+    createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
   const addEvent = (clientId: string, at: string, tag: string) =>
     pipeline.db.knex('twoway_events').insert({
-      client_id: clientId, event_name: 'twoway_webhook.customer_message_sent', event_time: at, ccid: 'cc-1', agent_id: null, control_tag: tag, message_text: 'never exported',
+      client_id: clientId,
+      event_name: 'twoway_webhook.customer_message_sent',
+      event_time: at,
+      ccid: 'cc-1',
+      agent_id: null,
+      control_tag: tag,
+      message_text: 'never exported',
     });
 
   before(async () => {
@@ -31,8 +40,20 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     const { knex } = pipeline.db;
     await knex('clients').insert([
       { id: 'acme', name: 'Acme', timezone: 'America/Chicago', frequency: 'daily', delivery: JSON.stringify(await pipeline.deliveryTo('acme')) },
-      { id: 'beta', name: 'Beta', timezone: 'Europe/Berlin', frequency: 'daily', delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_WRONG_PASSWORD' } })) },
-      { id: 'gamma', name: 'Gamma', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await pipeline.deliveryTo('gamma', { gzip: true, checksumFile: true })) },
+      {
+        id: 'beta',
+        name: 'Beta',
+        timezone: 'Europe/Berlin',
+        frequency: 'daily',
+        delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_WRONG_PASSWORD' } })),
+      },
+      {
+        id: 'gamma',
+        name: 'Gamma',
+        timezone: 'UTC',
+        frequency: 'daily',
+        delivery: JSON.stringify(await pipeline.deliveryTo('gamma', { gzip: true, checksumFile: true })),
+      },
     ]);
     await knex('customers').insert({ client_id: 'acme', ccid: 'cc-1', first_name: CUSTOMER_MARKER, last_name: 'Chen' });
     await addEvent('acme', '2026-11-24T15:00:00Z', 'first');
@@ -51,8 +72,16 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     const outcome = await handle.result();
     const remotePath = join(pipeline.sftp.rootDir, 'acme', 'twoway_activity_acme_daily_20261124.csv');
     assert.deepEqual(outcome, {
-      status: 'delivered', clientId: 'acme', frequency: 'daily', periodStart: '2026-11-24', revision: 1,
-      fileName: 'twoway_activity_acme_daily_20261124.csv', remotePath, rowCount: 2, bytes: outcome.bytes, sha256: await sha256(remotePath),
+      status: 'delivered',
+      clientId: 'acme',
+      frequency: 'daily',
+      periodStart: '2026-11-24',
+      revision: 1,
+      fileName: 'twoway_activity_acme_daily_20261124.csv',
+      remotePath,
+      rowCount: 2,
+      bytes: outcome.bytes,
+      sha256: await sha256(remotePath),
     });
     assert.deepEqual(await remoteFiles('acme'), ['twoway_activity_acme_daily_20261124.csv']);
     const text = await readFile(remotePath, 'utf8');
@@ -74,7 +103,17 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
 
     const [ledger] = await listRuns(pipeline.db.knex, { clientId: 'acme', limit: 1 });
     assert.deepEqual(
-      [ledger?.status, ledger?.revision, ledger?.row_count, ledger?.bytes, ledger?.sha256, ledger?.remote_path, ledger?.workflow_id, ledger?.attempts, ledger?.period_end],
+      [
+        ledger?.status,
+        ledger?.revision,
+        ledger?.row_count,
+        ledger?.bytes,
+        ledger?.sha256,
+        ledger?.remote_path,
+        ledger?.workflow_id,
+        ledger?.attempts,
+        ledger?.period_end,
+      ],
       ['delivered', 1, 2, outcome.bytes, outcome.sha256, remotePath, 'twoway-report/acme/daily/2026-11-24', 1, '2026-11-25'],
     );
     assert.ok(ledger?.finished_at instanceof Date);
@@ -123,7 +162,11 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     await pipeline.sftp.start();
     const outcome = await handle.result();
     assert.equal(outcome.status, 'delivered');
-    assert.deepEqual(await remoteFiles('acme'), ['twoway_activity_acme_daily_20261123.csv', 'twoway_activity_acme_daily_20261124.csv', 'twoway_activity_acme_daily_20261124_r2.csv']);
+    assert.deepEqual(await remoteFiles('acme'), [
+      'twoway_activity_acme_daily_20261123.csv',
+      'twoway_activity_acme_daily_20261124.csv',
+      'twoway_activity_acme_daily_20261124_r2.csv',
+    ]);
     const ledger = await pipeline.db.knex('report_runs').where({ workflow_id: workflowId }).first();
     assert.equal(ledger.status, 'delivered');
     assert.ok(ledger.attempts >= 4);
@@ -145,7 +188,9 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
 
     const listFailed = async () => {
       const found: string[] = [];
-      for await (const execution of pipeline.temporal.client.workflow.list({ query: 'TwowayClient = "beta" AND TwowayPeriod = "2026-11-24" AND ExecutionStatus = "Failed"' })) {
+      for await (const execution of pipeline.temporal.client.workflow.list({
+        query: 'TwowayClient = "beta" AND TwowayPeriod = "2026-11-24" AND ExecutionStatus = "Failed"',
+      })) {
         found.push(execution.workflowId);
       }
       return found.length > 0 ? found : null;
@@ -153,7 +198,10 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     // Visibility catches up within moments.
     assert.deepEqual(await waitUntil(listFailed, { timeoutMs: 20_000, what: 'the failed run to be listed' }), [workflowId]);
 
-    await pipeline.db.knex('clients').where({ id: 'beta' }).update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_SFTP_PASSWORD' } })) });
+    await pipeline.db
+      .knex('clients')
+      .where({ id: 'beta' })
+      .update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_SFTP_PASSWORD' } })) });
     const outcome = await run(input);
     assert.equal(outcome.status, 'delivered');
     assert.deepEqual(await remoteFiles('beta'), ['twoway_activity_beta_daily_20261124.csv']);

@@ -31,7 +31,8 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
 
   /** Waits until the ledger has `count` rows of the period with the status. */
   async function ledgerRows(clientId: string, periodStart: string, status: string, count: number): Promise<number> {
-    const rows = async () => Number((await pipeline.db.knex('report_runs').where({ client_id: clientId, period_start: periodStart, status }).count({ n: '*' }))[0]?.n ?? 0);
+    const rows = async () =>
+      Number((await pipeline.db.knex('report_runs').where({ client_id: clientId, period_start: periodStart, status }).count({ n: '*' }))[0]?.n ?? 0);
     await waitUntil(async () => (await rows()) >= count, { timeoutMs: 30_000, what: `${count} ${status} ledger rows of ${clientId} ${periodStart}` });
     return rows();
   }
@@ -71,13 +72,29 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
 
   it('creates one schedule per enabled production client with delivery, and reports the rest', async () => {
     const results = await sync();
-    assert.deepEqual(byClient(results), { broken: 'failed', day: 'created', month: 'created', nodelivery: 'failed', off: 'skipped', sand: 'skipped', week: 'created' });
+    assert.deepEqual(byClient(results), {
+      broken: 'failed',
+      day: 'created',
+      month: 'created',
+      nodelivery: 'failed',
+      off: 'skipped',
+      sand: 'skipped',
+      week: 'created',
+    });
     assert.match(results.find((result) => result.clientId === 'broken')?.detail ?? '', /client "broken": timezone is "Mars\/Olympus"/);
     assert.match(results.find((result) => result.clientId === 'nodelivery')?.detail ?? '', /client "nodelivery": delivery is null/);
-    assert.deepEqual(byClient(await sync()), { broken: 'failed', day: 'unchanged', month: 'unchanged', nodelivery: 'failed', off: 'skipped', sand: 'skipped', week: 'unchanged' });
+    assert.deepEqual(byClient(await sync()), {
+      broken: 'failed',
+      day: 'unchanged',
+      month: 'unchanged',
+      nodelivery: 'failed',
+      off: 'skipped',
+      sand: 'skipped',
+      week: 'unchanged',
+    });
   });
 
-  it('reports next run times at 03:00 in each client\'s zone: daily, Mondays, first and second Saturdays', async () => {
+  it("reports next run times at 03:00 in each client's zone: daily, Mondays, first and second Saturdays", async () => {
     const schedules = Object.fromEntries((await listedSchedules(3)).map((schedule) => [schedule.clientId, schedule]));
     assert.deepEqual(Object.keys(schedules).sort(), ['day', 'month', 'week']);
     const now = Date.now();
@@ -119,7 +136,7 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
     assert.equal(delivered.row_count, 1);
   });
 
-  it('derives the previous ISO week from a Monday run in the client\'s zone', async () => {
+  it("derives the previous ISO week from a Monday run in the client's zone", async () => {
     // Monday 16 November 2026, 03:00 in Berlin is 02:00 UTC.
     await pipeline.temporal.client.schedule
       .getHandle(scheduleId('week'))
@@ -153,7 +170,10 @@ describe('schedules (real Temporal dev server, PostgreSQL and sshd)', () => {
     const actions = byClient(results);
     assert.equal(actions.month, 'failed');
     assert.equal(actions.day, 'updated');
-    assert.match(results.find((result) => result.clientId === 'month')?.detail ?? '', /client "month": timezone is "est"; .*did you mean "America\/Panama"\?.*left as it was/);
+    assert.match(
+      results.find((result) => result.clientId === 'month')?.detail ?? '',
+      /client "month": timezone is "est"; .*did you mean "America\/Panama"\?.*left as it was/,
+    );
     const after = await pipeline.temporal.client.schedule.getHandle(scheduleId('month')).describe();
     assert.equal(after.spec.timezone, 'Asia/Tokyo');
     assert.equal(after.state.note, before.state.note);

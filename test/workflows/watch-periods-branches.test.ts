@@ -17,7 +17,15 @@ const QUEUE = 'watch-branches';
 
 const event = (clientId: string): { eventId: string; input: NotificationInput } => ({
   eventId: `evt_${clientId}`,
-  input: { type: 'period.missing', change: 'missing@x', occurredAt: '2026-12-01T03:30:00.000Z', clientId, frequency: 'daily', periodStart: '2026-11-30', data: {} },
+  input: {
+    type: 'period.missing',
+    change: 'missing@x',
+    occurredAt: '2026-12-01T03:30:00.000Z',
+    clientId,
+    frequency: 'daily',
+    periodStart: '2026-11-30',
+    data: {},
+  },
 });
 
 describe('watchPeriodsWorkflow branches (stub activities, time-skipping test server)', () => {
@@ -32,7 +40,14 @@ describe('watchPeriodsWorkflow branches (stub activities, time-skipping test ser
 
   before(async () => {
     temporal = await startTimeSkippingTemporal();
-    const summary = (): WatchSummary => ({ clients: 3, notWatched: [], periods: 9, changes: pending.length, problems: { late: 0, missing: pending.length, failed: 0 }, notifications: pending });
+    const summary = (): WatchSummary => ({
+      clients: 3,
+      notWatched: [],
+      periods: 9,
+      changes: pending.length,
+      problems: { late: 0, missing: pending.length, failed: 0 },
+      notifications: pending,
+    });
     const activities = {
       watchPeriods: async () => summary(),
       settleNotification: async (input: { eventId: string; outcome: string }) => void settled.push({ eventId: input.eventId, outcome: input.outcome }),
@@ -48,7 +63,12 @@ describe('watchPeriodsWorkflow branches (stub activities, time-skipping test ser
         }
       },
     };
-    const worker = await Worker.create({ connection: temporal.nativeConnection, taskQueue: QUEUE, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities });
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection,
+      taskQueue: QUEUE,
+      workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+      activities,
+    });
     const running = worker.run();
     stop = async () => {
       worker.shutdown();
@@ -69,7 +89,10 @@ describe('watchPeriodsWorkflow branches (stub activities, time-skipping test ser
   });
 
   const pass = () =>
-    temporal.client.workflow.execute<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', { taskQueue: QUEUE, workflowId: `pass-${(passes += 1)}` }) as Promise<WatchPassResult>;
+    temporal.client.workflow.execute<typeof watchPeriodsWorkflow>('watchPeriodsWorkflow', {
+      taskQueue: QUEUE,
+      workflowId: `pass-${(passes += 1)}`,
+    }) as Promise<WatchPassResult>;
 
   it('nothing to send: the summary of the pass, nothing settled', async () => {
     const result = await pass();

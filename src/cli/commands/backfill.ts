@@ -7,11 +7,7 @@ import { backfillWorkflowId } from '../../domain/workflow-ids.js';
 import { loadClient } from '../../db/clients.js';
 import { connectTemporal } from '../../temporal/client.js';
 import { startBackfill } from '../../temporal/period-runs.js';
-import {
-  DEFAULT_BACKFILL_CONCURRENCY,
-  MAX_BACKFILL_CONCURRENCY,
-  type BackfillProgress,
-} from '../../workflows/backfill-reports-workflow.js';
+import { DEFAULT_BACKFILL_CONCURRENCY, MAX_BACKFILL_CONCURRENCY, type BackfillProgress } from '../../workflows/backfill-reports-workflow.js';
 import { describeFailure } from '../../workflows/failures.js';
 import { parseDateOption, parseFrequencyOption, parseOptions, parseWholeNumberOption, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
@@ -59,7 +55,8 @@ export async function backfillCommand(args: readonly string[], context: CliConte
   const from = parseDateOption('from', requireOption('backfill', 'from', options.from));
   const to = parseDateOption('to', requireOption('backfill', 'to', options.to));
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; allowed: --from on or before --to`);
-  const concurrency = options.concurrency === undefined ? DEFAULT_BACKFILL_CONCURRENCY : parseWholeNumberOption('concurrency', options.concurrency, 1, MAX_BACKFILL_CONCURRENCY);
+  const concurrency =
+    options.concurrency === undefined ? DEFAULT_BACKFILL_CONCURRENCY : parseWholeNumberOption('concurrency', options.concurrency, 1, MAX_BACKFILL_CONCURRENCY);
   const client = await withDatabase(context, ({ knex }) => loadClient(knex, clientId));
   assertReportable(client, 'deliver');
   const frequency = options.frequency === undefined ? client.frequency : parseFrequencyOption(options.frequency);
@@ -118,7 +115,8 @@ export async function backfillCommand(args: readonly string[], context: CliConte
     bar.update(summary.done);
     bar.finish();
     for (const line of describeBackfill(summary)) print(context, line);
-    if (summary.failed > 0) throw new Error(`${summary.failed} of ${summary.total} periods failed; each is a failed workflow in the Temporal UI (TwowayClient = "${clientId}")`);
+    if (summary.failed > 0)
+      throw new Error(`${summary.failed} of ${summary.total} periods failed; each is a failed workflow in the Temporal UI (TwowayClient = "${clientId}")`);
   } finally {
     await temporal.close();
   }

@@ -20,8 +20,14 @@ function reference(ref: SecretReference): string {
 
 function clientSummary(client: ClientConfig): string {
   const delivery = client.delivery;
-  const auth = delivery ? (delivery.auth.method === 'password' ? `password from ${reference(delivery.auth.password)}` : `key from ${reference(delivery.auth.privateKey)}`) : '';
-  const where = delivery ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.checksumFile ? ', .sha256' : ''})` : 'no delivery';
+  const auth = delivery
+    ? delivery.auth.method === 'password'
+      ? `password from ${reference(delivery.auth.password)}`
+      : `key from ${reference(delivery.auth.privateKey)}`
+    : '';
+  const where = delivery
+    ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.checksumFile ? ', .sha256' : ''})`
+    : 'no delivery';
   const flags = [
     client.environment,
     client.enabled ? 'enabled' : 'disabled',
@@ -71,11 +77,18 @@ async function saveColumns(knex: Knex, clientId: string, row: Row, columns: read
   const clientColumns = columns.filter((column) => (CLIENT_COLUMNS as readonly string[]).includes(column));
   const watchColumns = columns.filter((column) => (WATCH_COLUMNS as readonly string[]).includes(column));
   await knex.transaction(async (trx) => {
-    if (clientColumns.length > 0) await trx('clients').where({ id: clientId }).update(Object.fromEntries(clientColumns.map((column) => [column, columnValue(column, row[column])])));
+    if (clientColumns.length > 0)
+      await trx('clients')
+        .where({ id: clientId })
+        .update(Object.fromEntries(clientColumns.map((column) => [column, columnValue(column, row[column])])));
     if (watchColumns.length === 0) return;
     // active_since cannot be emptied: a watched client always has a first date (today's, UTC, when none is given).
-    const values = Object.fromEntries(watchColumns.map((column) => [column, row[column] ?? null]).filter(([column, value]) => column !== 'active_since' || value !== null));
-    const insert = trx('client_watch').insert({ client_id: clientId, active_since: trx.raw('CURRENT_DATE'), ...values }).onConflict('client_id');
+    const values = Object.fromEntries(
+      watchColumns.map((column) => [column, row[column] ?? null]).filter(([column, value]) => column !== 'active_since' || value !== null),
+    );
+    const insert = trx('client_watch')
+      .insert({ client_id: clientId, active_since: trx.raw('CURRENT_DATE'), ...values })
+      .onConflict('client_id');
     await (Object.keys(values).length > 0 ? insert.merge(Object.keys(values)) : insert.ignore());
   });
 }
@@ -112,7 +125,19 @@ async function setCommand(knex: Knex, context: CliContext, clientId: string, edi
 
 /** A new row: the table's defaults, the name, then the edits; inserted only when it validates. */
 async function addCommand(knex: Knex, context: CliContext, clientId: string, name: string, edits: readonly Edit[]): Promise<void> {
-  const defaults: Row = { id: clientId, name, environment: 'production', timezone: 'UTC', frequency: 'daily', enabled: true, after_hours: null, delivery: null, file_name_template: null, due: null, active_since: null };
+  const defaults: Row = {
+    id: clientId,
+    name,
+    environment: 'production',
+    timezone: 'UTC',
+    frequency: 'daily',
+    enabled: true,
+    after_hours: null,
+    delivery: null,
+    file_name_template: null,
+    due: null,
+    active_since: null,
+  };
   const edited = applyEdits(defaults, edits);
   // A new client is watched from the day it is added (in its zone) unless told otherwise.
   const row: Row = { ...edited, active_since: edited.active_since ?? localDateOf(validateRow(edited).timeZone, Date.now()) };
@@ -142,7 +167,8 @@ async function disableCommand(knex: Knex, context: CliContext, clientId: string)
   suggestSync(context);
 }
 
-const USAGE = 'allowed: clients list, clients add --client ID --name NAME [--set path=value …], clients set --client ID --set path=value [--unset path], clients enable --client ID, clients disable --client ID';
+const USAGE =
+  'allowed: clients list, clients add --client ID --name NAME [--set path=value …], clients set --client ID --set path=value [--unset path], clients enable --client ID, clients disable --client ID';
 
 /** `clients list|add|set|enable|disable`. */
 export async function clientsCommand(args: readonly string[], context: CliContext): Promise<void> {

@@ -31,10 +31,14 @@ export async function problemsCommand(args: readonly string[], context: CliConte
   try {
     await withDatabase(context, async ({ knex }) => {
       if (options.client && !(await knex('clients').where({ id: options.client }).first('id'))) throw new ClientNotFoundError(options.client);
-      const views = await assessClients({ knex, temporal: temporal?.client ?? null, scheduleTime: watch.scheduleTime, defaultDue: watch.defaultDue }, Date.now(), {
-        ...(options.client ? { clientId: options.client } : {}),
-        createWatch: false,
-      });
+      const views = await assessClients(
+        { knex, temporal: temporal?.client ?? null, scheduleTime: watch.scheduleTime, defaultDue: watch.defaultDue },
+        Date.now(),
+        {
+          ...(options.client ? { clientId: options.client } : {}),
+          createWatch: false,
+        },
+      );
       const counts: Record<ProblemState, number> = { late: 0, missing: 0, failed: 0 };
       for (const view of views) {
         if (!view.watched) {

@@ -46,7 +46,12 @@ export function describeOutcome(outcome: ReportPeriodOutcome): string {
  * Waits for the run's result; meanwhile, delivery may retry for up to a day, so each change in
  * its steps' attempts or last error is a line on stderr.
  */
-async function waitShowingRetries(temporal: TemporalClient, handle: WorkflowHandleWithFirstExecutionRunId<typeof reportPeriodWorkflow>, context: CliContext, workflowId: string) {
+async function waitShowingRetries(
+  temporal: TemporalClient,
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof reportPeriodWorkflow>,
+  context: CliContext,
+  workflowId: string,
+) {
   const result = handle.result();
   let finished = false;
   void result.then(
@@ -72,7 +77,12 @@ async function waitShowingRetries(temporal: TemporalClient, handle: WorkflowHand
 
 /** Runs one period's workflow on Temporal, waits for it (unless --no-wait) and prints what it did. */
 export async function runCommand(args: readonly string[], context: CliContext): Promise<void> {
-  const options = parseOptions('run', args, { client: { type: 'string' }, period: { type: 'string' }, force: { type: 'boolean' }, 'no-wait': { type: 'boolean' } });
+  const options = parseOptions('run', args, {
+    client: { type: 'string' },
+    period: { type: 'string' },
+    force: { type: 'boolean' },
+    'no-wait': { type: 'boolean' },
+  });
   const clientId = requireOption('run', 'client', options.client);
   const date = parseDateOption('period', requireOption('run', 'period', options.period));
   const plan = await withDatabase(context, ({ knex }) => planPeriodFile(knex, { clientId, date, purpose: 'deliver' }));
@@ -82,7 +92,9 @@ export async function runCommand(args: readonly string[], context: CliContext): 
   try {
     const handle = await startPeriodRun(temporal.client, input, (message) => context.stderr.write(`${message}\n`));
     if (options['no-wait']) {
-      context.stderr.write(`started ${workflowId} (run ${handle.firstExecutionRunId}); not waiting: \`twoway-report status --client ${clientId}\` shows how it ends\n`);
+      context.stderr.write(
+        `started ${workflowId} (run ${handle.firstExecutionRunId}); not waiting: \`twoway-report status --client ${clientId}\` shows how it ends\n`,
+      );
       print(context, `${workflowId} ${handle.firstExecutionRunId}`);
       return;
     }

@@ -18,11 +18,13 @@ export async function schedulesCommand(args: readonly string[], context: CliCont
     if (action === 'sync') {
       const watch = parseWatchSettings(context.env);
       const results = await withDatabase(context, ({ knex }) => syncSchedules(knex, temporal.client, watch.scheduleTime));
-      results.push(await syncWatchdogSchedule(temporal.client, watch.intervalMs).catch((error: unknown) => ({
-        clientId: WATCHDOG_LABEL,
-        action: 'failed' as const,
-        detail: `creating or updating the watchdog's schedule failed: ${error instanceof Error ? error.message : String(error)}`,
-      })));
+      results.push(
+        await syncWatchdogSchedule(temporal.client, watch.intervalMs).catch((error: unknown) => ({
+          clientId: WATCHDOG_LABEL,
+          action: 'failed' as const,
+          detail: `creating or updating the watchdog's schedule failed: ${error instanceof Error ? error.message : String(error)}`,
+        })),
+      );
       for (const result of results) print(context, `${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
       const failed = results.filter((result) => result.action === 'failed').map((result) => result.clientId);
       if (failed.length > 0) throw new ScheduleSyncFailedError(failed);
@@ -31,7 +33,10 @@ export async function schedulesCommand(args: readonly string[], context: CliCont
     const schedules = await listSchedules(temporal.client);
     if (schedules.length === 0) print(context, 'no schedules; run `twoway-report schedules sync`');
     for (const schedule of schedules) {
-      const next = schedule.nextRuns.slice(0, NEXT_RUNS_SHOWN).map((date) => date.toISOString()).join(', ');
+      const next = schedule.nextRuns
+        .slice(0, NEXT_RUNS_SHOWN)
+        .map((date) => date.toISOString())
+        .join(', ');
       print(context, `${schedule.scheduleId}  ${schedule.frequency} ${schedule.timeZone}${schedule.paused ? ' (paused)' : ''}  next: ${next || 'none'}`);
     }
   } finally {

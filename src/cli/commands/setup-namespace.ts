@@ -9,7 +9,12 @@ export async function setupNamespaceCommand(args: readonly string[], context: Cl
   const temporal = await connectTemporal(context.env);
   try {
     const added = await ensureSearchAttributes(temporal.client.connection, temporal.namespace);
-    print(context, added.length > 0 ? `added search attributes ${added.join(', ')} to namespace ${temporal.namespace}` : `namespace ${temporal.namespace} has every search attribute already`);
+    print(
+      context,
+      added.length > 0
+        ? `added search attributes ${added.join(', ')} to namespace ${temporal.namespace}`
+        : `namespace ${temporal.namespace} has every search attribute already`,
+    );
   } finally {
     await temporal.close();
   }

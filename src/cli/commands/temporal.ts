@@ -14,7 +14,6 @@ const TLS_VARIABLES: readonly (readonly [ours: string, its: string])[] = [
   ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'],
 ];
 
-
 /**
  * The Temporal CLI's environment: the server and namespace the project uses. Passed as
  * variables, not --address/--namespace flags, because `server`, `env` and `config` refuse those
