@@ -14,7 +14,7 @@ import { createHostActivities, createSharedActivities, type ActivityDeps } from 
 import { createNotificationActivities } from './activities/notifications.js';
 import { createPlanningActivities } from './activities/planning.js';
 import { createWatchdogActivities } from './activities/watchdog.js';
-import { parseWatchSettings, parseWorkerConfig, type TemporalConfig, type WatchSettings } from './config/env.js';
+import { WHOLE_NUMBER_SETTINGS, parseLogLevel, parseWatchSettings, parseWorkerConfig, type TemporalConfig, type WatchSettings } from './config/env.js';
 import type { Instant } from './domain/types.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
 import { TASK_QUEUE } from './domain/workflow-ids.js';
@@ -83,7 +83,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     taskQueue,
     ...workflowSource(),
     activities: { ...createSharedActivities(activityDeps), ...createPlanningActivities(), ...watchdog, ...notifications },
-    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? WHOLE_NUMBER_SETTINGS.maxConcurrentWorkflowTasks.default,
     shutdownGraceTime: '30 seconds',
   });
   const host = await Worker.create({
@@ -91,7 +91,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     namespace: options.namespace,
     taskQueue: hostTaskQueue,
     activities: createHostActivities(activityDeps),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentHostActivities ?? 4,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentHostActivities ?? WHOLE_NUMBER_SETTINGS.maxConcurrentFiles.default,
     // Long uploads get time to finish; the workflow retries whatever is cut off.
     shutdownGraceTime: '60 seconds',
   });
@@ -132,7 +132,10 @@ async function checkSearchAttributes(connection: NativeConnection, namespace: st
  * The `worker` command: a long-running worker process for the environment's configuration.
  * Stops gracefully on SIGINT/SIGTERM (the SDK's runtime handles the signals).
  */
-export async function runWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger = createLogger({ name: 'twoway-worker' })): Promise<void> {
+export async function runWorkerProcess(
+  env: NodeJS.ProcessEnv,
+  logger: Logger = createLogger({ name: 'twoway-worker', level: parseLogLevel(env) }),
+): Promise<void> {
   const config = parseWorkerConfig(env);
   Runtime.install({
     logger: temporalLogger(logger),

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frequency, RunPolicy } from '../domain/types.js';
-import { DEFAULT_DUE_TIMES, DUE_ALLOWED, parseDueTime, type DueTime } from '../domain/deadlines.js';
+import { DEFAULT_DUE_TIMES, DUE_ALLOWED, formatDueTime, parseDueTime, type DueTime } from '../domain/deadlines.js';
 import type { LocalTimeOfDay } from '../domain/schedule-plan.js';
 import { TwowayError, describeValue } from '../domain/errors.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND } from '../domain/time-zone.js';
@@ -22,11 +22,169 @@ export class InvalidEnvironmentError extends TwowayError {
   }
 }
 
-/** Every environment variable the project reads, with its default: the README's configuration table and the compose file follow this list. */
-export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; readonly default: string; readonly meaning: string }> = [
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
+const DEFAULT_METRICS_ADDRESS = '0.0.0.0:9464';
+const DEFAULT_SCHEDULE_TIME = '03:00';
+export const DEFAULT_UI_ADDRESS = '127.0.0.1:8080';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+
+const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: MS_PER_SECOND, m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY };
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION_EXAMPLES = 'such as 500ms, 30s, 15m, 6h or 2d';
+
+/** A duration variable: its allowed range (zero or a near-zero value would switch a safeguard off or fail every run), default and meaning. */
+interface DurationRange {
+  readonly variable: string;
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly defaultMs: number;
+  readonly meaning: string;
+}
+
+/**
+ * Every duration setting. Minimums are small enough for drills and demos that want failures in
+ * seconds; maximums catch a unit typed wrong (`24d` for `24h`).
+ */
+export const DURATION_RANGES = {
+  deliveryDeadline: {
+    variable: 'TWOWAY_DELIVERY_DEADLINE',
+    minMs: 5 * MS_PER_SECOND,
+    maxMs: 30 * MS_PER_DAY,
+    defaultMs: 24 * MS_PER_HOUR,
+    meaning: 'how long delivery of one file keeps retrying',
+  },
+  retryInitialInterval: {
+    variable: 'TWOWAY_RETRY_INITIAL_INTERVAL',
+    minMs: 100,
+    maxMs: MS_PER_HOUR,
+    defaultMs: 30 * MS_PER_SECOND,
+    meaning: 'first retry delay (doubles each time)',
+  },
+  retryMaxInterval: { variable: 'TWOWAY_RETRY_MAX_INTERVAL', minMs: 100, maxMs: MS_PER_DAY, defaultMs: 15 * MS_PER_MINUTE, meaning: 'longest retry delay' },
+  buildTimeout: {
+    variable: 'TWOWAY_BUILD_TIMEOUT',
+    minMs: 5 * MS_PER_SECOND,
+    maxMs: MS_PER_DAY,
+    defaultMs: 2 * MS_PER_HOUR,
+    meaning: 'longest a single file build may take',
+  },
+  buildDeadline: {
+    variable: 'TWOWAY_BUILD_DEADLINE',
+    minMs: 5 * MS_PER_SECOND,
+    maxMs: 7 * MS_PER_DAY,
+    defaultMs: 6 * MS_PER_HOUR,
+    meaning: 'how long building one file keeps retrying (all attempts) before the run fails',
+  },
+  // Activities heartbeat at most once a second, so a shorter silence would count every busy host as lost.
+  heartbeatTimeout: {
+    variable: 'TWOWAY_HEARTBEAT_TIMEOUT',
+    minMs: 2 * MS_PER_SECOND,
+    maxMs: MS_PER_HOUR,
+    defaultMs: 2 * MS_PER_MINUTE,
+    meaning: 'silence after which a build or upload counts as stuck',
+  },
+  hostTimeout: {
+    variable: 'TWOWAY_HOST_TIMEOUT',
+    minMs: MS_PER_SECOND,
+    maxMs: MS_PER_DAY,
+    defaultMs: 5 * MS_PER_MINUTE,
+    meaning: "wait for a file's host before rebuilding it on another",
+  },
+  sftpConnectTimeout: {
+    variable: 'TWOWAY_SFTP_CONNECT_TIMEOUT',
+    minMs: MS_PER_SECOND,
+    maxMs: 10 * MS_PER_MINUTE,
+    defaultMs: 20 * MS_PER_SECOND,
+    meaning: 'TCP connect, handshake and login, each',
+  },
+  sftpOperationTimeout: {
+    variable: 'TWOWAY_SFTP_OPERATION_TIMEOUT',
+    minMs: MS_PER_SECOND,
+    maxMs: MS_PER_HOUR,
+    defaultMs: 60 * MS_PER_SECOND,
+    meaning: 'every SFTP request and any stall of an upload',
+  },
+  // A pass must fit inside the interval (the schedule skips overlapping passes); over an hour, late and missing go unnoticed too long.
+  watchInterval: {
+    variable: 'TWOWAY_WATCH_INTERVAL',
+    minMs: MS_PER_MINUTE,
+    maxMs: MS_PER_HOUR,
+    defaultMs: 5 * MS_PER_MINUTE,
+    meaning: 'how often the watchdog schedule (created by `schedules sync`) judges every period and sends notifications',
+  },
+} as const satisfies Record<string, DurationRange>;
+
+/** A whole-number variable: its allowed range, default and meaning. */
+interface WholeNumberSetting {
+  readonly variable: string;
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+  readonly meaning: string;
+}
+
+export const WHOLE_NUMBER_SETTINGS = {
+  maxHosts: { variable: 'TWOWAY_MAX_HOSTS', min: 1, max: 100, default: 3, meaning: 'hosts one period run may try' },
+  maxConcurrentFiles: { variable: 'TWOWAY_MAX_CONCURRENT_FILES', min: 1, max: 256, default: 4, meaning: 'builds and uploads at once per worker' },
+  maxConcurrentWorkflowTasks: {
+    variable: 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS',
+    min: 2,
+    max: 1000,
+    default: 40,
+    meaning: 'workflow tasks at once per worker',
+  },
+  // Not 5432: the project's embedded server keeps clear of a system PostgreSQL.
+  embeddedPgPort: { variable: 'TWOWAY_EMBEDDED_PG_PORT', min: 1, max: 65_535, default: 54_329, meaning: 'port of the embedded PostgreSQL' },
+} as const satisfies Record<string, WholeNumberSetting>;
+
+/** Defaults of the run policy, from the settings above; every one can be set through the environment. */
+export const DEFAULT_RUN_POLICY: RunPolicy = {
+  deliveryDeadlineMs: DURATION_RANGES.deliveryDeadline.defaultMs,
+  retryInitialIntervalMs: DURATION_RANGES.retryInitialInterval.defaultMs,
+  retryMaxIntervalMs: DURATION_RANGES.retryMaxInterval.defaultMs,
+  buildTimeoutMs: DURATION_RANGES.buildTimeout.defaultMs,
+  buildDeadlineMs: DURATION_RANGES.buildDeadline.defaultMs,
+  heartbeatTimeoutMs: DURATION_RANGES.heartbeatTimeout.defaultMs,
+  hostScheduleToStartTimeoutMs: DURATION_RANGES.hostTimeout.defaultMs,
+  maxHosts: WHOLE_NUMBER_SETTINGS.maxHosts.default,
+};
+
+/** The SFTP timeouts a delivery uses when its caller gives none. */
+export const DEFAULT_SFTP_TIMEOUTS = {
+  connectTimeoutMs: DURATION_RANGES.sftpConnectTimeout.defaultMs,
+  operationTimeoutMs: DURATION_RANGES.sftpOperationTimeout.defaultMs,
+} as const;
+
+/** A row of the settings table for a duration setting: its default as people write it. */
+function durationRow(range: DurationRange): SettingRow {
+  return { name: range.variable, default: formatDuration(range.defaultMs), meaning: range.meaning };
+}
+
+function wholeNumberRow(setting: WholeNumberSetting): SettingRow {
+  return { name: setting.variable, default: String(setting.default), meaning: setting.meaning };
+}
+
+export interface SettingRow {
+  readonly name: string;
+  /** The default as documented; typed settings generate it from the value their parser falls back to. */
+  readonly default: string;
+  readonly meaning: string;
+}
+
+/**
+ * The settings table: every environment variable the project reads, with its default and
+ * meaning. The parsers below read each variable with the default given here (durations and
+ * whole numbers from their typed settings above), the README's configuration table and the
+ * compose worker's environment are checked against it (test/integration/readme.test.ts,
+ * docker-compose.test.ts), and nothing else reads the environment for settings.
+ */
+export const ENVIRONMENT_VARIABLES: readonly SettingRow[] = [
   { name: 'DATABASE_URL', default: 'embedded PostgreSQL in .data/postgres', meaning: 'PostgreSQL event store (source tables and ledger)' },
-  { name: 'TEMPORAL_ADDRESS', default: 'localhost:7233', meaning: 'Temporal frontend host:port' },
-  { name: 'TEMPORAL_NAMESPACE', default: 'default', meaning: 'Temporal namespace' },
+  { name: 'TEMPORAL_ADDRESS', default: DEFAULT_TEMPORAL_ADDRESS, meaning: 'Temporal frontend host:port' },
+  { name: 'TEMPORAL_NAMESPACE', default: DEFAULT_TEMPORAL_NAMESPACE, meaning: 'Temporal namespace' },
   { name: 'TEMPORAL_API_KEY', default: 'none', meaning: 'API key for a hosted cluster (turns TLS on)' },
   { name: 'TEMPORAL_TLS', default: 'false', meaning: 'true: TLS with the system CAs' },
   { name: 'TEMPORAL_TLS_CERT', default: 'none', meaning: 'client certificate file for mTLS (with TEMPORAL_TLS_KEY)' },
@@ -34,43 +192,43 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TEMPORAL_TLS_CA', default: 'system CAs', meaning: 'CA bundle file of the server' },
   { name: 'TWOWAY_WORK_DIR', default: '.data/work', meaning: 'where a worker writes files before delivering them' },
   { name: 'TWOWAY_DATA_DIR', default: '.data', meaning: "embedded services' state (PostgreSQL, demo Temporal and sshd)" },
-  { name: 'TWOWAY_EMBEDDED_PG_PORT', default: '54329', meaning: 'port of the embedded PostgreSQL' },
+  wholeNumberRow(WHOLE_NUMBER_SETTINGS.embeddedPgPort),
   {
     name: 'TWOWAY_METRICS_ADDRESS',
-    default: '0.0.0.0:9464',
+    default: DEFAULT_METRICS_ADDRESS,
     meaning: "Prometheus endpoint of a worker (/metrics); off to disable; the demo's worker: 127.0.0.1:9464 if free, unless set",
   },
   { name: 'TWOWAY_DEMO_TEMPORAL_PORT', default: '7233 if free', meaning: "frontend port of the demo's Temporal dev server" },
   { name: 'TWOWAY_DEMO_UI_PORT', default: '8233 if free', meaning: "Web UI port of the demo's Temporal dev server" },
-  { name: 'TWOWAY_DELIVERY_DEADLINE', default: '24h', meaning: 'how long delivery of one file keeps retrying' },
-  { name: 'TWOWAY_RETRY_INITIAL_INTERVAL', default: '30s', meaning: 'first retry delay (doubles each time)' },
-  { name: 'TWOWAY_RETRY_MAX_INTERVAL', default: '15m', meaning: 'longest retry delay' },
-  { name: 'TWOWAY_BUILD_TIMEOUT', default: '2h', meaning: 'longest a single file build may take' },
-  { name: 'TWOWAY_BUILD_DEADLINE', default: '6h', meaning: 'how long building one file keeps retrying (all attempts) before the run fails' },
-  { name: 'TWOWAY_HEARTBEAT_TIMEOUT', default: '2m', meaning: 'silence after which a build or upload counts as stuck' },
-  { name: 'TWOWAY_HOST_TIMEOUT', default: '5m', meaning: "wait for a file's host before rebuilding it on another" },
-  { name: 'TWOWAY_MAX_HOSTS', default: '3', meaning: 'hosts one period run may try' },
-  { name: 'TWOWAY_SFTP_CONNECT_TIMEOUT', default: '20s', meaning: 'TCP connect, handshake and login, each' },
-  { name: 'TWOWAY_SFTP_OPERATION_TIMEOUT', default: '60s', meaning: 'every SFTP request and any stall of an upload' },
-  { name: 'TWOWAY_MAX_CONCURRENT_FILES', default: '4', meaning: 'builds and uploads at once per worker' },
-  { name: 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', default: '40', meaning: 'workflow tasks at once per worker' },
-  { name: 'TWOWAY_SCHEDULE_TIME', default: '03:00', meaning: "local time (client's zone) at which schedules run" },
+  durationRow(DURATION_RANGES.deliveryDeadline),
+  durationRow(DURATION_RANGES.retryInitialInterval),
+  durationRow(DURATION_RANGES.retryMaxInterval),
+  durationRow(DURATION_RANGES.buildTimeout),
+  durationRow(DURATION_RANGES.buildDeadline),
+  durationRow(DURATION_RANGES.heartbeatTimeout),
+  durationRow(DURATION_RANGES.hostTimeout),
+  wholeNumberRow(WHOLE_NUMBER_SETTINGS.maxHosts),
+  durationRow(DURATION_RANGES.sftpConnectTimeout),
+  durationRow(DURATION_RANGES.sftpOperationTimeout),
+  wholeNumberRow(WHOLE_NUMBER_SETTINGS.maxConcurrentFiles),
+  wholeNumberRow(WHOLE_NUMBER_SETTINGS.maxConcurrentWorkflowTasks),
+  { name: 'TWOWAY_SCHEDULE_TIME', default: DEFAULT_SCHEDULE_TIME, meaning: "local time (client's zone) at which schedules run" },
   {
     name: 'TWOWAY_DUE_DAILY',
-    default: '+0 09:00',
+    default: formatDueTime(DEFAULT_DUE_TIMES.daily),
     meaning: "when a daily file is due: local time on the N-th day after the period's end date (a client's `due` setting overrides it)",
   },
-  { name: 'TWOWAY_DUE_WEEKLY', default: '+0 09:00', meaning: 'when a weekly file is due (the end date is the Monday after the week)' },
+  {
+    name: 'TWOWAY_DUE_WEEKLY',
+    default: formatDueTime(DEFAULT_DUE_TIMES.weekly),
+    meaning: 'when a weekly file is due (the end date is the Monday after the week)',
+  },
   {
     name: 'TWOWAY_DUE_MONTHLY',
-    default: '+7 09:00',
+    default: formatDueTime(DEFAULT_DUE_TIMES.monthly),
     meaning: 'when a monthly file is due (the monthly schedule runs on the first Saturday, up to 7 days after the month)',
   },
-  {
-    name: 'TWOWAY_WATCH_INTERVAL',
-    default: '5m',
-    meaning: 'how often the watchdog schedule (created by `schedules sync`) judges every period and sends notifications',
-  },
+  durationRow(DURATION_RANGES.watchInterval),
   {
     name: 'TWOWAY_WEBHOOK_URL',
     default: 'off',
@@ -84,7 +242,7 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
   { name: 'TWOWAY_WEBHOOK_FORMAT', default: 'json', meaning: 'json: the signed event; slack: a Slack-compatible { "text": … } body' },
   {
     name: 'TWOWAY_UI_ADDRESS',
-    default: '127.0.0.1:8080',
+    default: DEFAULT_UI_ADDRESS,
     meaning: "where `twoway-report ui` serves the status page; off loopback it requires TWOWAY_UI_TOKEN; the demo's page: 127.0.0.1:8080 if free, unless set",
   },
   {
@@ -98,58 +256,18 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ readonly name: string; reado
     default: 'none',
     meaning: "the Temporal Web UI's address, for the status page's links to workflows (the demo sets its own)",
   },
-  { name: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error' },
+  {
+    name: 'TEMPORAL_CLI_PATH',
+    default: 'temporal on PATH, else .tools/venv/bin/temporal',
+    meaning: 'the Temporal CLI the demo, the tests and `twoway-report temporal` run',
+  },
+  {
+    name: 'TEMPORAL_TEST_SERVER_PATH',
+    default: '.tools/venv/bin/temporal-test-server',
+    meaning: "Temporal's time-skipping test server, for the fast workflow tests",
+  },
+  { name: 'LOG_LEVEL', default: DEFAULT_LOG_LEVEL, meaning: LOG_LEVELS.join(', ') },
 ];
-
-export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
-export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
-const DEFAULT_METRICS_ADDRESS = '0.0.0.0:9464';
-
-const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: MS_PER_SECOND, m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY };
-const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const DURATION_EXAMPLES = 'such as 500ms, 30s, 15m, 6h or 2d';
-
-/** The range a duration variable may take: zero or a near-zero value would switch a safeguard off or fail every run. */
-interface DurationRange {
-  readonly variable: string;
-  readonly minMs: number;
-  readonly maxMs: number;
-}
-
-/**
- * Allowed ranges, one per duration variable. Minimums are small enough for drills and demos
- * that want failures in seconds; maximums catch a unit typed wrong (`24d` for `24h`).
- */
-export const DURATION_RANGES = {
-  deliveryDeadline: { variable: 'TWOWAY_DELIVERY_DEADLINE', minMs: 5 * MS_PER_SECOND, maxMs: 30 * MS_PER_DAY },
-  retryInitialInterval: { variable: 'TWOWAY_RETRY_INITIAL_INTERVAL', minMs: 100, maxMs: MS_PER_HOUR },
-  retryMaxInterval: { variable: 'TWOWAY_RETRY_MAX_INTERVAL', minMs: 100, maxMs: MS_PER_DAY },
-  buildTimeout: { variable: 'TWOWAY_BUILD_TIMEOUT', minMs: 5 * MS_PER_SECOND, maxMs: MS_PER_DAY },
-  buildDeadline: { variable: 'TWOWAY_BUILD_DEADLINE', minMs: 5 * MS_PER_SECOND, maxMs: 7 * MS_PER_DAY },
-  // Activities heartbeat at most once a second, so a shorter silence would count every busy host as lost.
-  heartbeatTimeout: { variable: 'TWOWAY_HEARTBEAT_TIMEOUT', minMs: 2 * MS_PER_SECOND, maxMs: MS_PER_HOUR },
-  hostTimeout: { variable: 'TWOWAY_HOST_TIMEOUT', minMs: MS_PER_SECOND, maxMs: MS_PER_DAY },
-  sftpConnectTimeout: { variable: 'TWOWAY_SFTP_CONNECT_TIMEOUT', minMs: MS_PER_SECOND, maxMs: 10 * MS_PER_MINUTE },
-  sftpOperationTimeout: { variable: 'TWOWAY_SFTP_OPERATION_TIMEOUT', minMs: MS_PER_SECOND, maxMs: MS_PER_HOUR },
-  // A pass must fit inside the interval (the schedule skips overlapping passes); over an hour, late and missing go unnoticed too long.
-  watchInterval: { variable: 'TWOWAY_WATCH_INTERVAL', minMs: MS_PER_MINUTE, maxMs: MS_PER_HOUR },
-} as const satisfies Record<string, DurationRange>;
-
-/** Defaults of the run policy; every one can be set through the environment. */
-export const DEFAULT_RUN_POLICY: RunPolicy = {
-  deliveryDeadlineMs: 24 * MS_PER_HOUR,
-  retryInitialIntervalMs: 30 * MS_PER_SECOND,
-  retryMaxIntervalMs: 15 * MS_PER_MINUTE,
-  buildTimeoutMs: 2 * MS_PER_HOUR,
-  buildDeadlineMs: 6 * MS_PER_HOUR,
-  heartbeatTimeoutMs: 2 * MS_PER_MINUTE,
-  hostScheduleToStartTimeoutMs: 5 * MS_PER_MINUTE,
-  maxHosts: 3,
-};
-
-const DEFAULT_SFTP_CONNECT_TIMEOUT_MS = 20 * MS_PER_SECOND;
-const DEFAULT_SFTP_OPERATION_TIMEOUT_MS = 60 * MS_PER_SECOND;
-const DEFAULT_WATCH_INTERVAL_MS = 5 * MS_PER_MINUTE;
 
 /** A duration as people write it: the largest unit that divides it evenly (`90s`, `2h`, `1500ms`). */
 export function formatDuration(ms: number): string {
@@ -160,9 +278,9 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-function duration(env: NodeJS.ProcessEnv, range: DurationRange, fallbackMs: number): number {
+function duration(env: NodeJS.ProcessEnv, range: DurationRange): number {
   const raw = env[range.variable]?.trim();
-  if (!raw) return fallbackMs;
+  if (!raw) return range.defaultMs;
   const match = DURATION_PATTERN.exec(raw);
   const ms = match?.[1] && match[2] ? Math.round(Number(match[1]) * (MS_PER_UNIT[match[2]] ?? 1)) : Number.NaN;
   if (!(ms >= range.minMs && ms <= range.maxMs)) {
@@ -191,9 +309,10 @@ function assertExceeds(env: NodeJS.ProcessEnv, longer: DurationSetting, shorter:
   );
 }
 
-function wholeNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
+function wholeNumber(env: NodeJS.ProcessEnv, setting: Omit<WholeNumberSetting, 'default' | 'meaning'> & { readonly default: number | null }): number | null {
+  const { variable, min, max } = setting;
   const raw = env[variable]?.trim();
-  if (!raw) return fallback;
+  if (!raw) return setting.default;
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new InvalidEnvironmentError(variable, describeValue(raw), `a whole number from ${min} to ${max}`);
@@ -203,21 +322,34 @@ function wholeNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number,
 
 /** A TCP port from the environment, or null when the variable is unset. */
 export function parsePort(env: NodeJS.ProcessEnv, variable: string): number | null {
-  return env[variable]?.trim() ? wholeNumber(env, variable, 0, 1, 65_535) : null;
+  return wholeNumber(env, { variable, min: 1, max: 65_535, default: null });
+}
+
+/** A whole-number setting of the table, its default when unset. */
+export function parseWholeNumber(env: NodeJS.ProcessEnv, setting: WholeNumberSetting): number {
+  return wholeNumber(env, setting) ?? setting.default;
+}
+
+/** LOG_LEVEL, checked. */
+export function parseLogLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const raw = env.LOG_LEVEL?.trim().toLowerCase() || DEFAULT_LOG_LEVEL;
+  const level = LOG_LEVELS.find((known) => known === raw);
+  if (!level) throw new InvalidEnvironmentError('LOG_LEVEL', describeValue(env.LOG_LEVEL), LOG_LEVELS.join(', '));
+  return level;
 }
 
 /** The run policy of the environment: every duration within its range, and the bounds that depend on each other in order. */
 export function parseRunPolicy(env: NodeJS.ProcessEnv): RunPolicy {
   const r = DURATION_RANGES;
   const policy: RunPolicy = {
-    deliveryDeadlineMs: duration(env, r.deliveryDeadline, DEFAULT_RUN_POLICY.deliveryDeadlineMs),
-    retryInitialIntervalMs: duration(env, r.retryInitialInterval, DEFAULT_RUN_POLICY.retryInitialIntervalMs),
-    retryMaxIntervalMs: duration(env, r.retryMaxInterval, DEFAULT_RUN_POLICY.retryMaxIntervalMs),
-    buildTimeoutMs: duration(env, r.buildTimeout, DEFAULT_RUN_POLICY.buildTimeoutMs),
-    buildDeadlineMs: duration(env, r.buildDeadline, DEFAULT_RUN_POLICY.buildDeadlineMs),
-    heartbeatTimeoutMs: duration(env, r.heartbeatTimeout, DEFAULT_RUN_POLICY.heartbeatTimeoutMs),
-    hostScheduleToStartTimeoutMs: duration(env, r.hostTimeout, DEFAULT_RUN_POLICY.hostScheduleToStartTimeoutMs),
-    maxHosts: wholeNumber(env, 'TWOWAY_MAX_HOSTS', DEFAULT_RUN_POLICY.maxHosts, 1, 100),
+    deliveryDeadlineMs: duration(env, r.deliveryDeadline),
+    retryInitialIntervalMs: duration(env, r.retryInitialInterval),
+    retryMaxIntervalMs: duration(env, r.retryMaxInterval),
+    buildTimeoutMs: duration(env, r.buildTimeout),
+    buildDeadlineMs: duration(env, r.buildDeadline),
+    heartbeatTimeoutMs: duration(env, r.heartbeatTimeout),
+    hostScheduleToStartTimeoutMs: duration(env, r.hostTimeout),
+    maxHosts: parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.maxHosts),
   };
   const check = (longer: DurationSetting, shorter: DurationSetting, why: string, orEqual = false) => assertExceeds(env, longer, shorter, why, orEqual);
   const heartbeat = { range: r.heartbeatTimeout, ms: policy.heartbeatTimeoutMs };
@@ -292,16 +424,16 @@ export interface WorkerConfig {
 /** TWOWAY_SFTP_CONNECT_TIMEOUT and TWOWAY_SFTP_OPERATION_TIMEOUT. */
 export function parseSftpTimeouts(env: NodeJS.ProcessEnv): WorkerConfig['sftpTimeouts'] {
   return {
-    connectTimeoutMs: duration(env, DURATION_RANGES.sftpConnectTimeout, DEFAULT_SFTP_CONNECT_TIMEOUT_MS),
-    operationTimeoutMs: duration(env, DURATION_RANGES.sftpOperationTimeout, DEFAULT_SFTP_OPERATION_TIMEOUT_MS),
+    connectTimeoutMs: duration(env, DURATION_RANGES.sftpConnectTimeout),
+    operationTimeoutMs: duration(env, DURATION_RANGES.sftpOperationTimeout),
   };
 }
 
 /** TWOWAY_MAX_CONCURRENT_FILES and TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS. */
 export function parseWorkerConcurrency(env: NodeJS.ProcessEnv): Pick<WorkerConfig, 'maxConcurrentHostActivities' | 'maxConcurrentWorkflowTasks'> {
   return {
-    maxConcurrentHostActivities: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_FILES', 4, 1, 256),
-    maxConcurrentWorkflowTasks: wholeNumber(env, 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 1000),
+    maxConcurrentHostActivities: parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.maxConcurrentFiles),
+    maxConcurrentWorkflowTasks: parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.maxConcurrentWorkflowTasks),
   };
 }
 
@@ -340,19 +472,18 @@ export function parseWatchSettings(env: NodeJS.ProcessEnv): WatchSettings {
   return {
     scheduleTime: parseScheduleTime(env),
     defaultDue: { daily: dueVariable(env, 'daily'), weekly: dueVariable(env, 'weekly'), monthly: dueVariable(env, 'monthly') },
-    intervalMs: duration(env, DURATION_RANGES.watchInterval, DEFAULT_WATCH_INTERVAL_MS),
+    intervalMs: duration(env, DURATION_RANGES.watchInterval),
   };
 }
 
 /** Local time of day (HH:MM, the client's zone) at which schedules run. */
 export function parseScheduleTime(env: NodeJS.ProcessEnv): { readonly hour: number; readonly minute: number } {
-  const raw = env.TWOWAY_SCHEDULE_TIME?.trim() || '03:00';
+  const raw = env.TWOWAY_SCHEDULE_TIME?.trim() || DEFAULT_SCHEDULE_TIME;
   const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw);
   if (!match) throw new InvalidEnvironmentError('TWOWAY_SCHEDULE_TIME', describeValue(raw), 'a local time HH:MM from 00:00 to 23:59');
   return { hour: Number(match[1]), minute: Number(match[2]) };
 }
 
-export const DEFAULT_UI_ADDRESS = '127.0.0.1:8080';
 /** Shorter tokens are guessable; the same floor as the webhook secret. */
 export const MIN_UI_TOKEN_LENGTH = 16;
 

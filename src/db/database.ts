@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { dataDir } from '../config/paths.js';
-import { EMBEDDED_POSTGRES_DEFAULT_PORT, startEmbeddedPostgres } from './embedded.js';
+import { WHOLE_NUMBER_SETTINGS, parseWholeNumber } from '../config/env.js';
+import { startEmbeddedPostgres } from './embedded.js';
 import { createKnex } from './knex.js';
 
 export interface Database {
@@ -21,7 +22,7 @@ export async function openDatabase(env: NodeJS.ProcessEnv = process.env, onLog?:
     const knex = createKnex(configured);
     return { knex, url: configured, embedded: false, close: () => knex.destroy() };
   }
-  const port = env.TWOWAY_EMBEDDED_PG_PORT ? Number(env.TWOWAY_EMBEDDED_PG_PORT) : EMBEDDED_POSTGRES_DEFAULT_PORT;
+  const port = parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.embeddedPgPort);
   const server = await startEmbeddedPostgres({ dataDir: `${dataDir(env)}/postgres`, port, ...(onLog ? { onLog } : {}) });
   const knex = createKnex(server.url);
   return {

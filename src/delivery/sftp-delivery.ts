@@ -15,6 +15,7 @@
  *
  * Secrets are resolved here, in the delivering process, and go nowhere but into ssh2.
  */
+import { DEFAULT_SFTP_TIMEOUTS } from '../config/env.js';
 import { BuiltFileMissingError, InvalidClientSettingError, RemoteFileConflictError, UploadVerificationError } from '../domain/errors.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
@@ -65,8 +66,6 @@ export interface DeliveryOptions {
   readonly logger?: Logger;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
-export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 /** At most two progress calls a second. */
 export const PROGRESS_INTERVAL_MS = 500;
 const CHECKSUM_SUFFIX = '.sha256';
@@ -173,8 +172,8 @@ export async function withRemoteFolder<T>(
   const credentials = await resolveCredentials(clientId, settings.auth, options.env ?? process.env);
   const progress = throttle(options.onProgress);
   const session = await SftpSession.open({ clientId, settings }, credentials, {
-    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_SFTP_TIMEOUTS.connectTimeoutMs,
+    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_SFTP_TIMEOUTS.operationTimeoutMs,
     signal: options.signal,
     logger,
   });

@@ -15,7 +15,17 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { createProgress } from '../cli/progress.js';
-import { parsePort, parseRunPolicy, parseSftpTimeouts, parseUiSettings, parseWatchSettings, parseWorkerConcurrency, type UiSettings } from '../config/env.js';
+import {
+  WHOLE_NUMBER_SETTINGS,
+  parseLogLevel,
+  parsePort,
+  parseRunPolicy,
+  parseSftpTimeouts,
+  parseUiSettings,
+  parseWatchSettings,
+  parseWorkerConcurrency,
+  type UiSettings,
+} from '../config/env.js';
 import { dataDir } from '../config/paths.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
@@ -24,7 +34,6 @@ import { localDateOf, MS_PER_DAY } from '../domain/time-zone.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 import { backfillWorkflowId, TASK_QUEUE } from '../domain/workflow-ids.js';
 import { openDatabase, type Database } from '../db/database.js';
-import { EMBEDDED_POSTGRES_DEFAULT_PORT } from '../db/embedded.js';
 import { migrateLatest } from '../db/knex.js';
 import { countPeriodEvents } from '../db/period-events.js';
 import { DEMO_CLIENTS, seedClients, seedEvents } from '../db/seed.js';
@@ -290,7 +299,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       ? {
           ...options.env,
           TWOWAY_DATA_DIR: scratch,
-          TWOWAY_EMBEDDED_PG_PORT: String(await demoPort(options.env, 'TWOWAY_EMBEDDED_PG_PORT', EMBEDDED_POSTGRES_DEFAULT_PORT, true)),
+          TWOWAY_EMBEDDED_PG_PORT: String(await demoPort(options.env, 'TWOWAY_EMBEDDED_PG_PORT', WHOLE_NUMBER_SETTINGS.embeddedPgPort.default, true)),
         }
       : options.env;
   const logPath = join(home, 'worker.log');
@@ -312,7 +321,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     await mkdir(home, { recursive: true });
     logger = createLogger({
       name: 'twoway-demo',
-      level: env.LOG_LEVEL?.trim() || 'info',
+      level: parseLogLevel(env),
       destination: pino.destination({ dest: logPath, mkdir: true, sync: false }),
     });
     Runtime.install({ logger: temporalLogger(logger), ...(metricsAddress ? { telemetryOptions: prometheusTelemetryOptions(metricsAddress) } : {}) });

@@ -20,6 +20,7 @@ const REDACTED_PATHS = [
 ];
 
 export interface LoggerOptions {
+  /** From LOG_LEVEL through parseLogLevel (src/config/env.ts); `info` when not given. */
   readonly level?: string;
   readonly name?: string;
   /** Where lines go; standard error when not given (standard output stays for command results). */
@@ -29,7 +30,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
-      level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+      level: options.level ?? 'info',
       name: options.name ?? 'twoway-report',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,

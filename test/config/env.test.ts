@@ -1,14 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   DEFAULT_RUN_POLICY,
   DURATION_RANGES,
+  ENVIRONMENT_VARIABLES,
   formatDuration,
   InvalidEnvironmentError,
+  parseLogLevel,
   parseRunPolicy,
+  parseScheduleTime,
   parseWatchSettings,
+  parseWholeNumber,
   parseWorkerConfig,
+  WHOLE_NUMBER_SETTINGS,
 } from '../../src/config/env.js';
+import { PROJECT_ROOT } from '../../src/config/paths.js';
+import { formatDueTime } from '../../src/domain/deadlines.js';
 import { runCliProcess } from '../support/cli.js';
 
 /** Every duration variable at its smallest allowed value: still a consistent configuration. */
@@ -176,5 +185,58 @@ describe('configuration: the watchdog', () => {
         );
       }
     }
+  });
+});
+
+describe('configuration: the settings table', () => {
+  const row = (name: string) => {
+    const found = ENVIRONMENT_VARIABLES.find((entry) => entry.name === name);
+    assert.ok(found, `${name} is in the settings table`);
+    return found;
+  };
+
+  it('documents as default what each parser returns when nothing is set', () => {
+    const config = parseWorkerConfig({});
+    for (const range of Object.values(DURATION_RANGES)) assert.equal(row(range.variable).default, formatDuration(range.defaultMs), range.variable);
+    assert.deepEqual(
+      [config.policy.deliveryDeadlineMs, config.policy.heartbeatTimeoutMs, config.sftpTimeouts.connectTimeoutMs, config.watch.intervalMs].map(formatDuration),
+      ['TWOWAY_DELIVERY_DEADLINE', 'TWOWAY_HEARTBEAT_TIMEOUT', 'TWOWAY_SFTP_CONNECT_TIMEOUT', 'TWOWAY_WATCH_INTERVAL'].map((name) => row(name).default),
+    );
+    assert.deepEqual(
+      [
+        config.policy.maxHosts,
+        config.maxConcurrentHostActivities,
+        config.maxConcurrentWorkflowTasks,
+        parseWholeNumber({}, WHOLE_NUMBER_SETTINGS.embeddedPgPort),
+      ].map(String),
+      ['TWOWAY_MAX_HOSTS', 'TWOWAY_MAX_CONCURRENT_FILES', 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 'TWOWAY_EMBEDDED_PG_PORT'].map((name) => row(name).default),
+    );
+    assert.equal(formatDueTime(config.watch.defaultDue.monthly), row('TWOWAY_DUE_MONTHLY').default);
+    assert.equal(config.metricsAddress, row('TWOWAY_METRICS_ADDRESS').default);
+    assert.equal(config.temporal.address, row('TEMPORAL_ADDRESS').default);
+    assert.equal(parseLogLevel({}), row('LOG_LEVEL').default);
+    const { hour, minute } = parseScheduleTime({});
+    assert.equal(`${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, row('TWOWAY_SCHEDULE_TIME').default);
+  });
+
+  it('lists every variable the code reads (nothing reads the environment around it)', () => {
+    const read = new Set<string>();
+    const sourceFiles = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+      );
+    for (const file of sourceFiles(join(PROJECT_ROOT, 'src'))) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/\benv\??\.([A-Z][A-Z0-9_]+)|\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g))
+        read.add(match[1] ?? match[2] ?? '');
+    }
+    assert.ok(read.has('TWOWAY_WEBHOOK_URL') && read.has('DATABASE_URL'), 'the scan finds reads');
+    // PATH is the system's, not a setting.
+    const unlisted = [...read].filter((name) => name !== 'PATH' && !ENVIRONMENT_VARIABLES.some((entry) => entry.name === name));
+    assert.deepEqual(unlisted, []);
+  });
+
+  it('refuses a LOG_LEVEL pino does not know, naming the allowed ones', () => {
+    assert.throws(() => parseLogLevel({ LOG_LEVEL: 'verbose' }), /LOG_LEVEL is "verbose"; allowed: trace, debug, info, warn, error/);
+    assert.equal(parseLogLevel({ LOG_LEVEL: 'DEBUG' }), 'debug');
   });
 });

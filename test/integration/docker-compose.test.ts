@@ -35,6 +35,8 @@ const LOCAL_ONLY_VARIABLES: Readonly<Record<string, string>> = {
   TEMPORAL_TLS_CERT: 'mTLS to a hosted cluster needs mounted certificates: an override file, not this one',
   TEMPORAL_TLS_KEY: 'mTLS to a hosted cluster needs mounted certificates: an override file, not this one',
   TEMPORAL_TLS_CA: 'CA of a hosted cluster; the bundled server has no TLS',
+  TEMPORAL_CLI_PATH: 'developer tools; the worker image runs no Temporal CLI',
+  TEMPORAL_TEST_SERVER_PATH: 'developer tools; the worker image runs no Temporal CLI',
   TWOWAY_UI_ADDRESS: 'read by `twoway-report ui`, not by the worker; compose runs no status page',
   TWOWAY_UI_TOKEN: 'read by `twoway-report ui`, not by the worker; compose runs no status page',
   TWOWAY_TEMPORAL_UI_URL: "the status page's links; compose runs no status page (its temporal-ui service is reached directly)",

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { parseUiSettings } from '../../config/env.js';
+import { parseLogLevel, parseUiSettings } from '../../config/env.js';
 import { createLogger } from '../../observability/logger.js';
 import { connectTemporal } from '../../temporal/client.js';
 import { startStatusServer } from '../../ui/server.js';
@@ -14,7 +14,7 @@ export async function uiCommand(args: readonly string[], context: CliContext): P
   const temporal = await connectTemporal(context.env);
   try {
     await withDatabase(context, async ({ knex }) => {
-      const logger = createLogger({ name: 'twoway-ui', level: context.env.LOG_LEVEL?.trim() || 'info' });
+      const logger = createLogger({ name: 'twoway-ui', level: parseLogLevel(context.env) });
       const server = await startStatusServer({ knex, temporal: temporal.client, namespace: temporal.namespace, settings, logger });
       print(context, `status page:       ${server.url}${settings.token ? '  (token required: TWOWAY_UI_TOKEN)' : ''}`);
       print(context, 'serving until Ctrl-C');
