@@ -109,15 +109,23 @@ export interface GridSummary {
   readonly deliveredToday: number;
 }
 
+/** A client's cells in its frequency's columns, looked up once per page (the grid, the summary and the filters all read them). */
+interface ClientRow {
+  readonly client: ClientSummary;
+  readonly cells: readonly (Cell | undefined)[];
+}
+
+function clientRows(grid: StatusGrid): ClientRow[] {
+  return grid.clients.map((client) => {
+    const prefix = cellKey(client.id, client.frequency, '');
+    return { client, cells: grid.columns[client.frequency].map((start) => grid.cells.get(prefix + start)) };
+  });
+}
+
 /** Counts of every state over the grid's columns. */
-export function summarize(grid: StatusGrid): GridSummary {
+export function summarize(grid: StatusGrid, rows: readonly ClientRow[] = clientRows(grid)): GridSummary {
   const counts = Object.fromEntries(CELL_STATES.map((state) => [state, 0])) as Record<CellState, number>;
-  for (const client of grid.clients) {
-    for (const start of grid.columns[client.frequency]) {
-      const cell = grid.cells.get(cellKey(client.id, client.frequency, start));
-      if (cell) counts[cell.state] += 1;
-    }
-  }
+  for (const row of rows) for (const cell of row.cells) if (cell) counts[cell.state] += 1;
   return { counts, deliveredToday: grid.deliveredToday };
 }
 
@@ -148,41 +156,38 @@ function filterForm(filters: GridFilters): string {
   return `<form method="get" action="/" id="filters">client <input name="client" value="${escapeHtml(filters.client)}"> <select name="state">${states}</select> <select name="frequency">${frequencies}</select> <button type="submit">filter</button></form>`;
 }
 
-function gridTable(grid: StatusGrid, frequency: Frequency, clients: readonly ClientSummary[]): string {
+// Tens of thousands of cells: built by appending to one string, the fastest way V8 offers.
+function gridTable(grid: StatusGrid, frequency: Frequency, rows: readonly ClientRow[]): string {
   const columns = grid.columns[frequency];
-  const head = `<tr><th>client</th>${columns.map((start) => `<th>${escapeHtml(start.slice(frequency === 'monthly' ? 0 : 5, frequency === 'monthly' ? 7 : 10))}</th>`).join('')}</tr>`;
-  const rows = clients.map((client) => {
+  let html = `<h2>${frequency}</h2><table class="grid" id="grid-${frequency}"><tr><th>client</th>`;
+  for (const start of columns) html += `<th>${escapeHtml(start.slice(frequency === 'monthly' ? 0 : 5, frequency === 'monthly' ? 7 : 10))}</th>`;
+  html += '</tr>';
+  for (const { client, cells } of rows) {
     const prefix = periodPath(client.id, frequency, '');
-    const cells = columns.map((start) => {
-      const cell = grid.cells.get(cellKey(client.id, frequency, start));
+    const flag = client.enabled ? (client.environment === 'production' ? '' : ` (${escapeHtml(client.environment)})`) : ' (disabled)';
+    html += `<tr><td class="c"><a href="${clientPath(client.id)}">${escapeHtml(client.id)}</a>${flag}</td>`;
+    for (let index = 0; index < columns.length; index += 1) {
+      const cell = cells[index];
       const state = cell?.state ?? 'none';
       const label = state === 'restated' ? `r${cell?.revision ?? ''}` : STATE_LABELS[state];
-      return `<td class="s-${state}"><a href="${prefix}${start}">${label}</a></td>`;
-    });
-    const flag = client.enabled ? (client.environment === 'production' ? '' : ` (${escapeHtml(client.environment)})`) : ' (disabled)';
-    return `<tr><td class="c"><a href="${clientPath(client.id)}">${escapeHtml(client.id)}</a>${flag}</td>${cells.join('')}</tr>`;
-  });
-  return `<h2>${frequency}</h2><table class="grid" id="grid-${frequency}">${head}${rows.join('')}</table>`;
+      html += `<td class="s-${state}"><a href="${prefix}${columns[index]}">${label}</a></td>`;
+    }
+    html += '</tr>';
+  }
+  return `${html}</table>`;
 }
 
 /** The grid: one table per frequency, clients by their newest periods, filtered. */
 export function renderStatusPage(grid: StatusGrid, filters: GridFilters, context: PageContext): string {
-  const summary = summarize(grid);
+  const rows = clientRows(grid);
+  const summary = summarize(grid, rows);
   const tables: string[] = [];
   let shown = 0;
   for (const frequency of FREQUENCIES) {
     if (filters.frequency !== null && filters.frequency !== frequency) continue;
-    const clients = grid.clients.filter(
-      (client) =>
-        client.frequency === frequency &&
-        matchesFilters(
-          client,
-          grid.columns[frequency].map((start) => grid.cells.get(cellKey(client.id, frequency, start))),
-          filters,
-        ),
-    );
-    shown += clients.length;
-    if (clients.length > 0 && grid.columns[frequency].length > 0) tables.push(gridTable(grid, frequency, clients));
+    const shownRows = rows.filter((row) => row.client.frequency === frequency && matchesFilters(row.client, row.cells, filters));
+    shown += shownRows.length;
+    if (shownRows.length > 0 && grid.columns[frequency].length > 0) tables.push(gridTable(grid, frequency, shownRows));
   }
   const legend = CELL_STATES.map(
     (state) => `<span class="s-${state}">&nbsp;${escapeHtml(STATE_LABELS[state])}&nbsp;</span> ${escapeHtml(STATE_NAMES[state])}`,

@@ -99,12 +99,12 @@ function startOfUtcDay(now: Instant): Date {
   return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()));
 }
 
-/** Newest `count` period starts per frequency that the watchdog or the ledger knows of. */
+/** Newest `count` period starts per frequency that the watchdog or the ledger knows of (DISTINCT per table first: a few dozen rows to merge, not every period). */
 async function loadColumns(knex: Knex, count: number): Promise<Record<Frequency, LocalDate[]>> {
   const rows = (await knex.raw(
     `SELECT frequency, period_start FROM (
        SELECT frequency, period_start, row_number() OVER (PARTITION BY frequency ORDER BY period_start DESC) AS position
-         FROM (SELECT frequency, period_start FROM period_states UNION SELECT frequency, period_start FROM report_runs) AS known
+         FROM (SELECT DISTINCT frequency, period_start FROM period_states UNION SELECT DISTINCT frequency, period_start FROM report_runs) AS known
      ) AS ranked WHERE position <= ? ORDER BY frequency, period_start DESC`,
     [count],
   )) as { rows: { frequency: Frequency; period_start: string }[] };
