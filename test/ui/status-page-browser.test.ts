@@ -1,17 +1,20 @@
 /**
  * The status page in a real headless browser (Debian's chromium through playwright-core), on a
  * running demo (every real part): hooli's failed periods show failed, the repair preview lists
- * exactly the failed and missing periods, a rerun after the fix turns the cell delivered, and
+ * exactly the failed and missing periods, a rerun after the fix turns the cell delivered, pause,
+ * unpause, a confirmed force and a repair go through Temporal and the ledger, and
  * bound off loopback the page refuses to start without a token and refuses requests without it.
  */
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Browser, Page } from 'playwright-core';
 import { createKnex } from '../../src/db/knex.js';
 import { freePort } from '../../src/devstack/ports.js';
+import { scheduleId } from '../../src/domain/workflow-ids.js';
 import { launchBrowser } from '../support/browser.js';
 import { runCliProcess, startCliProcess } from '../support/cli.js';
 import { demoTestSetting } from '../support/demo.js';
@@ -129,6 +132,69 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
     // The action is logged with what it did.
     const log = await readFile(join(dataDir, 'demo', 'worker.log'), 'utf8');
     assert.match(log, new RegExp(`"action":"rerun","client":"hooli".*"workflowId":"twoway-report/hooli/daily/${period}".*status page: rerun of`));
+  });
+
+  it('pause and unpause a schedule, force a revision after confirming, and start a repair, each through Temporal and the ledger', async () => {
+    const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS ?? '' });
+    try {
+      const schedule = new Client({ connection }).schedule.getHandle(scheduleId('acme'));
+      await page.goto(`${pageUrl}/c/acme`);
+      assert.equal(await page.locator('#schedule-state').innerText(), 'active');
+      await page.click('button:has-text("pause")');
+      assert.equal((await schedule.describe()).state.paused, true, 'paused in Temporal');
+      await page.goto(`${pageUrl}/c/acme`);
+      assert.equal(await page.locator('#schedule-state').innerText(), 'paused');
+      await page.click('button:has-text("unpause")');
+      assert.equal((await schedule.describe()).state.paused, false, 'unpaused in Temporal');
+    } finally {
+      await connection.close();
+    }
+
+    // Force: the browser will not submit it unconfirmed; confirmed, a forced run reaches the ledger.
+    const delivered = (await knex('report_files').where({ client_id: 'acme', status: 'delivered' }).orderBy('period_start').first('period_start')) as {
+      period_start: string;
+    };
+    await page.goto(`${pageUrl}/p/acme/daily/${delivered.period_start}`);
+    await page.click('button:has-text("force a revision")');
+    assert.equal(
+      await knex('report_runs').where({ client_id: 'acme', period_start: delivered.period_start, forced: true }).first(),
+      undefined,
+      'nothing starts without the confirmation',
+    );
+    await page.check('input[name="confirm"]');
+    await page.click('button:has-text("force a revision")');
+    const forced = await waitUntil(
+      async () =>
+        (await knex('report_runs').where({ client_id: 'acme', period_start: delivered.period_start, forced: true }).whereNot({ status: 'running' }).first()) as
+          { status: string } | undefined,
+      { timeoutMs: RUN_TIMEOUT_MS, what: `a forced run of acme ${delivered.period_start} to finish` },
+    );
+    assert.equal(forced.status, 'unchanged', 'the same data builds the same file: nothing new is delivered');
+
+    // Repair: every period still failed or missing is run, and delivered now that hooli is fixed.
+    const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=DEMO_SFTP_PASSWORD'], env);
+    assert.equal(fixed.status, 0, fixed.stderr);
+    const toRepair = (await recordedProblems('hooli')).map((row) => row.split(' ')[1] as string);
+    const undelivered: string[] = [];
+    for (const period of toRepair)
+      if (!(await knex('report_files').where({ client_id: 'hooli', period_start: period, status: 'delivered' }).first())) undelivered.push(period);
+    assert.ok(undelivered.length > 0, 'hooli has failed periods left to repair');
+    await page.goto(`${pageUrl}/repair?client=hooli`);
+    await page.click('button:has-text("start the repair of hooli")');
+    await waitUntil(
+      async () => {
+        const files = (
+          await knex('report_files')
+            .where({ client_id: 'hooli', status: 'delivered' })
+            .whereIn('period_start', undelivered)
+            .count<{ count: string }[]>('* as count')
+        )[0];
+        return Number(files?.count) === undelivered.length;
+      },
+      { timeoutMs: RUN_TIMEOUT_MS, intervalMs: 1_000, what: `the repair to deliver hooli ${undelivered.join(', ')}` },
+    );
+    const log = await readFile(join(dataDir, 'demo', 'worker.log'), 'utf8');
+    for (const action of ['pause', 'unpause', 'force', 'repair']) assert.match(log, new RegExp(`"action":"${action}"`), `the ${action} action is logged`);
   });
 
   it('a POST without the CSRF token is refused', async () => {
