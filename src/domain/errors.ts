@@ -30,6 +30,12 @@ export function describeValue(value: unknown): string {
   return shown.length > MAX_SHOWN_CHARACTERS ? `${shown.slice(0, MAX_SHOWN_CHARACTERS)}…` : shown;
 }
 
+/** An error for a message line: our own errors already say what is wrong; others (Temporal's, gRPC's, the driver's) also need their type. */
+export function describeError(error: unknown): string {
+  if (error instanceof TwowayError) return error.message;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** A client setting that can never work as given; retrying cannot help. */
 export class InvalidClientSettingError extends TwowayError {
   constructor(

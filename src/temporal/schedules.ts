@@ -8,7 +8,7 @@ import {
 } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { assertClientUsable, parseClientConfig, type ClientRow } from '../domain/client-config.js';
-import { TwowayError } from '../domain/errors.js';
+import { describeError } from '../domain/errors.js';
 import { calendarFor, type LocalTimeOfDay } from '../domain/schedule-plan.js';
 import type { ClientConfig } from '../domain/types.js';
 import { SCHEDULE_ID_PREFIX, TASK_QUEUE, scheduleId, scheduledWorkflowId } from '../domain/workflow-ids.js';
@@ -63,12 +63,6 @@ export interface SyncResult {
   readonly action: SyncAction;
   /** What was done, or why it could not be: every line names its client and its reason. */
   readonly detail: string;
-}
-
-/** Our own errors already say what is wrong; others (Temporal's, gRPC's) also need their type. */
-function messageOf(error: unknown): string {
-  if (error instanceof TwowayError) return error.message;
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** The schedule as the server has it now, or null (describe is consistent; listing is not). */
@@ -151,7 +145,7 @@ export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeO
       assertClientUsable(config);
       results.push(await syncOne(client, config, time, taskQueue));
     } catch (error) {
-      results.push({ clientId: row.id, action: 'failed', detail: `${messageOf(error)}; its schedule, if any, is left as it was` });
+      results.push({ clientId: row.id, action: 'failed', detail: `${describeError(error)}; its schedule, if any, is left as it was` });
     }
   }
   let existing: Set<string>;
@@ -159,7 +153,7 @@ export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeO
     // Stale schedules are found by listing; one created moments ago may be missed, and the next sync removes it.
     existing = await existingScheduleIds(client);
   } catch (error) {
-    results.push({ clientId: '(all)', action: 'failed', detail: `listing schedules to remove stale ones failed: ${messageOf(error)}` });
+    results.push({ clientId: '(all)', action: 'failed', detail: `listing schedules to remove stale ones failed: ${describeError(error)}` });
     return results;
   }
   for (const id of existing) {
@@ -170,7 +164,7 @@ export async function syncSchedules(knex: Knex, client: Client, time: LocalTimeO
       results.push({ clientId, action: 'deleted', detail: 'client disabled, sandbox or no longer in the clients table' });
     } catch (error) {
       if (error instanceof ScheduleNotFoundError) results.push({ clientId, action: 'deleted', detail: 'already gone' });
-      else results.push({ clientId, action: 'failed', detail: `deleting its schedule failed: ${messageOf(error)}` });
+      else results.push({ clientId, action: 'failed', detail: `deleting its schedule failed: ${describeError(error)}` });
     }
   }
   return results;

@@ -8,7 +8,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { parseClientConfig, type ClientRow } from '../domain/client-config.js';
 import type { DueTime } from '../domain/deadlines.js';
-import { TwowayError } from '../domain/errors.js';
+import { describeError } from '../domain/errors.js';
 import { assessPeriod, type DeliveredFact, type PeriodAssessment, type RecordedState, type RunFact, type WatchRules } from '../domain/period-states.js';
 import { periodsBetween } from '../domain/periods.js';
 import type { LocalTimeOfDay } from '../domain/schedule-plan.js';
@@ -58,11 +58,6 @@ export type ClientView =
       readonly needsAttention: boolean;
     };
 
-function messageOf(error: unknown): string {
-  if (error instanceof TwowayError) return error.message;
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 /** What Temporal says of a period's workflow when the ledger has no run, or a run that may be dead. */
 async function runFromTemporal(temporal: Client, workflowId: string): Promise<(RunFact & { errorType: string | null }) | null> {
   try {
@@ -101,7 +96,7 @@ function watchableConfig(row: ClientRow): ClientConfig | { reason: string; needs
     try {
       return parseClientConfig({ ...row, after_hours: null, delivery: null, file_name_template: null, name: row.id, due: null });
     } catch {
-      return { reason: `its settings do not validate: ${messageOf(error)}`, needsAttention: true };
+      return { reason: `its settings do not validate: ${describeError(error)}`, needsAttention: true };
     }
   }
 }
@@ -166,7 +161,7 @@ export async function assessClients(context: WatchContext, now: Instant, options
     try {
       views.push(await viewClient(context, row, now, budget, options.createWatch));
     } catch (error) {
-      views.push({ clientId: row.id, watched: false, reason: `watching it failed: ${messageOf(error)}`, needsAttention: true });
+      views.push({ clientId: row.id, watched: false, reason: `watching it failed: ${describeError(error)}`, needsAttention: true });
     }
   }
   return views;

@@ -7,14 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
-import { createKnex } from '../../src/db/knex.js';
-import { runCliProcess, startCliProcess, type CliResult } from '../support/cli.js';
-import { demoTestSetting } from '../support/demo.js';
+import { runCliProcess, type CliResult } from '../support/cli.js';
+import { startTestDemo, type RunningDemo } from '../support/demo.js';
 import { waitUntil } from '../support/wait.js';
 
 const NPX = 'npx twoway-report ';
@@ -40,8 +38,8 @@ function shellWords(line: string): string[] {
 }
 
 describe('the README runbook, run as written against the demo (real PostgreSQL, Temporal dev server, sshd)', () => {
-  let dataDir: string;
-  let demo: ReturnType<typeof startCliProcess>;
+  let running: RunningDemo;
+  let demo: RunningDemo['process'];
   let env: NodeJS.ProcessEnv;
   let knex: Knex;
   let commands: string[];
@@ -68,22 +66,12 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
 
   before(async () => {
     commands = commandsOf(await runbookSection());
-    const setting = await demoTestSetting('runbook-test');
-    dataDir = setting.dataDir;
-    demo = startCliProcess(['demo', '--events', '2000', '--days', '10'], setting.env);
-    await demo.stdoutMatches(/^the demo keeps running/m);
-    const printed = /^CLI against this demo: TEMPORAL_ADDRESS=(\S+) DATABASE_URL=(\S+) npx twoway-report status$/m.exec(demo.stdout());
-    assert.ok(printed?.[1] && printed[2], demo.stdout());
-    env = { TEMPORAL_ADDRESS: printed[1], DATABASE_URL: printed[2], TWOWAY_DATA_DIR: dataDir };
-    knex = createKnex(printed[2]);
+    running = await startTestDemo('runbook-test');
+    ({ process: demo, cliEnv: env, knex } = running);
   });
 
   after(async () => {
-    await knex?.destroy();
-    demo?.interrupt();
-    const result = await demo?.done;
-    await rm(dataDir, { recursive: true, force: true });
-    assert.equal(result?.status, 0, `${result?.stdout}\n${result?.stderr}`);
+    await running?.stop();
   });
 
   it('every runbook command runs as written and does what the runbook says', async () => {

@@ -6,18 +6,17 @@
  * bound off loopback the page refuses to start without a token and refuses requests without it.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Browser, Page } from 'playwright-core';
-import { createKnex } from '../../src/db/knex.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { scheduleId } from '../../src/domain/workflow-ids.js';
 import { launchBrowser } from '../support/browser.js';
 import { runCliProcess, startCliProcess } from '../support/cli.js';
-import { demoTestSetting } from '../support/demo.js';
+import { startTestDemo, type RunningDemo } from '../support/demo.js';
 import { waitUntil } from '../support/wait.js';
 
 const RUN_TIMEOUT_MS = 120_000;
@@ -25,7 +24,7 @@ const TOKEN = 'status-page-test-token-0123';
 
 describe('the status page in a headless browser, on the demo (real PostgreSQL, Temporal dev server, sshd)', () => {
   let dataDir: string;
-  let demo: ReturnType<typeof startCliProcess>;
+  let running: RunningDemo;
   let env: NodeJS.ProcessEnv;
   let knex: Knex;
   let pageUrl: string;
@@ -49,32 +48,22 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
   }
 
   before(async () => {
-    const setting = await demoTestSetting('status-page');
-    dataDir = setting.dataDir;
     // Info: the page's actions are logged at info to the demo's worker.log.
-    demo = startCliProcess(['demo', '--events', '2000', '--days', '10'], { ...setting.env, LOG_LEVEL: 'info' });
-    await demo.stdoutMatches(/^the demo keeps running/m);
-    const output = demo.stdout();
-    const printed = /^CLI against this demo: TEMPORAL_ADDRESS=(\S+) DATABASE_URL=(\S+) npx twoway-report status$/m.exec(output);
-    assert.ok(printed?.[1] && printed[2], output);
-    env = { TEMPORAL_ADDRESS: printed[1], DATABASE_URL: printed[2], TWOWAY_DATA_DIR: dataDir };
-    knex = createKnex(printed[2]);
+    running = await startTestDemo('status-page', { LOG_LEVEL: 'info' });
+    ({ cliEnv: env, knex } = running);
+    dataDir = running.setting.dataDir;
     // The page's address is printed right below the Temporal UI's.
-    const addresses = /^Temporal Web UI: {3}(\S+) .*\nstatus page: {7}(http:\/\/127\.0\.0\.1:\d+) /m.exec(output);
-    assert.ok(addresses?.[2], output);
+    const addresses = /^Temporal Web UI: {3}(\S+) .*\nstatus page: {7}(http:\/\/127\.0\.0\.1:\d+) /m.exec(running.output);
+    assert.ok(addresses?.[2], running.output);
     pageUrl = addresses[2];
-    assert.equal(pageUrl, setting.env.TWOWAY_UI_ADDRESS && `http://${setting.env.TWOWAY_UI_ADDRESS}`);
+    assert.equal(pageUrl, running.setting.env.TWOWAY_UI_ADDRESS && `http://${running.setting.env.TWOWAY_UI_ADDRESS}`);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   });
 
   after(async () => {
     await browser?.close();
-    await knex?.destroy();
-    demo?.interrupt();
-    const result = await demo?.done;
-    await rm(dataDir, { recursive: true, force: true });
-    assert.equal(result?.status, 0, `${result?.stdout}\n${result?.stderr}`);
+    await running?.stop();
   });
 
   it("shows the failing client's periods failed, with the summary line, and saves a screenshot", async () => {
