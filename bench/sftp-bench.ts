@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PREFERRED_CIPHERS } from '../src/delivery/sftp-session.js';
 import { deliverFile } from '../src/delivery/sftp-delivery.js';
-import { startSftpServer, type SftpServer } from '../src/devstack/sftp-server.js';
+import { openSshLoginOptions, startSftpServer, type SftpServer } from '../src/devstack/sftp-server.js';
 import { MS_PER_SECOND } from '../src/domain/time-zone.js';
 import type { SftpDeliverySettings } from '../src/domain/types.js';
 import { TARGET_SFTP_MIN_MB } from './args.js';
@@ -128,16 +128,7 @@ async function uploadOpenSsh(harness: Harness, name: string, cipher: string): Pr
     '-v', // prints the negotiated cipher on stderr
     '-b',
     batch,
-    '-i',
-    server.userKeyPath,
-    '-P',
-    String(server.port),
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
+    ...openSshLoginOptions(server),
     '-o',
     `Ciphers=${cipher}`,
     `${server.username}@${server.host}`,

@@ -73,6 +73,11 @@ function findSshd(): string | null {
 }
 
 /** OpenSSH's fingerprint of a `*.pub` line (`type base64-blob comment`). */
+/** OpenSSH `sftp` client options that log in to this server with its user key, without prompts and without touching known_hosts. */
+export function openSshLoginOptions(server: Pick<SftpServer, 'userKeyPath' | 'port'>): string[] {
+  return ['-i', server.userKeyPath, '-P', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes'];
+}
+
 export function fingerprintOfPublicKeyLine(line: string): string {
   const blob = line.trim().split(/\s+/)[1];
   if (!blob) throw new Error(`not an OpenSSH public key line: ${line.slice(0, 40)}`);

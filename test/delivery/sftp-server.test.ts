@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
-import { startSftpServer } from '../../src/devstack/sftp-server.js';
+import { openSshLoginOptions, startSftpServer } from '../../src/devstack/sftp-server.js';
 
 function banner(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -40,28 +40,10 @@ describe('the OpenSSH sshd harness', () => {
       assert.match(readFileSync(server.userKeyPath, 'utf8'), /BEGIN OPENSSH PRIVATE KEY/);
 
       // OpenSSH's own client logs in with the user key and writes into rootDir.
-      const upload = spawnSync(
-        'sftp',
-        [
-          '-b',
-          '-',
-          '-i',
-          server.userKeyPath,
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '-o',
-          'BatchMode=yes',
-          '-P',
-          String(server.port),
-          `${server.username}@127.0.0.1`,
-        ],
-        {
-          input: `put ${server.userKeyPath}.pub ${server.rootDir}/uploaded.pub\n`,
-          encoding: 'utf8',
-        },
-      );
+      const upload = spawnSync('sftp', ['-b', '-', ...openSshLoginOptions(server), `${server.username}@127.0.0.1`], {
+        input: `put ${server.userKeyPath}.pub ${server.rootDir}/uploaded.pub\n`,
+        encoding: 'utf8',
+      });
       assert.equal(upload.status, 0, upload.stderr);
       assert.ok(existsSync(join(server.rootDir, 'uploaded.pub')));
 
