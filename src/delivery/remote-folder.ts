@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { hashLocalFile } from './local-file.js';
 import { describeForLog } from './sftp-log.js';
 import type { SftpSession } from './sftp-session.js';
-import { hashRemoteFile, upload, type UploadSource } from './sftp-transfer.js';
+import { hashRemoteFile, upload, type RemoteDigest, type UploadSource } from './sftp-transfer.js';
 
 /** Suffix of temporary names: hidden (leading dot) and neither `.csv` nor `.gz`, so a receiver ignores them. */
 export const TEMPORARY_SUFFIX = '.part';
@@ -51,6 +51,12 @@ function temporaryName(name: string): string {
 export function isTemporaryOf(entry: string, name: string): boolean {
   const id = entry.slice(name.length + 2, entry.length - TEMPORARY_SUFFIX.length);
   return entry.startsWith(`.${name}.`) && entry.endsWith(TEMPORARY_SUFFIX) && new RegExp(`^[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}$`).test(id);
+}
+
+/** For a temporary name of ours, the final name it was uploaded for; null for any other name. */
+export function temporaryTargetOf(entry: string): string | null {
+  const match = new RegExp(`^\\.(.+)\\.[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}${TEMPORARY_SUFFIX.replace('.', '\\.')}$`).exec(entry);
+  return match?.[1] ?? null;
 }
 
 export function sha256Hex(bytes: Buffer): string {
@@ -98,6 +104,24 @@ export class RemoteFolder {
     const remote = await hashRemoteFile(this.session, remotePath, { gunzip: gzip, onBytes: this.progress });
     const same = (remote.bytes === expected.bytes && remote.sha256 === expected.sha256) || (gzip && remote.contentSha256 === expected.contentSha256);
     return { verdict: same ? 'same' : 'other', bytes: remote.bytes, sha256: remote.sha256 };
+  }
+
+  /** Names in the delivery folder. */
+  list(): Promise<string[]> {
+    return this.session.list(this.settings.remoteDir);
+  }
+
+  /** What a remote file holds, streamed through sha256 (and gunzip when asked); null when no file is there. */
+  async digest(remotePath: string, options: { readonly gunzip: boolean }): Promise<RemoteDigest | null> {
+    const stats = await this.session.stat(remotePath);
+    if (!stats?.isFile()) return null;
+    try {
+      return await hashRemoteFile(this.session, remotePath, { gunzip: options.gunzip, onBytes: this.progress });
+    } catch (error) {
+      // Taken away between the look and the read (a receiver picking it up): nothing there.
+      if ((await this.session.stat(remotePath)) === null) return null;
+      throw error;
+    }
   }
 
   /** The bytes a placement stands for (hashing a local file when its sha256 is not known yet). */

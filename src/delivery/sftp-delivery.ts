@@ -17,6 +17,7 @@
  */
 import { DEFAULT_SFTP_TIMEOUTS } from '../config/env.js';
 import { BuiltFileMissingError, InvalidClientSettingError, RemoteFileConflictError, UploadVerificationError } from '../domain/errors.js';
+import { CHECKSUM_SUFFIX, checksumFileText } from '../domain/file-name.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
 import { abortReason } from './bounded-wait.js';
@@ -68,7 +69,6 @@ export interface DeliveryOptions {
 
 /** At most two progress calls a second. */
 export const PROGRESS_INTERVAL_MS = 500;
-const CHECKSUM_SUFFIX = '.sha256';
 
 export interface Placed {
   readonly remotePath: string;
@@ -126,7 +126,7 @@ export async function placeFile(folder: RemoteFolder, clientId: string, item: Pl
 }
 
 export function checksumPlacement(data: { readonly sha256: string }, dataName: string): Placement {
-  const bytes = Buffer.from(`${data.sha256}  ${dataName}\n`, 'utf8');
+  const bytes = Buffer.from(checksumFileText(data.sha256, dataName), 'utf8');
   return { name: `${dataName}${CHECKSUM_SUFFIX}`, source: { bytes }, bytes: bytes.length, sha256: sha256Hex(bytes), contentSha256: null };
 }
 

@@ -1,4 +1,4 @@
-/** File names of the report [SPEC §4] and of its revisions [§6]. */
+/** File names of the report [SPEC §4], of its revisions [§6] and of its companions. */
 import { InvalidClientSettingError, describeValue } from './errors.js';
 import { compactDate } from './local-date.js';
 import type { Frequency, Period } from './types.js';
@@ -64,4 +64,12 @@ export function revisionFileName(fileName: string, revision: number): string {
   if (revision === 1) return fileName;
   const dot = fileName.lastIndexOf('.');
   return dot <= 0 ? `${fileName}_r${revision}` : `${fileName.slice(0, dot)}_r${revision}${fileName.slice(dot)}`;
+}
+
+/** Suffix of the checksum companion (`<data file>.sha256`) a client with `checksumFile` receives. */
+export const CHECKSUM_SUFFIX = '.sha256';
+
+/** The checksum companion's content: one `sha256sum` line, so `sha256sum -c` checks the data file beside it. */
+export function checksumFileText(sha256: string, dataName: string): string {
+  return `${sha256}  ${dataName}\n`;
 }
