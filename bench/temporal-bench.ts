@@ -261,7 +261,7 @@ export async function benchTemporal(options: TemporalBenchOptions): Promise<Targ
       databaseUrl: options.databaseUrl,
       workDir: join(options.workDir, 'temporal-work'),
       policy: config.policy,
-      secretsEnv: {},
+      secretsEnv: { TWOWAY_SECRETS_DIR: sftp.secretsDir },
       logger: createSilentLogger(),
       sftpTimeouts: config.sftpTimeouts,
       maxConcurrentHostActivities: config.maxConcurrentHostActivities,

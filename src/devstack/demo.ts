@@ -48,7 +48,7 @@ import { temporalLogger } from '../observability/temporal-logger.js';
 import { createReportWorkers } from '../worker.js';
 import { startStatusServer, type StatusServer } from '../ui/server.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
-import { keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
+import { DEMO_SECRET_VARIABLES, keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
 import { startDemoWebhook, type DemoWebhook } from './demo-webhook.js';
 import { freePort, isPortFree } from './ports.js';
 import { startSftpServer, type SftpServer } from './sftp-server.js';
@@ -66,8 +66,6 @@ const DAILY_BACKFILL_DAYS = 3;
 const DEMO_BACKFILL_CONCURRENCY = 4;
 /** The broken client: its password reference resolves to a password the server refuses. */
 export const BROKEN_CLIENT = 'hooli';
-const CORRECT_PASSWORD_VARIABLE = 'DEMO_SFTP_PASSWORD';
-const WRONG_PASSWORD_VARIABLE = 'HOOLI_SFTP_PASSWORD';
 
 export interface DemoOptions {
   /** Verify every delivered file, stop everything and return instead of waiting for Ctrl-C. */
@@ -116,19 +114,23 @@ async function makeScratchDir(env: NodeJS.ProcessEnv): Promise<string> {
   return mkdtemp(join(parent, 'twoway-demo-'));
 }
 
-/** Each demo client's delivery settings: folders of its own, several login and file options. */
+/**
+ * Each demo client's delivery settings: folders of its own, several login and file options.
+ * Every secret is an environment reference of the demo's worker (the key too), so the rows pass
+ * the default reference rules of any `clients set` run beside the demo.
+ */
 function demoDelivery(sftp: SftpServer, folder: (clientId: string) => string) {
   const base = { protocol: 'sftp', host: sftp.host, port: sftp.port, username: sftp.username, hostKeySha256: sftp.hostKeySha256 };
-  const key = { privateKey: { file: sftp.userKeyPath } };
+  const key = { privateKey: { env: DEMO_SECRET_VARIABLES.privateKey } };
   return (clientId: string): unknown => {
     const remoteDir = folder(clientId);
     switch (clientId) {
       case 'acme':
         return { ...base, ...key, remoteDir, checksumFile: true };
       case 'globex':
-        return { ...base, remoteDir, password: { env: CORRECT_PASSWORD_VARIABLE }, gzip: true };
+        return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.password }, gzip: true };
       case BROKEN_CLIENT:
-        return { ...base, remoteDir, password: { env: WRONG_PASSWORD_VARIABLE } };
+        return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.wrongPassword } };
       default:
         return { ...base, ...key, remoteDir };
     }
@@ -366,7 +368,12 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       databaseUrl: services.database.url,
       workDir: env.TWOWAY_WORK_DIR?.trim() || join(home, 'work'),
       policy: parseRunPolicy(env),
-      secretsEnv: { ...env, [CORRECT_PASSWORD_VARIABLE]: sftp.password, [WRONG_PASSWORD_VARIABLE]: 'an-expired-password' },
+      secretsEnv: {
+        ...env,
+        [DEMO_SECRET_VARIABLES.password]: sftp.password,
+        [DEMO_SECRET_VARIABLES.wrongPassword]: 'an-expired-password',
+        [DEMO_SECRET_VARIABLES.privateKey]: await readFile(sftp.userKeyPath, 'utf8'),
+      },
       logger,
       metrics: createReportMetrics(Runtime.instance().metricMeter),
       sftpTimeouts: parseSftpTimeouts(env),
@@ -512,7 +519,7 @@ function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   options.out(`Temporal database: ${join(where.home, TEMPORAL_DB_FILE)}`);
   options.out(`demo state:        ${where.home}  (${options.once ? 'deleted at the end' : 'kept for the next start; `demo --fresh` starts over'})`);
   options.out(`CLI against this demo: ${cliEnv} npx twoway-report status`);
-  options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${CORRECT_PASSWORD_VARIABLE}`);
+  options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${DEMO_SECRET_VARIABLES.password}`);
   options.out(
     `then rerun a failed period from the status page (open its cell), or the Temporal UI (Reset), or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`,
   );

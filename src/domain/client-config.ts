@@ -4,6 +4,7 @@ import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from
 import { parseDueSetting } from './deadlines.js';
 import { parseFileNameTemplate } from './file-name.js';
 import { isLocalDate } from './local-date.js';
+import { isPlainAbsolutePath } from './secret-references.js';
 import { parseTimeZoneSetting } from './time-zone.js';
 import {
   ENVIRONMENTS,
@@ -41,9 +42,12 @@ const MAX_PORT = 65_535;
 const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/;
 const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 const HOST_KEY_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** Pins at once: the old and the new key during a rotation, with room for a server that offers several. */
+const MAX_HOST_KEY_PINS = 4;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DELIVERY_KEYS = ['protocol', 'host', 'port', 'username', 'remoteDir', 'hostKeySha256', 'password', 'privateKey', 'passphrase', 'checksumFile', 'gzip'];
-const SECRET_ALLOWED = '{"env": "VARIABLE_NAME"} or {"file": "/absolute/path"} (a reference, never the secret itself)';
+const SECRET_ALLOWED =
+  '{"env": "TWOWAY_SECRET_NAME"} (a variable under TWOWAY_SECRET_ENV_PREFIX) or {"file": "/run/secrets/twoway/name"} (a plain absolute path inside TWOWAY_SECRETS_DIR): a reference, never the secret itself';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -128,7 +132,7 @@ function parseSecretReference(clientId: string, field: string, value: unknown): 
   }
   const keys = Object.keys(value);
   if (keys.length === 1 && typeof value.env === 'string' && ENV_NAME_PATTERN.test(value.env)) return { env: value.env };
-  if (keys.length === 1 && typeof value.file === 'string' && value.file.startsWith('/')) return { file: value.file };
+  if (keys.length === 1 && typeof value.file === 'string' && isPlainAbsolutePath(value.file)) return { file: value.file };
   throw refuse(`an object with keys ${keys.map((key) => `"${key}"`).join(', ') || '(none)'}`);
 }
 
@@ -153,6 +157,21 @@ function optionalBoolean(clientId: string, field: string, value: unknown): boole
   if (value === undefined) return false;
   if (typeof value === 'boolean') return value;
   throw new InvalidClientSettingError(clientId, field, describeValue(value), 'true or false');
+}
+
+/** One pinned fingerprint, or a list of 1 to MAX_HOST_KEY_PINS distinct ones while the server's key is rotated. */
+function parseHostKeyPins(clientId: string, value: unknown): string | readonly string[] {
+  const isPin = (pin: unknown) => typeof pin === 'string' && HOST_KEY_PATTERN.test(pin);
+  if (isPin(value)) return value as string;
+  if (Array.isArray(value) && value.length >= 1 && value.length <= MAX_HOST_KEY_PINS && value.every(isPin) && new Set(value).size === value.length) {
+    return [...(value as string[])];
+  }
+  throw new InvalidClientSettingError(
+    clientId,
+    'delivery.hostKeySha256',
+    describeValue(value),
+    `the pinned host key fingerprint as ssh-keygen -lf prints it, "SHA256:" and 43 base64 characters, or during a host key rotation a list of 1 to ${MAX_HOST_KEY_PINS} different ones`,
+  );
 }
 
 /** Checks `clients.delivery` [§6]; null when the client has none. */
@@ -185,15 +204,7 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
       'an absolute folder path such as "/inbound/twoway", without ".." parts',
     );
   }
-  const hostKeySha256 = raw.hostKeySha256;
-  if (typeof hostKeySha256 !== 'string' || !HOST_KEY_PATTERN.test(hostKeySha256)) {
-    throw new InvalidClientSettingError(
-      clientId,
-      'delivery.hostKeySha256',
-      describeValue(hostKeySha256),
-      'the pinned host key fingerprint as ssh-keygen -lf prints it, "SHA256:" and 43 base64 characters',
-    );
-  }
+  const hostKeySha256 = parseHostKeyPins(clientId, raw.hostKeySha256);
   return {
     protocol: 'sftp',
     host,

@@ -90,8 +90,8 @@ export interface SftpDeliverySettings {
   readonly username: string;
   /** Absolute folder on the server that receives the files. */
   readonly remoteDir: string;
-  /** Pinned host key, OpenSSH form `SHA256:<base64 without padding>`. */
-  readonly hostKeySha256: string;
+  /** Pinned host key, OpenSSH form `SHA256:<base64 without padding>`; during a rotation, a list of the keys the server may present. */
+  readonly hostKeySha256: string | readonly string[];
   readonly auth: SftpAuthentication;
   /** Also upload `<file>.sha256` (sha256sum format) after the data file. */
   readonly checksumFile: boolean;

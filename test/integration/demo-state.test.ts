@@ -132,7 +132,7 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
       await demo.stdoutMatches(/^webhook {2}refused \(HTTP 401\): signature mismatch$/m);
 
       // The README's fix of the broken client, while the demo runs.
-      const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=DEMO_SFTP_PASSWORD'], {
+      const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=TWOWAY_SECRET_DEMO_SFTP_PASSWORD'], {
         DATABASE_URL: databaseUrl,
       });
       assert.equal(fixed.status, 0, fixed.stderr);
@@ -164,7 +164,7 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
       assert.equal(files.filter((file) => file.client_id === 'hooli').length, 3);
 
       const hooli = await hooliDelivery(knex);
-      assert.equal(hooli.password.env, 'DEMO_SFTP_PASSWORD', "the operator's fix survives the restart");
+      assert.equal(hooli.password.env, 'TWOWAY_SECRET_DEMO_SFTP_PASSWORD', "the operator's fix survives the restart");
       assert.notEqual(hooli.hostKeySha256, firstHooli.hostKeySha256, "pointed at the new sshd's host key");
       assert.notEqual(hooli.username, firstHooli.username, "and at the new sshd's user");
 
@@ -186,7 +186,7 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
         [],
         'the old ledger is gone',
       );
-      assert.equal((await hooliDelivery(knex)).password.env, 'HOOLI_SFTP_PASSWORD', 'hooli is broken again');
+      assert.equal((await hooliDelivery(knex)).password.env, 'TWOWAY_SECRET_HOOLI_SFTP_PASSWORD', 'hooli is broken again');
       await assert.rejects(temporal.workflow.getHandle(firstRun.workflow_id, firstRun.run_id).describe(), WorkflowNotFoundError);
     });
   });

@@ -41,7 +41,7 @@ describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
       workDir: join(baseDir, 'work'),
       hostTaskQueue: LIVE_HOST_QUEUE,
       policy: { ...TEST_POLICY, hostScheduleToStartTimeoutMs: 1_500 },
-      secretsEnv: {},
+      secretsEnv: { TWOWAY_SECRETS_DIR: sftp.secretsDir },
       logger: createSilentLogger(),
     };
     const { startRun, finishRun, failRun } = createSharedActivities(deps);

@@ -45,7 +45,7 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
         name: 'Beta',
         timezone: 'Europe/Berlin',
         frequency: 'daily',
-        delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_WRONG_PASSWORD' } })),
+        delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TWOWAY_SECRET_TEST_WRONG_PASSWORD' } })),
       },
       {
         id: 'gamma',
@@ -201,7 +201,7 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     await pipeline.db
       .knex('clients')
       .where({ id: 'beta' })
-      .update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_SFTP_PASSWORD' } })) });
+      .update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TWOWAY_SECRET_TEST_SFTP_PASSWORD' } })) });
     const outcome = await run(input);
     assert.equal(outcome.status, 'delivered');
     assert.deepEqual(await remoteFiles('beta'), ['twoway_activity_beta_daily_20261124.csv']);
