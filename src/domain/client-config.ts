@@ -3,6 +3,7 @@ import { parseAfterHours } from './after-hours-settings.js';
 import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from './errors.js';
 import { parseDueSetting } from './deadlines.js';
 import { parseFileNameTemplate } from './file-name.js';
+import { parsePgpSettings } from './pgp-settings.js';
 import { isLocalDate } from './local-date.js';
 import { parseTimeZoneSetting } from './time-zone.js';
 import {
@@ -42,7 +43,20 @@ const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-
 const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 const HOST_KEY_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DELIVERY_KEYS = ['protocol', 'host', 'port', 'username', 'remoteDir', 'hostKeySha256', 'password', 'privateKey', 'passphrase', 'checksumFile', 'gzip'];
+const DELIVERY_KEYS = [
+  'protocol',
+  'host',
+  'port',
+  'username',
+  'remoteDir',
+  'hostKeySha256',
+  'password',
+  'privateKey',
+  'passphrase',
+  'checksumFile',
+  'gzip',
+  'pgp',
+];
 const SECRET_ALLOWED = '{"env": "VARIABLE_NAME"} or {"file": "/absolute/path"} (a reference, never the secret itself)';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -194,6 +208,7 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
       'the pinned host key fingerprint as ssh-keygen -lf prints it, "SHA256:" and 43 base64 characters',
     );
   }
+  const pgp = parsePgpSettings(clientId, raw.pgp, (field, value) => parseSecretReference(clientId, field, value));
   return {
     protocol: 'sftp',
     host,
@@ -204,5 +219,6 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
     auth: parseAuthentication(clientId, raw),
     checksumFile: optionalBoolean(clientId, 'delivery.checksumFile', raw.checksumFile),
     gzip: optionalBoolean(clientId, 'delivery.gzip', raw.gzip),
+    ...(pgp ? { pgp } : {}),
   };
 }
