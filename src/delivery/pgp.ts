@@ -239,13 +239,17 @@ function signingArguments(signer: Signer | null): string[] {
   return signer ? ['--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--local-user', signer.fingerprint] : [];
 }
 
-/** Stops the keyring's gpg-agent (started by gpg for secret keys) and deletes the keyring. */
-async function removeHome(home: string): Promise<void> {
-  await new Promise<void>((resolve) => {
+/** Stops the gpg-agent that gpg starts for a GNUPGHOME holding secret keys (nothing when none runs). */
+export function stopGpgAgent(home: string): Promise<void> {
+  return new Promise((resolve) => {
     const child = spawn(GPGCONF_COMMAND, ['--homedir', home, '--kill', 'all'], { env: gpgEnvironment(), stdio: 'ignore' });
     child.once('error', () => resolve());
     child.once('close', () => resolve());
   });
+}
+
+async function removeHome(home: string): Promise<void> {
+  await stopGpgAgent(home);
   await rm(home, { recursive: true, force: true });
 }
 

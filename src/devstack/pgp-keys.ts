@@ -95,15 +95,6 @@ export async function importKeyFile(home: string, keyText: Buffer | string): Pro
   await gpgOk(home, ['--import'], keyText);
 }
 
-/** Stops the gpg-agent gpg started for `home`. */
-export function stopGpgAgent(home: string): Promise<void> {
-  return new Promise((resolve) => {
-    const child = spawn('gpgconf', ['--homedir', home, '--kill', 'all'], { stdio: 'ignore' });
-    child.once('error', () => resolve());
-    child.once('close', () => resolve());
-  });
-}
-
 export interface Decrypted {
   readonly plaintext: Buffer;
   /** Fingerprint of the primary key of a good signature (gpg's VALIDSIG), or null when unsigned or not verified. */

@@ -1,7 +1,8 @@
 /** OpenPGP keys for the PGP tests, made with the real gpg: good ones, and one of every kind a delivery must refuse. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGnupgHome, exportKey, generateKey, importKeyFile, stopGpgAgent } from '../../src/devstack/pgp-keys.js';
+import { stopGpgAgent } from '../../src/delivery/pgp.js';
+import { createGnupgHome, exportKey, generateKey, importKeyFile } from '../../src/devstack/pgp-keys.js';
 
 export const SIGNING_PASSPHRASE = 'correct horse battery staple';
 
