@@ -4,14 +4,28 @@
  * upload, record the intent, take the final name without ever replacing a file, record it
  * delivered. The caller holds the period's lock (db/period-lock.ts) for the whole call, and
  * the ledger it passes writes through that lock.
+ *
+ * PGP output differs at every encryption (a new session key): whether a period changed is
+ * decided by the sha256 of its CSV, and an upload already made is recognised on the server
+ * only by the delivered sha256 and size the ledger recorded for it.
  */
 import { RemoteFileConflictError } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
+import { deliveredFileName, GZIP_SUFFIX } from './local-file.js';
 import type { RemoteFolder } from './remote-folder.js';
-import { checkFileName, checksumPlacement, dataPlacement, placeFile, prepareBuiltFile, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
+import {
+  checkFileName,
+  checksumPlacement,
+  dataPlacement,
+  placeFile,
+  prepareBuiltFile,
+  withPgpKeyring,
+  withRemoteFolder,
+  type DeliveryOptions,
+} from './sftp-delivery.js';
 
 export interface PeriodPublishRequest {
   readonly clientId: string;
@@ -44,7 +58,8 @@ async function reconcile(
   clientId: string,
   logger: Logger,
 ): Promise<void> {
-  const expected = { bytes: file.bytes, sha256: file.deliveredSha256, contentSha256: settings.gzip ? file.sha256 : null };
+  // Judged by what was recorded, not by today's settings: a gzip may also be recognised by its CSV, an encrypted file only by its own bytes.
+  const expected = { bytes: file.bytes, sha256: file.deliveredSha256, contentSha256: file.fileName.endsWith(GZIP_SUFFIX) ? file.sha256 : null };
   const final = (await folder.compare(file.remotePath, expected)).verdict;
   const temporarySize = file.temporaryPath === null ? null : await folder.sizeOf(file.temporaryPath);
   const temporary = temporarySize === null ? 'absent' : temporarySize === file.bytes ? 'complete' : 'incomplete';
@@ -117,14 +132,16 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     if (decided.kind === 'delivered-by-this-run') return result('delivered', decided.file);
     if (decided.kind !== 'publish') return result(decided.kind, decided.file);
 
-    const local = await prepareBuiltFile(
-      { clientId, localPath: request.localPath, fileName: request.baseFileName, gzip: settings.gzip, sha256: request.sha256 },
-      options.signal,
-      progress,
+    const local = await withPgpKeyring(request, options, (pgp) =>
+      prepareBuiltFile(
+        { clientId, localPath: request.localPath, fileName: request.baseFileName, gzip: settings.gzip, pgp, sha256: request.sha256 },
+        options.signal,
+        progress,
+      ),
     );
     try {
       for (let revision = decided.revision; ; revision++) {
-        const fileName = `${revisionFileName(request.baseFileName, revision)}${settings.gzip ? '.gz' : ''}`;
+        const fileName = deliveredFileName(revisionFileName(request.baseFileName, revision), settings);
         checkFileName(clientId, fileName);
         const item = dataPlacement(local, fileName, request.sha256);
         const record: PublishingFile = {

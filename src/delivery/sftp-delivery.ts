@@ -21,7 +21,8 @@ import { CHECKSUM_SUFFIX, checksumFileText } from '../domain/file-name.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
 import { abortReason } from './bounded-wait.js';
-import { prepareLocalFile, type LocalFile } from './local-file.js';
+import { prepareLocalFile, type FileTransforms, type LocalFile } from './local-file.js';
+import { openPgpKeyring, type PgpKeyring } from './pgp.js';
 import { RemoteFolder, sha256Hex, type Placement } from './remote-folder.js';
 import { resolveCredentials } from './secrets.js';
 import { describeForLog } from './sftp-log.js';
@@ -32,7 +33,7 @@ export interface DeliveryRequest {
   readonly settings: SftpDeliverySettings;
   /** The built CSV on this host. */
   readonly localPath: string;
-  /** Final remote name chosen by the caller (with `settings.gzip`, `${fileName}.gz` is delivered). */
+  /** Final remote name chosen by the caller (with gzip or PGP, the name local-file.ts deliveredFileName gives is delivered). */
   readonly fileName: string;
   /** The built file's sha256 (BuiltFile.sha256), when known: bytes that hash differently are never published. */
   readonly sha256?: string;
@@ -135,26 +136,41 @@ export function dataPlacement(file: LocalFile, name: string, builtSha256: string
   return { name, source: { path: file.path }, bytes: file.bytes, sha256: file.sha256 ?? builtSha256 ?? null, contentSha256: file.contentSha256 };
 }
 
-/** The built file as it is sent (gzipped when the client wants it), checked against the built sha256. */
+/** The built file as it is sent (gzipped, encrypted when the client wants it), checked against the built sha256. */
 export async function prepareBuiltFile(
-  built: { readonly clientId: string; readonly localPath: string; readonly fileName: string; readonly gzip: boolean; readonly sha256?: string | undefined },
+  built: { readonly clientId: string; readonly localPath: string; readonly fileName: string; readonly sha256?: string | undefined } & FileTransforms,
   signal: AbortSignal | undefined,
   progress: (bytes: number) => void,
 ): Promise<LocalFile> {
   let file: LocalFile;
   try {
-    file = await prepareLocalFile(built.localPath, built.fileName, { gzip: built.gzip, signal, onBytes: progress });
+    file = await prepareLocalFile(built.localPath, built.fileName, { gzip: built.gzip, pgp: built.pgp, signal, onBytes: progress });
   } catch (error) {
     if (signal?.aborted) throw abortReason(signal);
     const code = (error as NodeJS.ErrnoException).code ?? describeForLog(error).message;
     if (code === 'ENOENT') throw new BuiltFileMissingError(built.clientId, built.localPath);
     throw new Error(`client "${built.clientId}": the built file ${built.localPath} cannot be read for delivery (${code})`, { cause: error });
   }
-  if (file.contentSha256 !== null && built.sha256 !== undefined && file.contentSha256 !== built.sha256) {
+  if (file.csvSha256 !== null && built.sha256 !== undefined && file.csvSha256 !== built.sha256) {
     await file.dispose();
-    throw new UploadVerificationError(built.clientId, built.localPath, `the local file has sha256 ${file.contentSha256}, not the built file's ${built.sha256}`);
+    throw new UploadVerificationError(built.clientId, built.localPath, `the local file has sha256 ${file.csvSha256}, not the built file's ${built.sha256}`);
   }
   return file;
+}
+
+/** Runs `work` with the client's PGP keys read and checked (pgp.ts), or with null when the client has no `delivery.pgp`; the keyring is always removed. */
+export async function withPgpKeyring<T>(
+  target: { readonly clientId: string; readonly settings: SftpDeliverySettings },
+  options: Pick<DeliveryOptions, 'env'>,
+  work: (pgp: PgpKeyring | null) => Promise<T>,
+): Promise<T> {
+  if (!target.settings.pgp) return work(null);
+  const keyring = await openPgpKeyring(target.clientId, target.settings.pgp, options.env ?? process.env);
+  try {
+    return await work(keyring);
+  } finally {
+    await keyring.dispose();
+  }
 }
 
 /**
@@ -190,14 +206,16 @@ export async function withRemoteFolder<T>(
 export async function deliverFile(request: DeliveryRequest, options: DeliveryOptions = {}): Promise<DeliveryResult> {
   options.signal?.throwIfAborted();
   checkFileName(request.clientId, request.fileName);
-  return withRemoteFolder(request, options, async (folder, logger, progress) => {
-    const file = await prepareBuiltFile({ ...request, gzip: request.settings.gzip }, options.signal, progress);
-    try {
-      const data = await placeFile(folder, request.clientId, dataPlacement(file, file.name, request.sha256), logger);
-      const checksum = request.settings.checksumFile ? await placeFile(folder, request.clientId, checksumPlacement(data, file.name), logger) : null;
-      return { ...data, checksumPath: checksum?.remotePath ?? null };
-    } finally {
-      await file.dispose();
-    }
-  });
+  return withRemoteFolder(request, options, (folder, logger, progress) =>
+    withPgpKeyring(request, options, async (pgp) => {
+      const file = await prepareBuiltFile({ ...request, gzip: request.settings.gzip, pgp }, options.signal, progress);
+      try {
+        const data = await placeFile(folder, request.clientId, dataPlacement(file, file.name, request.sha256), logger);
+        const checksum = request.settings.checksumFile ? await placeFile(folder, request.clientId, checksumPlacement(data, file.name), logger) : null;
+        return { ...data, checksumPath: checksum?.remotePath ?? null };
+      } finally {
+        await file.dispose();
+      }
+    }),
+  );
 }

@@ -3,6 +3,7 @@ import { parseAfterHours } from './after-hours-settings.js';
 import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from './errors.js';
 import { parseDueSetting } from './deadlines.js';
 import { parseFileNameTemplate } from './file-name.js';
+import { parsePgpSettings } from './pgp-settings.js';
 import { isLocalDate } from './local-date.js';
 import { isPlainAbsolutePath } from './secret-references.js';
 import { parseTimeZoneSetting } from './time-zone.js';
@@ -45,7 +46,20 @@ const HOST_KEY_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 /** Pins at once: the old and the new key during a rotation, with room for a server that offers several. */
 const MAX_HOST_KEY_PINS = 4;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DELIVERY_KEYS = ['protocol', 'host', 'port', 'username', 'remoteDir', 'hostKeySha256', 'password', 'privateKey', 'passphrase', 'checksumFile', 'gzip'];
+const DELIVERY_KEYS = [
+  'protocol',
+  'host',
+  'port',
+  'username',
+  'remoteDir',
+  'hostKeySha256',
+  'password',
+  'privateKey',
+  'passphrase',
+  'checksumFile',
+  'gzip',
+  'pgp',
+];
 const SECRET_ALLOWED =
   '{"env": "TWOWAY_SECRET_NAME"} (a variable under TWOWAY_SECRET_ENV_PREFIX) or {"file": "/run/secrets/twoway/name"} (a plain absolute path inside TWOWAY_SECRETS_DIR): a reference, never the secret itself';
 
@@ -205,6 +219,7 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
     );
   }
   const hostKeySha256 = parseHostKeyPins(clientId, raw.hostKeySha256);
+  const pgp = parsePgpSettings(clientId, raw.pgp, (field, value) => parseSecretReference(clientId, field, value));
   return {
     protocol: 'sftp',
     host,
@@ -215,5 +230,6 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
     auth: parseAuthentication(clientId, raw),
     checksumFile: optionalBoolean(clientId, 'delivery.checksumFile', raw.checksumFile),
     gzip: optionalBoolean(clientId, 'delivery.gzip', raw.gzip),
+    ...(pgp ? { pgp } : {}),
   };
 }

@@ -104,6 +104,24 @@ export class SecretReferenceRefusedError extends TwowayError {
   }
 }
 
+/**
+ * A PGP key a client's delivery refers to that cannot be used as given: not an OpenPGP key,
+ * the wrong kind (a secret key as recipient, a public key as signing key, no encryption or
+ * signing capability), expired or revoked, or a passphrase that does not unlock it. Names the
+ * reference, never key material.
+ */
+export class UnusablePgpKeyError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly field: string,
+    readonly reference: string,
+    readonly problem: string,
+    readonly allowed: string,
+  ) {
+    super(`client "${clientId}": ${field} refers to ${reference}, which ${problem}; allowed: ${allowed}`);
+  }
+}
+
 export class HostKeyMismatchError extends TwowayError {
   constructor(
     readonly clientId: string,
@@ -292,6 +310,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   ClientNotEligibleError.name,
   SecretUnavailableError.name,
   SecretReferenceRefusedError.name,
+  UnusablePgpKeyError.name,
   HostKeyMismatchError.name,
   AuthenticationFailedError.name,
   RemoteDirectoryMissingError.name,

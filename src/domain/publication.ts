@@ -19,14 +19,14 @@ export type PeriodFileStatus = (typeof PERIOD_FILE_STATUSES)[number];
 export interface PeriodFile {
   readonly revision: number;
   readonly status: PeriodFileStatus;
-  /** Name of the data file on the server (with `.gz` when gzipped). */
+  /** Name of the data file on the server (with `.gz` when gzipped, `.pgp` or `.asc` when encrypted). */
   readonly fileName: string;
   readonly remotePath: string;
   /** Where the verified upload waits for its rename; null once resolved. */
   readonly temporaryPath: string | null;
   /** sha256 of the CSV. */
   readonly sha256: string;
-  /** sha256 of the bytes on the server (differs from `sha256` for gzip). */
+  /** sha256 of the bytes on the server (differs from `sha256` for gzip and PGP; for PGP it identifies that one upload). */
   readonly deliveredSha256: string;
   /** Bytes on the server. */
   readonly bytes: number;

@@ -97,6 +97,19 @@ export interface SftpDeliverySettings {
   readonly checksumFile: boolean;
   /** Deliver `<file>.gz` instead of the plain CSV. */
   readonly gzip: boolean;
+  /** Encrypt (and sign) what is delivered with OpenPGP; absent: sent as it is. */
+  readonly pgp?: PgpSettings;
+}
+
+/** A client's validated `delivery.pgp` setting: references to keys, never keys. */
+export interface PgpSettings {
+  /** Public keys the file is encrypted to; each alone decrypts it (two during a key rotation). */
+  readonly recipients: readonly SecretReference[];
+  /** Our secret key that signs the file, when the client verifies signatures. */
+  readonly signingKey: SecretReference | null;
+  readonly signingPassphrase: SecretReference | null;
+  /** ASCII armor (`.asc`) instead of binary OpenPGP (`.pgp`). */
+  readonly armor: boolean;
 }
 
 /** A validated `clients` row. */
