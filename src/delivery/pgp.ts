@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { Duplex, Writable } from 'node:stream';
 import { UnusablePgpKeyError } from '../domain/errors.js';
 import type { PgpSettings, SecretReference } from '../domain/types.js';
-import { describeSecretReference, resolveSecret } from './secrets.js';
+import { describeSecretReference } from '../domain/secret-references.js';
+import { resolveSecret } from './secrets.js';
 
 export const GPG_COMMAND = 'gpg';
 const GPGCONF_COMMAND = 'gpgconf';

@@ -28,7 +28,7 @@ import {
 const PERIOD = { clientId: 'acme', frequency: 'daily' as const, periodStart: '2026-11-24' };
 const NAME = 'twoway_activity_acme_daily_20261124.csv';
 const CSV = 'agent_email,customer_first_name\r\nana@support.example,"Mary, Jr."\r\nwei@support.example,李\r\n';
-const PASSPHRASE_VARIABLE = 'TEST_PGP_SIGNING_PASSPHRASE';
+const PASSPHRASE_VARIABLE = 'TWOWAY_SECRET_TEST_PGP_SIGNING_PASSPHRASE';
 const LOCK_WAIT_MS = 20_000;
 
 describe('PGP delivery end to end: publishPeriodFile with gpg, the real sshd and PostgreSQL', () => {
@@ -42,7 +42,7 @@ describe('PGP delivery end to end: publishPeriodFile with gpg, the real sshd and
   before(async () => {
     fixture = await startFixture('pgp-delivery');
     db = await createTestDatabase();
-    keys = await createTestKeys(join(fixture.localDir, 'keys'));
+    keys = await createTestKeys(join(fixture.env.TWOWAY_SECRETS_DIR as string, 'pgp-keys'));
   });
 
   after(async () => {

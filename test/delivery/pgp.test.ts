@@ -13,7 +13,7 @@ import type { PgpSettings } from '../../src/domain/types.js';
 import { createTestKeys, SIGNING_PASSPHRASE, type TestKeys } from '../support/pgp.js';
 
 const CSV = 'agent_email,customer_first_name,event\r\nana@support.example,"Mary, Jr.",customer_message_sent\r\nwei@support.example,李,agent_ping\r\n';
-const PASSPHRASE_VARIABLE = 'TEST_PGP_SIGNING_PASSPHRASE';
+const PASSPHRASE_VARIABLE = 'TWOWAY_SECRET_TEST_PGP_SIGNING_PASSPHRASE';
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -21,11 +21,13 @@ describe('PGP encryption with the real gpg: keys checked, files encrypted as a s
   let dir: string;
   let keys: TestKeys;
   let csvPath: string;
-  const env = { [PASSPHRASE_VARIABLE]: SIGNING_PASSPHRASE };
+  let env: NodeJS.ProcessEnv;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'twoway-pgp-test-'));
     keys = await createTestKeys(join(dir, 'keys'));
+    // Key references must lie inside the secrets folder (delivery/secrets.ts).
+    env = { TWOWAY_SECRETS_DIR: join(dir, 'keys'), [PASSPHRASE_VARIABLE]: SIGNING_PASSPHRASE };
     csvPath = join(dir, 'twoway_activity_acme_daily_20261124.csv');
     await writeFile(csvPath, CSV);
   });
@@ -206,8 +208,8 @@ describe('PGP encryption with the real gpg: keys checked, files encrypted as a s
       const wrong = 'not-the-passphrase-123';
       const keyring = openPgpKeyring(
         'acme',
-        settings({ signingKey: { file: keys.files.protectedSignerSecret }, signingPassphrase: { env: 'TEST_WRONG_PGP_PASSPHRASE' } }),
-        { TEST_WRONG_PGP_PASSPHRASE: wrong },
+        settings({ signingKey: { file: keys.files.protectedSignerSecret }, signingPassphrase: { env: 'TWOWAY_SECRET_TEST_WRONG_PGP_PASSPHRASE' } }),
+        { ...env, TWOWAY_SECRET_TEST_WRONG_PGP_PASSPHRASE: wrong },
       );
       const error = await keyring.then(
         () => assert.fail('the keyring opened'),
@@ -215,12 +217,12 @@ describe('PGP encryption with the real gpg: keys checked, files encrypted as a s
       );
       assert.ok(error instanceof UnusablePgpKeyError, String(error));
       assert.equal(error.field, 'delivery.pgp.signingPassphrase');
-      assert.match(error.message, /refers to environment variable TEST_WRONG_PGP_PASSPHRASE, which does not unlock the signing key in file /);
+      assert.match(error.message, /refers to environment variable TWOWAY_SECRET_TEST_WRONG_PGP_PASSPHRASE, which does not unlock the signing key in file /);
       assert.ok(!error.message.includes(wrong));
     });
 
     it('a reference that does not resolve is the secret error of that field', async () => {
-      const error = await openPgpKeyring('acme', settings({ recipients: [{ env: 'TEST_PGP_UNSET' }] }), env).then(
+      const error = await openPgpKeyring('acme', settings({ recipients: [{ env: 'TWOWAY_SECRET_TEST_PGP_UNSET' }] }), env).then(
         () => assert.fail('the keyring opened'),
         (caught: unknown) => caught,
       );
