@@ -1,7 +1,7 @@
 /** The benchmark's command line, parsed strictly: an unknown or malformed flag stops it before anything starts. */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['render', 'memory', 'sftp', 'temporal', 'ui'] as const;
+export const SECTIONS = ['render', 'memory', 'sftp', 'temporal', 'ui', 'pgp'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -12,12 +12,15 @@ export interface BenchOptions {
   readonly sections: ReadonlySet<Section>;
   /** Size of the SFTP test file, in MiB. */
   readonly sftpMb: number;
+  /** Size of the PGP test file, in MiB. */
+  readonly pgpMb: number;
   /** Daily clients in the Temporal section. */
   readonly clients: number;
 }
 
 const DEFAULT_RUNS = 3;
 const DEFAULT_SFTP_MB = 512;
+const DEFAULT_PGP_MB = 1024;
 /** The issue's floor for the delivery comparison; smaller files are allowed for a quick try, flagged as such. */
 export const TARGET_SFTP_MIN_MB = 500;
 const DEFAULT_CLIENTS = 200;
@@ -25,12 +28,13 @@ const MAX_RUNS = 50;
 const MAX_SFTP_MB = 64 * 1024;
 const MAX_CLIENTS = 5_000;
 
-export const USAGE = `usage: npm run bench -- [--large] [--runs N] [--only render|memory|sftp|temporal|ui]... [--sftp-mb N] [--clients N]
+export const USAGE = `usage: npm run bench -- [--large] [--runs N] [--only render|memory|sftp|temporal|ui|pgp]... [--sftp-mb N] [--pgp-mb N] [--clients N]
 
   --large        also seed and measure a 5M-event month (takes minutes to seed)
   --runs N       measured runs per figure, after one warm-up (default ${DEFAULT_RUNS})
-  --only NAME    run only this section; repeatable (default: all five; ui is the status page)
+  --only NAME    run only this section; repeatable (default: all six; ui is the status page)
   --sftp-mb N    size of the SFTP test file in MiB (default ${DEFAULT_SFTP_MB}; below ${TARGET_SFTP_MIN_MB} is a quick try, not a target measurement)
+  --pgp-mb N     size of the PGP test file in MiB (default ${DEFAULT_PGP_MB}; smaller is a quick try)
   --clients N    daily clients in the Temporal section (default ${DEFAULT_CLIENTS})`;
 
 export class BenchUsageError extends Error {}
@@ -66,6 +70,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         runs: { type: 'string' },
         only: { type: 'string', multiple: true },
         'sftp-mb': { type: 'string' },
+        'pgp-mb': { type: 'string' },
         clients: { type: 'string' },
       },
     }));
@@ -77,6 +82,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     runs: wholeNumber('runs', values.runs, DEFAULT_RUNS, 1, MAX_RUNS),
     sections: sectionsOf(values.only),
     sftpMb: wholeNumber('sftp-mb', values['sftp-mb'], DEFAULT_SFTP_MB, 1, MAX_SFTP_MB),
+    pgpMb: wholeNumber('pgp-mb', values['pgp-mb'], DEFAULT_PGP_MB, 1, MAX_SFTP_MB),
     clients: wholeNumber('clients', values.clients, DEFAULT_CLIENTS, 1, MAX_CLIENTS),
   };
 }

@@ -14,7 +14,7 @@ export interface SeedClient {
 
 const WEEKDAY_HOURS = [['08:00', '17:00']];
 
-/** Several clients in different zones and frequencies; one with after-hours settings, one sandbox. */
+/** Several clients in different zones and frequencies; one with after-hours settings, one with PGP, one sandbox. */
 export const DEMO_CLIENTS: readonly SeedClient[] = [
   {
     id: 'acme',
@@ -57,6 +57,8 @@ export const DEMO_CLIENTS: readonly SeedClient[] = [
     fileNameTemplate: 'initech_twoway_{start}_{end}.csv',
   },
   { id: 'hooli', name: 'Hooli Clinics', environment: 'production', timezone: 'Australia/Sydney', frequency: 'daily', afterHours: null },
+  // Receives its files encrypted to its PGP key and signed by ours (delivery.pgp).
+  { id: 'vandelay', name: 'Vandelay Industries', environment: 'production', timezone: 'America/New_York', frequency: 'daily', afterHours: null },
   { id: 'umbrella', name: 'Umbrella Sandbox', environment: 'sandbox', timezone: 'UTC', frequency: 'daily', afterHours: null },
 ];
 

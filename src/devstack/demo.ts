@@ -3,7 +3,8 @@
  * server with its Web UI, a loopback OpenSSH SFTP server, a webhook receiver and a worker;
  * demo clients with schedules, a backfill of recent periods, and a summary of what was
  * delivered. One client's SFTP login is broken on purpose so a failed period can be found and
- * rerun from the UI. A start keeps what the last one left (see demo-state.ts) unless --fresh.
+ * rerun from the UI; another receives its files encrypted and signed (demo-pgp.ts). A start
+ * keeps what the last one left (see demo-state.ts) unless --fresh.
  */
 import { createHash } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import {
   type UiSettings,
 } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
+import { PGP_SUFFIX } from '../delivery/pgp.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
 import { REPORT_HEADER } from '../domain/report-row.js';
@@ -48,6 +50,7 @@ import { temporalLogger } from '../observability/temporal-logger.js';
 import { createReportWorkers } from '../worker.js';
 import { startStatusServer, type StatusServer } from '../ui/server.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
+import { decryptDemoFile, demoPgpSecrets, demoPgpSetting, PGP_CLIENT, prepareDemoPgp, type DemoPgp } from './demo-pgp.js';
 import { DEMO_SECRET_VARIABLES, keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
 import { startDemoWebhook, type DemoWebhook } from './demo-webhook.js';
 import { freePort, isPortFree } from './ports.js';
@@ -131,6 +134,8 @@ function demoDelivery(sftp: SftpServer, folder: (clientId: string) => string) {
         return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.password }, gzip: true };
       case BROKEN_CLIENT:
         return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.wrongPassword } };
+      case PGP_CLIENT:
+        return { ...base, ...key, remoteDir, pgp: demoPgpSetting() };
       default:
         return { ...base, ...key, remoteDir };
     }
@@ -165,8 +170,8 @@ interface Check {
   readonly text: string;
 }
 
-/** Checks every delivered file against the ledger and an independent count of its period's events. */
-async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<Check[]> {
+/** Checks every delivered file against the ledger and an independent count of its period's events; encrypted ones are decrypted and verified as the client does. */
+async function verifyDeliveries(database: Database, sftp: SftpServer, pgp: DemoPgp): Promise<Check[]> {
   const checks: Check[] = [];
   const delivered = (await database.knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as {
     client_id: string;
@@ -179,7 +184,16 @@ async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<C
   checks.push({ ok: delivered.length > 0, text: `${delivered.length} files delivered` });
   for (const run of delivered) {
     const bytes = await readFile(run.remote_path);
-    const csv = run.remote_path.endsWith('.gz') ? gunzipSync(bytes) : bytes;
+    let delivered: Buffer = bytes;
+    if (run.remote_path.endsWith(PGP_SUFFIX)) {
+      const decrypted = await decryptDemoFile(pgp, bytes);
+      checks.push({
+        ok: decrypted.signedBy === pgp.signerFingerprint,
+        text: `${run.remote_path.slice(sftp.rootDir.length + 1)}: decrypted with ${run.client_id}'s key, ${decrypted.signedBy === pgp.signerFingerprint ? 'good signature by our signing key' : 'NOT signed by our signing key'}`,
+      });
+      delivered = decrypted.plaintext;
+    }
+    const csv = run.remote_path.replace(PGP_SUFFIX, '').endsWith('.gz') ? gunzipSync(delivered) : delivered;
     const sha256 = createHash('sha256').update(csv).digest('hex');
     const headerOk = csv.subarray(0, csv.indexOf('\r\n') + 2).toString('utf8') === `${REPORT_HEADER.join(',')}\r\n`;
     const client = DEMO_CLIENTS.find((candidate) => candidate.id === run.client_id);
@@ -339,6 +353,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const sftp = services.sftp;
     const folder = (clientId: string) => join(sftp.rootDir, 'inbound', clientId);
 
+    const pgp = await prepareDemoPgp(home);
     const now = Date.now();
     if (kept) {
       options.out(
@@ -373,6 +388,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
         [DEMO_SECRET_VARIABLES.password]: sftp.password,
         [DEMO_SECRET_VARIABLES.wrongPassword]: 'an-expired-password',
         [DEMO_SECRET_VARIABLES.privateKey]: await readFile(sftp.userKeyPath, 'utf8'),
+        ...(await demoPgpSecrets(pgp)),
       },
       logger,
       metrics: createReportMetrics(Runtime.instance().metricMeter),
@@ -440,12 +456,13 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       databaseUrl: services.database.url,
       sftp,
       webhook,
+      pgp,
     });
 
     if (options.once) {
       options.out('');
       const checks = [
-        ...(await verifyDeliveries(services.database, sftp)),
+        ...(await verifyDeliveries(services.database, sftp, pgp)),
         ...(await verifyWatchdog(knex, clientIds)),
         ...backfillFailures.map((text) => ({ ok: false, text })),
       ];
@@ -500,6 +517,7 @@ interface WhereToLook {
   readonly databaseUrl: string;
   readonly sftp: SftpServer;
   readonly webhook: DemoWebhook;
+  readonly pgp: DemoPgp;
 }
 
 function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
@@ -515,6 +533,9 @@ function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   options.out(`worker metrics:    ${where.metricsAddress ? `http://${where.metricsAddress}/metrics` : 'off (TWOWAY_METRICS_ADDRESS=off)'}`);
   options.out(`worker log:        ${where.logPath}`);
   options.out(`delivered files:   ${join(sftp.rootDir, 'inbound')}`);
+  options.out(
+    `${PGP_CLIENT}'s files:   encrypted and signed (delivery.pgp); as the client: gpg --homedir ${where.pgp.clientHome} --decrypt ${join(sftp.rootDir, 'inbound', PGP_CLIENT)}/<file>.csv.pgp`,
+  );
   options.out(webhook.receiver ? `webhook receiver:  ${webhook.description}` : `webhooks:          ${webhook.description}`);
   options.out(`Temporal database: ${join(where.home, TEMPORAL_DB_FILE)}`);
   options.out(`demo state:        ${where.home}  (${options.once ? 'deleted at the end' : 'kept for the next start; `demo --fresh` starts over'})`);
