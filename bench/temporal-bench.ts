@@ -356,18 +356,19 @@ interface WorkerProcesses {
   stop(): Promise<void>;
 }
 
-/** Distinct pollers of the shared task queue's workflow tasks (one per worker process). */
-async function workflowPollers(client: Client): Promise<number> {
+/** Identities of the pollers of the shared task queue's workflow tasks (one per worker process; the server remembers stopped ones for a while). */
+async function workflowPollers(client: Client): Promise<Set<string>> {
   const response = await client.workflowService.describeTaskQueue({
     namespace: 'default',
     taskQueue: { name: TASK_QUEUE, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
     taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
   });
-  return new Set((response.pollers ?? []).map((poller) => poller.identity)).size;
+  return new Set((response.pollers ?? []).flatMap((poller) => poller.identity ?? []));
 }
 
 /** Starts `n` `twoway-report worker` processes and waits until each polls the shared task queue. */
 async function startWorkers(client: Client, n: number, env: (index: number) => NodeJS.ProcessEnv): Promise<WorkerProcesses> {
+  const earlier = await workflowPollers(client);
   const children: { child: ChildProcess; output: string; exited: boolean }[] = [];
   for (let index = 0; index < n; index++) {
     const child = spawn(process.execPath, [CLI_PATH, 'worker'], { env: env(index), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -392,7 +393,8 @@ async function startWorkers(client: Client, n: number, env: (index: number) => N
     );
   };
   const deadline = Date.now() + WORKER_START_TIMEOUT_MS;
-  while ((await workflowPollers(client)) < n) {
+  const polling = async () => [...(await workflowPollers(client))].filter((identity) => !earlier.has(identity)).length;
+  while ((await polling()) < n) {
     const dead = children.find((entry) => entry.exited);
     if (dead || Date.now() > deadline) {
       await stop();
