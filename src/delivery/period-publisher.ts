@@ -3,15 +3,17 @@
  * domain/publication.ts: reconcile what earlier attempts left `publishing`, decide, then
  * upload, record the intent, take the final name without ever replacing a file, record it
  * delivered. The caller holds the period's lock (db/period-lock.ts) for the whole call, and
- * the ledger it passes writes through that lock.
+ * the ledger it passes writes through that lock. A client with a manifest or parts gets a
+ * revision of several files (revision-publisher.ts).
  */
 import { RemoteFileConflictError } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
-import type { SftpDeliverySettings } from '../domain/types.js';
+import type { Period, SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { RemoteFolder } from './remote-folder.js';
-import { checkFileName, checksumPlacement, dataPlacement, placeFile, prepareBuiltFile, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
+import { finishRevision, prepareRevisionData, publishRevisionFiles, type ManifestSigner } from './revision-publisher.js';
+import { checkFileName, dataPlacement, placeChecksumFile, prepareBuiltFile, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
 
 export interface PeriodPublishRequest {
   readonly clientId: string;
@@ -25,6 +27,10 @@ export interface PeriodPublishRequest {
   readonly rowCount: number;
   readonly run: { readonly workflowId: string; readonly runId: string };
   readonly force: boolean;
+  /** The period the file covers, for the manifest. */
+  readonly period: Period;
+  /** Signs the manifest, when the client has a signing key. */
+  readonly signManifest?: ManifestSigner | undefined;
 }
 
 export interface PeriodPublishResult {
@@ -44,6 +50,18 @@ async function reconcile(
   clientId: string,
   logger: Logger,
 ): Promise<void> {
+  if (file.parts.length > 0) await finishRevision(folder, ledger, file, { clientId, settings, logger }, 'completed by a later attempt');
+  else await reconcileOne(folder, ledger, file, settings, clientId, logger);
+}
+
+async function reconcileOne(
+  folder: RemoteFolder,
+  ledger: PublicationLedger,
+  file: PeriodFile,
+  settings: SftpDeliverySettings,
+  clientId: string,
+  logger: Logger,
+): Promise<void> {
   const expected = { bytes: file.bytes, sha256: file.deliveredSha256, contentSha256: settings.gzip ? file.sha256 : null };
   const final = (await folder.compare(file.remotePath, expected)).verdict;
   const temporarySize = file.temporaryPath === null ? null : await folder.sizeOf(file.temporaryPath);
@@ -56,15 +74,15 @@ async function reconcile(
   switch (verdict) {
     case 'delivered':
       await removeTemporary();
-      await placeCompanion(folder, clientId, settings, file, logger);
+      await placeChecksumFile(folder, clientId, settings, file, logger);
       await ledger.markDelivered(file.revision, 'found in place by a later attempt');
       log.info('an earlier attempt had published this revision; recorded delivered');
       return;
     case 'finish-rename': {
       const how = await folder.publish(file.temporaryPath as string, file.remotePath);
       // Something took the name between the look and the rename: judge again with what is there now.
-      if (how === 'exists') return reconcile(folder, ledger, file, settings, clientId, logger);
-      await placeCompanion(folder, clientId, settings, file, logger);
+      if (how === 'exists') return reconcileOne(folder, ledger, file, settings, clientId, logger);
+      await placeChecksumFile(folder, clientId, settings, file, logger);
       await ledger.markDelivered(file.revision, 'renamed into place by a later attempt');
       log.info('an earlier attempt had uploaded and verified this revision; renamed it into place');
       return;
@@ -82,16 +100,6 @@ async function reconcile(
       log.warn('revision abandoned; its number is not used again');
       return;
   }
-}
-
-async function placeCompanion(
-  folder: RemoteFolder,
-  clientId: string,
-  settings: SftpDeliverySettings,
-  file: Pick<PeriodFile, 'deliveredSha256' | 'fileName'>,
-  logger: Logger,
-): Promise<void> {
-  if (settings.checksumFile) await placeFile(folder, clientId, checksumPlacement({ sha256: file.deliveredSha256 }, file.fileName), logger);
 }
 
 function result(status: PeriodPublishResult['status'], file: PeriodFile, uploaded = false): PeriodPublishResult {
@@ -116,6 +124,16 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     const decided = decidePublication(await ledger.files(), decision);
     if (decided.kind === 'delivered-by-this-run') return result('delivered', decided.file);
     if (decided.kind !== 'publish') return result(decided.kind, decided.file);
+
+    if (settings.manifest === true || settings.maxRowsPerFile !== undefined) {
+      const data = await prepareRevisionData(request, options.signal, progress);
+      try {
+        const published = await publishRevisionFiles(folder, ledger, request, decided.revision, data, logger);
+        return result('delivered', published.file, published.uploaded);
+      } finally {
+        await data.dispose();
+      }
+    }
 
     const local = await prepareBuiltFile(
       { clientId, localPath: request.localPath, fileName: request.baseFileName, gzip: settings.gzip, sha256: request.sha256 },
@@ -146,7 +164,7 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
         const conflict = () =>
           new RemoteFileConflictError(clientId, record.remotePath, 'the ledger has no record of that file; a forced rerun delivers the next revision');
         const delivered = async (note: string) => {
-          await placeCompanion(folder, clientId, settings, record, logger);
+          await placeChecksumFile(folder, clientId, settings, record, logger);
           log.info('this file already stands under its name; recorded delivered, nothing uploaded');
           return result('delivered', await ledger.markDelivered(revision, note));
         };
@@ -172,7 +190,7 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
           if (!request.force) throw conflict();
           continue;
         }
-        await placeCompanion(folder, clientId, settings, record, logger);
+        await placeChecksumFile(folder, clientId, settings, record, logger);
         const file = await ledger.markDelivered(revision, null);
         log.info({ bytes: file.bytes, sha256: file.deliveredSha256, publish: how }, 'delivered file');
         return result('delivered', file, true);

@@ -42,7 +42,21 @@ const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-
 const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 const HOST_KEY_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DELIVERY_KEYS = ['protocol', 'host', 'port', 'username', 'remoteDir', 'hostKeySha256', 'password', 'privateKey', 'passphrase', 'checksumFile', 'gzip'];
+const DELIVERY_KEYS = [
+  'protocol',
+  'host',
+  'port',
+  'username',
+  'remoteDir',
+  'hostKeySha256',
+  'password',
+  'privateKey',
+  'passphrase',
+  'checksumFile',
+  'gzip',
+  'manifest',
+  'maxRowsPerFile',
+];
 const SECRET_ALLOWED = '{"env": "VARIABLE_NAME"} or {"file": "/absolute/path"} (a reference, never the secret itself)';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -155,6 +169,29 @@ function optionalBoolean(clientId: string, field: string, value: unknown): boole
   throw new InvalidClientSettingError(clientId, field, describeValue(value), 'true or false');
 }
 
+/**
+ * `manifest` and `maxRowsPerFile`, present only when set, so that a client without them keeps
+ * the settings it had. Parts need the manifest: it is how a receiver knows that every part of
+ * the revision has arrived, and which.
+ */
+function parseFileOptions(clientId: string, raw: Record<string, unknown>): Pick<SftpDeliverySettings, 'manifest' | 'maxRowsPerFile'> {
+  const manifest = optionalBoolean(clientId, 'delivery.manifest', raw.manifest);
+  const maxRows = raw.maxRowsPerFile;
+  if (maxRows === undefined) return manifest ? { manifest } : {};
+  if (typeof maxRows !== 'number' || !Number.isSafeInteger(maxRows) || maxRows < 1) {
+    throw new InvalidClientSettingError(clientId, 'delivery.maxRowsPerFile', describeValue(maxRows), 'a whole number of data rows per file, from 1');
+  }
+  if (!manifest) {
+    throw new InvalidClientSettingError(
+      clientId,
+      'delivery.maxRowsPerFile',
+      `${describeValue(maxRows)} without delivery.manifest`,
+      'parts only together with "manifest": true (the manifest tells the receiver every part has arrived)',
+    );
+  }
+  return { manifest, maxRowsPerFile: maxRows };
+}
+
 /** Checks `clients.delivery` [§6]; null when the client has none. */
 export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliverySettings | null {
   if (raw === null || raw === undefined) return null;
@@ -204,5 +241,6 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
     auth: parseAuthentication(clientId, raw),
     checksumFile: optionalBoolean(clientId, 'delivery.checksumFile', raw.checksumFile),
     gzip: optionalBoolean(clientId, 'delivery.gzip', raw.gzip),
+    ...parseFileOptions(clientId, raw),
   };
 }

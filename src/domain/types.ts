@@ -97,6 +97,10 @@ export interface SftpDeliverySettings {
   readonly checksumFile: boolean;
   /** Deliver `<file>.gz` instead of the plain CSV. */
   readonly gzip: boolean;
+  /** Put `<file>.manifest.json` in place after the data file(s); absent: false. */
+  readonly manifest?: boolean;
+  /** Cut the CSV into parts of at most this many data rows (`…_part001.csv`, …); needs `manifest`. Absent: one file. */
+  readonly maxRowsPerFile?: number;
 }
 
 /** A validated `clients` row. */

@@ -26,7 +26,7 @@ function clientSummary(client: ClientConfig): string {
       : `key from ${reference(delivery.auth.privateKey)}`
     : '';
   const where = delivery
-    ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.checksumFile ? ', .sha256' : ''})`
+    ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.checksumFile ? ', .sha256' : ''}${delivery.manifest ? ', manifest' : ''}${delivery.maxRowsPerFile ? `, parts of ${delivery.maxRowsPerFile} rows` : ''})`
     : 'no delivery';
   const flags = [
     client.environment,
