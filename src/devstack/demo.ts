@@ -189,7 +189,10 @@ async function readSplitDelivery(manifestPath: string, manifestBytes: Buffer): P
     csvs.push(csvs.length === 0 ? csv : csv.subarray(header));
   }
   const name = manifestPath.slice(manifestPath.lastIndexOf('/') + 1);
-  return { csv: Buffer.concat(csvs), check: { ok, text: `${name}: ${manifest.files.length} parts, each as the manifest says` } };
+  return {
+    csv: Buffer.concat(csvs),
+    check: { ok, text: `${name}: ${manifest.files.length} part${manifest.files.length === 1 ? '' : 's'}, each as the manifest says` },
+  };
 }
 
 /** Checks every delivered file against the ledger and an independent count of its period's events. */
