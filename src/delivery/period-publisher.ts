@@ -8,24 +8,18 @@
  * PGP output differs at every encryption (a new session key): whether a period changed is
  * decided by the sha256 of its CSV, and an upload already made is recognised on the server
  * only by the delivered sha256 and size the ledger recorded for it.
+ *
+ * A client with a manifest or parts gets a revision of several files (revision-publisher.ts).
  */
 import { RemoteFileConflictError } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
-import type { SftpDeliverySettings } from '../domain/types.js';
+import type { Period, SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import { deliveredFileName, GZIP_SUFFIX } from './local-file.js';
 import type { RemoteFolder } from './remote-folder.js';
-import {
-  checkFileName,
-  checksumPlacement,
-  dataPlacement,
-  placeFile,
-  prepareBuiltFile,
-  withPgpKeyring,
-  withRemoteFolder,
-  type DeliveryOptions,
-} from './sftp-delivery.js';
+import { finishRevision, prepareRevisionData, publishRevisionFiles, type ManifestSigner } from './revision-publisher.js';
+import { checkFileName, dataPlacement, placeChecksumFile, prepareBuiltFile, withPgpKeyring, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
 
 export interface PeriodPublishRequest {
   readonly clientId: string;
@@ -39,6 +33,10 @@ export interface PeriodPublishRequest {
   readonly rowCount: number;
   readonly run: { readonly workflowId: string; readonly runId: string };
   readonly force: boolean;
+  /** The period the file covers, for the manifest. */
+  readonly period: Period;
+  /** Signs the manifest, when the client has a signing key. */
+  readonly signManifest?: ManifestSigner | undefined;
 }
 
 export interface PeriodPublishResult {
@@ -51,6 +49,18 @@ export interface PeriodPublishResult {
 
 /** Judges one revision left `publishing` and records the verdict; nothing recorded is uploaded again. */
 async function reconcile(
+  folder: RemoteFolder,
+  ledger: PublicationLedger,
+  file: PeriodFile,
+  settings: SftpDeliverySettings,
+  clientId: string,
+  logger: Logger,
+): Promise<void> {
+  if (file.parts.length > 0) await finishRevision(folder, ledger, file, { clientId, settings, logger }, 'completed by a later attempt');
+  else await reconcileOne(folder, ledger, file, settings, clientId, logger);
+}
+
+async function reconcileOne(
   folder: RemoteFolder,
   ledger: PublicationLedger,
   file: PeriodFile,
@@ -71,15 +81,15 @@ async function reconcile(
   switch (verdict) {
     case 'delivered':
       await removeTemporary();
-      await placeCompanion(folder, clientId, settings, file, logger);
+      await placeChecksumFile(folder, clientId, settings, file, logger);
       await ledger.markDelivered(file.revision, 'found in place by a later attempt');
       log.info('an earlier attempt had published this revision; recorded delivered');
       return;
     case 'finish-rename': {
       const how = await folder.publish(file.temporaryPath as string, file.remotePath);
       // Something took the name between the look and the rename: judge again with what is there now.
-      if (how === 'exists') return reconcile(folder, ledger, file, settings, clientId, logger);
-      await placeCompanion(folder, clientId, settings, file, logger);
+      if (how === 'exists') return reconcileOne(folder, ledger, file, settings, clientId, logger);
+      await placeChecksumFile(folder, clientId, settings, file, logger);
       await ledger.markDelivered(file.revision, 'renamed into place by a later attempt');
       log.info('an earlier attempt had uploaded and verified this revision; renamed it into place');
       return;
@@ -97,16 +107,6 @@ async function reconcile(
       log.warn('revision abandoned; its number is not used again');
       return;
   }
-}
-
-async function placeCompanion(
-  folder: RemoteFolder,
-  clientId: string,
-  settings: SftpDeliverySettings,
-  file: Pick<PeriodFile, 'deliveredSha256' | 'fileName'>,
-  logger: Logger,
-): Promise<void> {
-  if (settings.checksumFile) await placeFile(folder, clientId, checksumPlacement({ sha256: file.deliveredSha256 }, file.fileName), logger);
 }
 
 function result(status: PeriodPublishResult['status'], file: PeriodFile, uploaded = false): PeriodPublishResult {
@@ -131,6 +131,16 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     const decided = decidePublication(await ledger.files(), decision);
     if (decided.kind === 'delivered-by-this-run') return result('delivered', decided.file);
     if (decided.kind !== 'publish') return result(decided.kind, decided.file);
+
+    if (settings.manifest === true || settings.maxRowsPerFile !== undefined) {
+      const data = await withPgpKeyring(request, options, (pgp) => prepareRevisionData(request, pgp, options.signal, progress));
+      try {
+        const published = await publishRevisionFiles(folder, ledger, request, decided.revision, data, logger);
+        return result('delivered', published.file, published.uploaded);
+      } finally {
+        await data.dispose();
+      }
+    }
 
     const local = await withPgpKeyring(request, options, (pgp) =>
       prepareBuiltFile(
@@ -163,7 +173,7 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
         const conflict = () =>
           new RemoteFileConflictError(clientId, record.remotePath, 'the ledger has no record of that file; a forced rerun delivers the next revision');
         const delivered = async (note: string) => {
-          await placeCompanion(folder, clientId, settings, record, logger);
+          await placeChecksumFile(folder, clientId, settings, record, logger);
           log.info('this file already stands under its name; recorded delivered, nothing uploaded');
           return result('delivered', await ledger.markDelivered(revision, note));
         };
@@ -189,7 +199,7 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
           if (!request.force) throw conflict();
           continue;
         }
-        await placeCompanion(folder, clientId, settings, record, logger);
+        await placeChecksumFile(folder, clientId, settings, record, logger);
         const file = await ledger.markDelivered(revision, null);
         log.info({ bytes: file.bytes, sha256: file.deliveredSha256, publish: how }, 'delivered file');
         return result('delivered', file, true);

@@ -167,6 +167,18 @@ export class RemoteFolder {
     }
   }
 
+  /** removeStaleTemporaries for several names, with one listing of the folder. */
+  async removeStaleTemporariesOf(names: readonly string[]): Promise<void> {
+    const wanted = new Set(names);
+    // `.<name>.<hex>.part`: the name is what is left without the dot, the id and the suffix.
+    const nameIn = (entry: string) => entry.slice(1, entry.length - (TEMPORARY_ID_BYTES * 2 + 1 + TEMPORARY_SUFFIX.length));
+    const stale = (await this.session.list(this.settings.remoteDir)).filter((entry) => wanted.has(nameIn(entry)) && isTemporaryOf(entry, nameIn(entry)));
+    for (const entry of stale) {
+      this.logger.info({ stale: entry }, 'removing a temporary file left by an earlier attempt');
+      await this.session.remove(this.pathOf(entry));
+    }
+  }
+
   async removeQuietly(path: string): Promise<void> {
     try {
       await this.session.remove(path);

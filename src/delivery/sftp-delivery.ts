@@ -131,6 +131,17 @@ export function checksumPlacement(data: { readonly sha256: string }, dataName: s
   return { name: `${dataName}${CHECKSUM_SUFFIX}`, source: { bytes }, bytes: bytes.length, sha256: sha256Hex(bytes), contentSha256: null };
 }
 
+/** The `.sha256` companion of a data file, when the client wants one; put in place right after the data file. */
+export async function placeChecksumFile(
+  folder: RemoteFolder,
+  clientId: string,
+  settings: SftpDeliverySettings,
+  file: { readonly deliveredSha256: string; readonly fileName: string },
+  logger: Logger,
+): Promise<void> {
+  if (settings.checksumFile) await placeFile(folder, clientId, checksumPlacement({ sha256: file.deliveredSha256 }, file.fileName), logger);
+}
+
 /** For a plain CSV the built file's sha256 (when the caller knows it) is what the upload must match. */
 export function dataPlacement(file: LocalFile, name: string, builtSha256: string | undefined): Placement {
   return { name, source: { path: file.path }, bytes: file.bytes, sha256: file.sha256 ?? builtSha256 ?? null, contentSha256: file.contentSha256 };

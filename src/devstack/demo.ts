@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -29,6 +29,7 @@ import {
 } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
 import { PGP_SUFFIX } from '../delivery/pgp.js';
+import { MANIFEST_SUFFIX } from '../domain/file-name.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
 import { REPORT_HEADER } from '../domain/report-row.js';
@@ -69,6 +70,8 @@ const DAILY_BACKFILL_DAYS = 3;
 const DEMO_BACKFILL_CONCURRENCY = 4;
 /** The broken client: its password reference resolves to a password the server refuses. */
 export const BROKEN_CLIENT = 'hooli';
+/** Initech's monthly file (≈ 3,000 rows with the default events) arrives in parts of this many rows, with a manifest. */
+const DEMO_ROWS_PER_PART = 1_000;
 
 export interface DemoOptions {
   /** Verify every delivered file, stop everything and return instead of waiting for Ctrl-C. */
@@ -132,6 +135,8 @@ function demoDelivery(sftp: SftpServer, folder: (clientId: string) => string) {
         return { ...base, ...key, remoteDir, checksumFile: true };
       case 'globex':
         return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.password }, gzip: true };
+      case 'initech':
+        return { ...base, ...key, remoteDir, manifest: true, maxRowsPerFile: DEMO_ROWS_PER_PART };
       case BROKEN_CLIENT:
         return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.wrongPassword } };
       case PGP_CLIENT:
@@ -170,6 +175,33 @@ interface Check {
   readonly text: string;
 }
 
+/**
+ * A split delivery as a receiver reads it: every file its manifest lists, with the size and
+ * sha256 it gives, and the CSV they make together (the first part whole, the others without
+ * their header), to be checked against the ledger like a single file.
+ */
+async function readSplitDelivery(manifestPath: string, manifestBytes: Buffer): Promise<{ csv: Buffer; check: Check }> {
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
+    rowCount: number;
+    files: { name: string; bytes: number; sha256: string; csvSha256: string }[];
+  };
+  const header = Buffer.byteLength(`${REPORT_HEADER.join(',')}\r\n`);
+  const csvs: Buffer[] = [];
+  let ok = manifest.files.length > 0;
+  for (const file of manifest.files) {
+    const bytes = await readFile(join(dirname(manifestPath), file.name)).catch(() => Buffer.alloc(0));
+    const csv = file.name.endsWith('.gz') && bytes.length > 0 ? gunzipSync(bytes) : bytes;
+    ok &&= bytes.length === file.bytes && createHash('sha256').update(bytes).digest('hex') === file.sha256;
+    ok &&= createHash('sha256').update(csv).digest('hex') === file.csvSha256;
+    csvs.push(csvs.length === 0 ? csv : csv.subarray(header));
+  }
+  const name = manifestPath.slice(manifestPath.lastIndexOf('/') + 1);
+  return {
+    csv: Buffer.concat(csvs),
+    check: { ok, text: `${name}: ${manifest.files.length} part${manifest.files.length === 1 ? '' : 's'}, each as the manifest says` },
+  };
+}
+
 /** Checks every delivered file against the ledger and an independent count of its period's events; encrypted ones are decrypted and verified as the client does. */
 async function verifyDeliveries(database: Database, sftp: SftpServer, pgp: DemoPgp): Promise<Check[]> {
   const checks: Check[] = [];
@@ -184,6 +216,8 @@ async function verifyDeliveries(database: Database, sftp: SftpServer, pgp: DemoP
   checks.push({ ok: delivered.length > 0, text: `${delivered.length} files delivered` });
   for (const run of delivered) {
     const bytes = await readFile(run.remote_path);
+    const split = run.remote_path.endsWith(MANIFEST_SUFFIX) ? await readSplitDelivery(run.remote_path, bytes) : null;
+    if (split) checks.push(split.check);
     let delivered: Buffer = bytes;
     if (run.remote_path.endsWith(PGP_SUFFIX)) {
       const decrypted = await decryptDemoFile(pgp, bytes);
@@ -193,7 +227,7 @@ async function verifyDeliveries(database: Database, sftp: SftpServer, pgp: DemoP
       });
       delivered = decrypted.plaintext;
     }
-    const csv = run.remote_path.replace(PGP_SUFFIX, '').endsWith('.gz') ? gunzipSync(delivered) : delivered;
+    const csv = split ? split.csv : run.remote_path.replace(PGP_SUFFIX, '').endsWith('.gz') ? gunzipSync(delivered) : delivered;
     const sha256 = createHash('sha256').update(csv).digest('hex');
     const headerOk = csv.subarray(0, csv.indexOf('\r\n') + 2).toString('utf8') === `${REPORT_HEADER.join(',')}\r\n`;
     const client = DEMO_CLIENTS.find((candidate) => candidate.id === run.client_id);

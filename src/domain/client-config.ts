@@ -59,6 +59,8 @@ const DELIVERY_KEYS = [
   'checksumFile',
   'gzip',
   'pgp',
+  'manifest',
+  'maxRowsPerFile',
 ];
 const SECRET_ALLOWED =
   '{"env": "TWOWAY_SECRET_NAME"} (a variable under TWOWAY_SECRET_ENV_PREFIX) or {"file": "/run/secrets/twoway/name"} (a plain absolute path inside TWOWAY_SECRETS_DIR): a reference, never the secret itself';
@@ -188,6 +190,29 @@ function parseHostKeyPins(clientId: string, value: unknown): string | readonly s
   );
 }
 
+/**
+ * `manifest` and `maxRowsPerFile`, present only when set, so that a client without them keeps
+ * the settings it had. Parts need the manifest: it is how a receiver knows that every part of
+ * the revision has arrived, and which.
+ */
+function parseFileOptions(clientId: string, raw: Record<string, unknown>): Pick<SftpDeliverySettings, 'manifest' | 'maxRowsPerFile'> {
+  const manifest = optionalBoolean(clientId, 'delivery.manifest', raw.manifest);
+  const maxRows = raw.maxRowsPerFile;
+  if (maxRows === undefined) return manifest ? { manifest } : {};
+  if (typeof maxRows !== 'number' || !Number.isSafeInteger(maxRows) || maxRows < 1) {
+    throw new InvalidClientSettingError(clientId, 'delivery.maxRowsPerFile', describeValue(maxRows), 'a whole number of data rows per file, from 1');
+  }
+  if (!manifest) {
+    throw new InvalidClientSettingError(
+      clientId,
+      'delivery.maxRowsPerFile',
+      `${describeValue(maxRows)} without delivery.manifest`,
+      'parts only together with "manifest": true (the manifest tells the receiver every part has arrived)',
+    );
+  }
+  return { manifest, maxRowsPerFile: maxRows };
+}
+
 /** Checks `clients.delivery` [§6]; null when the client has none. */
 export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliverySettings | null {
   if (raw === null || raw === undefined) return null;
@@ -231,5 +256,6 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
     checksumFile: optionalBoolean(clientId, 'delivery.checksumFile', raw.checksumFile),
     gzip: optionalBoolean(clientId, 'delivery.gzip', raw.gzip),
     ...(pgp ? { pgp } : {}),
+    ...parseFileOptions(clientId, raw),
   };
 }

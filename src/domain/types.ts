@@ -99,6 +99,10 @@ export interface SftpDeliverySettings {
   readonly gzip: boolean;
   /** Encrypt (and sign) what is delivered with OpenPGP; absent: sent as it is. */
   readonly pgp?: PgpSettings;
+  /** Put `<file>.manifest.json` in place after the data file(s); absent: false. */
+  readonly manifest?: boolean;
+  /** Cut the CSV into parts of at most this many data rows (`…_part001.csv`, …); needs `manifest`. Absent: one file. */
+  readonly maxRowsPerFile?: number;
 }
 
 /** A client's validated `delivery.pgp` setting: references to keys, never keys. */

@@ -1,3 +1,4 @@
+import { periodContaining } from '../../src/domain/periods.js';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -86,6 +87,7 @@ describe('PGP delivery end to end: publishPeriodFile with gpg, the real sshd and
       return publishPeriodFile(
         {
           clientId: 'acme',
+          period: periodContaining('daily', PERIOD.periodStart, 'UTC'),
           settings: spec.settings ?? settings(),
           localPath,
           baseFileName: NAME,

@@ -181,6 +181,29 @@ describe('parseDeliverySettings', () => {
     }
   });
 
+  it('takes a manifest, and parts only with one; leaves both out when not set', () => {
+    assert.equal(parse({})?.manifest, undefined);
+    assert.equal('maxRowsPerFile' in (parse({}) ?? {}), false);
+    assert.equal(parse({ manifest: false })?.manifest, undefined);
+    assert.equal(parse({ manifest: true })?.manifest, true);
+    const split = parse({ manifest: true, maxRowsPerFile: 500_000 });
+    assert.deepEqual([split?.manifest, split?.maxRowsPerFile], [true, 500_000]);
+  });
+
+  it('refuses a malformed manifest or maxRowsPerFile by name, and parts without a manifest', () => {
+    assert.throws(() => parse({ manifest: 'yes' }), refusal(/delivery\.manifest is "yes"; allowed: true or false/));
+    for (const bad of [0, -5, 2.5, '1000', null, Number.MAX_SAFE_INTEGER + 1]) {
+      assert.throws(
+        () => parse({ manifest: true, maxRowsPerFile: bad }),
+        refusal(/delivery\.maxRowsPerFile is .*; allowed: a whole number of data rows per file, from 1/),
+      );
+    }
+    assert.throws(
+      () => parse({ maxRowsPerFile: 1000 }),
+      refusal(/delivery\.maxRowsPerFile is 1000 without delivery\.manifest; allowed: parts only together with "manifest": true/),
+    );
+  });
+
   it('never repeats a secret given where a reference belongs', () => {
     for (const password of ['hunter2-secret', { value: 'hunter2-secret' }, { env: 'hunter2-secret!' }]) {
       assert.throws(

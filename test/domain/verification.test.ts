@@ -25,6 +25,7 @@ function file(revision: number, status: PeriodFile['status'], patch: Partial<Per
     workflowId: 'wf',
     runId: 'run',
     note: null,
+    parts: [],
     ...patch,
   };
 }

@@ -53,6 +53,8 @@ describe('demo --once (every real part, started by the project itself)', () => {
         );
       assert.equal(decrypted.length, 3, out);
       assert.match(out, /^vandelay's files: {3}encrypted and signed \(delivery\.pgp\); as the client: gpg --homedir \S+\/pgp\/vandelay-gnupg --decrypt /m);
+      // initech's month arrives in parts of 1,000 rows with a manifest (one part for the test's few events).
+      assert.match(out, /^ok {3}initech_twoway_\d{8}_\d{8}\.csv\.manifest\.json: \d+ parts?, each as the manifest says$/m);
 
       assert.deepEqual(await readdir(dataDir), [], 'the demo removed its folder');
       for (const [service, port] of Object.entries(ports))

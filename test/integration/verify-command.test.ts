@@ -50,6 +50,7 @@ describe('verify: what the server holds of a period against the ledger (real ssh
       publishPeriodFile(
         {
           clientId,
+          period: plan.period,
           settings: requireDelivery(plan.client),
           localPath: built.path,
           baseFileName: plan.fileName,

@@ -28,7 +28,7 @@ function clientSummary(client: ClientConfig): string {
       : `key from ${reference(delivery.auth.privateKey)}`
     : '';
   const where = delivery
-    ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.pgp ? `, pgp to ${delivery.pgp.recipients.length} key(s)${delivery.pgp.signingKey ? ', signed' : ''}` : ''}${delivery.checksumFile ? ', .sha256' : ''})`
+    ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.pgp ? `, pgp to ${delivery.pgp.recipients.length} key(s)${delivery.pgp.signingKey ? ', signed' : ''}` : ''}${delivery.checksumFile ? ', .sha256' : ''}${delivery.manifest ? ', manifest' : ''}${delivery.maxRowsPerFile ? `, parts of ${delivery.maxRowsPerFile} rows` : ''})`
     : 'no delivery';
   const flags = [
     client.environment,

@@ -3,6 +3,7 @@ import * as sourceTables from './001-source-tables.js';
 import * as reportRuns from './002-report-runs.js';
 import * as reportFiles from './003-report-files.js';
 import * as periodWatch from './004-period-watch.js';
+import * as reportFileParts from './005-report-file-parts.js';
 import * as reportRunsStarted from './007-report-runs-started-index.js';
 
 interface Migration {
@@ -17,7 +18,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['002-report-runs', reportRuns],
   ['003-report-files', reportFiles],
   ['004-period-watch', periodWatch],
-  // 005 and 006 are taken by work merged separately (report file parts, late data).
+  ['005-report-file-parts', reportFileParts],
+  // 006 is taken by work merged separately (late data).
   ['007-report-runs-started-index', reportRunsStarted],
 ];
 
