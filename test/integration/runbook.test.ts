@@ -124,7 +124,7 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
     assert.deepEqual(await acmePins(), [old, next]);
     await run(`${NPX}clients set --client acme --set delivery.hostKeySha256=SHA256:<new>`, pins);
     assert.equal(await acmePins(), next);
-    assert.match((await run(`${NPX}status --client acme`)).stdout, / acme daily \S+ {2}delivered/);
+    assert.match((await run(`${NPX}status --client acme`)).stdout, / acme daily \S+ r\d+ {2}delivered/);
     assert.match(
       (await run(`${NPX}clients set --client acme --unset delivery.password --set delivery.privateKey.file=/run/secrets/twoway/acme_key_2026`)).stdout,
       /key from file \/run\/secrets\/twoway\/acme_key_2026/,
