@@ -349,7 +349,15 @@ function report(rounds: readonly Round[], clients: number, workers: number): Tar
 function workerEnv(databaseUrl: string, temporalAddress: string, workDir: string, secretsDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('TEMPORAL_') && !name.startsWith('TWOWAY_')) env[name] = value;
-  return { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default', TWOWAY_WORK_DIR: workDir, TWOWAY_SECRETS_DIR: secretsDir, LOG_LEVEL: 'warn' };
+  return {
+    ...env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    TWOWAY_WORK_DIR: workDir,
+    TWOWAY_SECRETS_DIR: secretsDir,
+    LOG_LEVEL: 'warn',
+  };
 }
 
 interface WorkerProcesses {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
+import { DEMO_SECRET_VARIABLES } from '../../src/devstack/demo-state.js';
 import { runCliProcess, type CliResult } from '../support/cli.js';
 import { startTestDemo, type RunningDemo } from '../support/demo.js';
 import { waitUntil } from '../support/wait.js';
@@ -112,6 +113,14 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
 
     // Backfill, a frequency and time zone change with its sync, and a credential rotation.
     assert.match((await run(`${NPX}backfill --client acme --from 2026-10-01 --to 2026-10-31 [--concurrency 4]`)).stdout, /31 periods|31\/31|of 31/);
+    // A client says a file is missing: verify, where the worker's references resolve (here the demo's key, by its variable).
+    const keyVariable = {
+      [DEMO_SECRET_VARIABLES.privateKey]: await readFile(join(env.TWOWAY_DATA_DIR as string, 'demo', 'sshd', 'client-secrets', 'user_ed25519_key'), 'utf8'),
+    };
+    const verified = await runCliProcess(['verify', '--client', 'acme', '--period', '2026-10-15'], { ...env, ...keyVariable });
+    assert.equal(verified.status, 0, `${verified.stdout}\n${verified.stderr}`);
+    assert.match(verified.stdout, /^ok +\S+\/twoway_activity_acme_daily_20261015\.csv /m);
+    ran.push(`${NPX}verify --client acme --period 2026-11-24`);
     await run(`${NPX}clients set --client acme --set frequency=weekly --set timezone=Europe/Berlin`);
     assert.match((await run(`${NPX}schedules sync`)).stdout, /^updated {3}acme: .*weekly at 03:00 Europe\/Berlin/m);
 
@@ -126,7 +135,11 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
     assert.equal(await acmePins(), next);
     assert.match((await run(`${NPX}status --client acme`)).stdout, / acme daily \S+ r\d+ {2}delivered/);
     assert.match(
-      (await run(`${NPX}clients set --client acme --unset delivery.password --set delivery.privateKey.file=/run/secrets/twoway/acme_key_2026`)).stdout,
+      (
+        await run(
+          `${NPX}clients set --client acme --unset delivery.password --unset delivery.privateKey --set delivery.privateKey.file=/run/secrets/twoway/acme_key_2026`,
+        )
+      ).stdout,
       /key from file \/run\/secrets\/twoway\/acme_key_2026/,
     );
 
