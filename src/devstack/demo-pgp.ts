@@ -57,7 +57,7 @@ export async function prepareDemoPgp(home: string): Promise<DemoPgp> {
   const maker = await createGnupgHome(join(pgpDir, 'maker'));
   await createGnupgHome(clientHome);
   // A fresh demo passphrase: the key is protected, as a production signing key should be.
-  const passphrase = randomBytes(PASSPHRASE_BYTES).toString('base64url');
+  const passphrase = randomBytes(PASSPHRASE_BYTES).toString('hex');
   try {
     const recipient = await generateKey(maker, { userId: 'Vandelay Industries <reports@vandelay.example>' });
     const signer = await generateKey(maker, { userId: 'Twoway Reports (demo) <reports@twoway.example>', algorithm: 'ed25519', usage: 'sign', passphrase });

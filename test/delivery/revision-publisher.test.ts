@@ -232,7 +232,12 @@ describe('a revision of several files (parts, manifest): exactly once per file (
 
   it('a worker killed between two parts (a real process, SIGKILL once part 1 has its name): the retry renames the rest into place and sends nothing again', async () => {
     const built = content(5);
-    const config: PublishUntilKilled = { databaseUrl: db.url, request: await request({ runId: 'r1', content: built, rows: 5 }), stallAtPart: 1 };
+    const config: PublishUntilKilled = {
+      databaseUrl: db.url,
+      request: await request({ runId: 'r1', content: built, rows: 5 }),
+      stallAtPart: 1,
+      env: fixture.env,
+    };
     const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

@@ -60,7 +60,7 @@ describe('verify: what the server holds of a period against the ledger (real ssh
           force,
         },
         createPublicationLedger(lock, key),
-        { env: {}, connectTimeoutMs: 5_000, operationTimeoutMs: 10_000 },
+        { env: { TWOWAY_SECRETS_DIR: sftp.secretsDir }, connectTimeoutMs: 5_000, operationTimeoutMs: 10_000 },
       ),
     );
     assert.equal(published.status, 'delivered');
@@ -74,7 +74,7 @@ describe('verify: what the server holds of a period against the ledger (real ssh
     baseDir = await mkdtemp(join(tmpdir(), 'twoway-verify-'));
     db = await createTestDatabase();
     sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
-    env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', TWOWAY_SFTP_CONNECT_TIMEOUT: '5s' };
+    env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', TWOWAY_SFTP_CONNECT_TIMEOUT: '5s', TWOWAY_SECRETS_DIR: sftp.secretsDir };
     await db.knex('clients').insert([
       { id: 'acme', name: 'Acme', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { checksumFile: true })) },
       {
