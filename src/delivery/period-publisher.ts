@@ -14,30 +14,15 @@
 import { RemoteFileConflictError } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
-import type { Period, SftpDeliverySettings } from '../domain/types.js';
+import type { SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import { deliveredFileName, GZIP_SUFFIX } from './local-file.js';
 import type { RemoteFolder } from './remote-folder.js';
-import { finishRevision, prepareRevisionData, publishRevisionFiles, type ManifestSigner } from './revision-publisher.js';
+import { finishRevision, prepareRevisionData, publishRevisionFiles, type RevisionRequest } from './revision-publisher.js';
 import { checkFileName, dataPlacement, placeChecksumFile, prepareBuiltFile, withPgpKeyring, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
 
-export interface PeriodPublishRequest {
-  readonly clientId: string;
-  readonly settings: SftpDeliverySettings;
-  /** The built CSV on this host. */
-  readonly localPath: string;
-  /** Name of revision 1 (the period's planned file name); later revisions derive theirs. */
-  readonly baseFileName: string;
-  /** sha256 and rows of the built CSV. */
-  readonly sha256: string;
-  readonly rowCount: number;
-  readonly run: { readonly workflowId: string; readonly runId: string };
-  readonly force: boolean;
-  /** The period the file covers, for the manifest. */
-  readonly period: Period;
-  /** Signs the manifest, when the client has a signing key. */
-  readonly signManifest?: ManifestSigner | undefined;
-}
+/** One request for both paths: a single file here, a revision of several in revision-publisher.ts. */
+export type PeriodPublishRequest = RevisionRequest;
 
 export interface PeriodPublishResult {
   /** delivered: this run's file is on the server (now, or by an earlier attempt of this run). */

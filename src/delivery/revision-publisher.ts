@@ -53,16 +53,22 @@ export interface PreparedData {
   dispose(): Promise<void>;
 }
 
+/** What a period's publication is asked to deliver: the built CSV, whose it is and the run asking. */
 export interface RevisionRequest {
   readonly clientId: string;
   readonly settings: SftpDeliverySettings;
+  /** The built CSV on this host. */
   readonly localPath: string;
+  /** Name of revision 1 (the period's planned file name); later revisions derive theirs. */
   readonly baseFileName: string;
+  /** sha256 and rows of the built CSV. */
   readonly sha256: string;
   readonly rowCount: number;
   readonly run: { readonly workflowId: string; readonly runId: string };
   readonly force: boolean;
+  /** The period the file covers, for the manifest. */
   readonly period: Period;
+  /** Signs the manifest, when the client has a signing key. */
   readonly signManifest?: ManifestSigner | undefined;
 }
 

@@ -87,12 +87,8 @@ export class SecretUnavailableError extends TwowayError {
   }
 }
 
-/**
- * A secret reference the delivering process refuses to resolve: outside TWOWAY_SECRET_ENV_PREFIX or
- * TWOWAY_SECRETS_DIR, one of the worker's own settings, or a file others can read. Names the
- * reference and the rule, never a value.
- */
-export class SecretReferenceRefusedError extends TwowayError {
+/** A client's reference that names what it refers to, the problem and what is allowed; never a value. */
+abstract class UnusableReferenceError extends TwowayError {
   constructor(
     readonly clientId: string,
     readonly field: string,
@@ -105,22 +101,19 @@ export class SecretReferenceRefusedError extends TwowayError {
 }
 
 /**
+ * A secret reference the delivering process refuses to resolve: outside TWOWAY_SECRET_ENV_PREFIX or
+ * TWOWAY_SECRETS_DIR, one of the worker's own settings, or a file others can read. Names the
+ * reference and the rule, never a value.
+ */
+export class SecretReferenceRefusedError extends UnusableReferenceError {}
+
+/**
  * A PGP key a client's delivery refers to that cannot be used as given: not an OpenPGP key,
  * the wrong kind (a secret key as recipient, a public key as signing key, no encryption or
  * signing capability), expired or revoked, or a passphrase that does not unlock it. Names the
  * reference, never key material.
  */
-export class UnusablePgpKeyError extends TwowayError {
-  constructor(
-    readonly clientId: string,
-    readonly field: string,
-    readonly reference: string,
-    readonly problem: string,
-    readonly allowed: string,
-  ) {
-    super(`client "${clientId}": ${field} refers to ${reference}, which ${problem}; allowed: ${allowed}`);
-  }
-}
+export class UnusablePgpKeyError extends UnusableReferenceError {}
 
 export class HostKeyMismatchError extends TwowayError {
   constructor(
