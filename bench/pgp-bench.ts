@@ -52,6 +52,8 @@ interface Encryption {
 
 interface Harness {
   readonly dir: string;
+  /** The key files our delivery reads (0700): the secrets folder of the measured process (TWOWAY_SECRETS_DIR). */
+  readonly secretsDir: string;
   readonly csvPath: string;
   readonly bytes: number;
   readonly sha256: string;
@@ -110,7 +112,7 @@ async function encryptOurs(harness: Harness, tag: string): Promise<Encryption> {
   const rssFile = join(harness.dir, `${tag}.maxrss`);
   let watcher: { stop(): number } | null = null;
   const run = await runTimed(process.execPath, ['--import', MAX_RSS_PRELOAD_URL, CHILD_SCRIPT, harness.csvPath, JSON.stringify(harness.settings)], {
-    env: { ...process.env, BENCH_MAX_RSS_FILE: rssFile },
+    env: { ...process.env, BENCH_MAX_RSS_FILE: rssFile, TWOWAY_SECRETS_DIR: harness.secretsDir },
     onSpawn: (pid) => (watcher = watchPeakRss(pid, GPG_COMMAND)),
   });
   const gpgRssBytes = (watcher as { stop(): number } | null)?.stop() ?? 0;
@@ -174,10 +176,11 @@ async function startHarness(options: PgpBenchOptions): Promise<Harness> {
   const maker = await createGnupgHome(join(dir, 'maker'));
   const cliHome = await createGnupgHome(join(dir, 'cli'));
   const clientHome = await createGnupgHome(join(dir, 'client'));
+  const secretsDir = await createGnupgHome(join(dir, 'secrets'));
   const recipient = await generateKey(maker, { userId: 'Bench Client <client@bench.example>' });
   const signer = await generateKey(maker, { userId: 'Bench Reports <reports@bench.example>', algorithm: 'ed25519', usage: 'sign' });
-  const recipientPublic = await exportKey(maker, recipient, join(dir, 'recipient.pub.asc'));
-  const signerSecret = await exportKey(maker, signer, join(dir, 'signer.sec.asc'), { secret: true });
+  const recipientPublic = await exportKey(maker, recipient, join(secretsDir, 'recipient.pub.asc'));
+  const signerSecret = await exportKey(maker, signer, join(secretsDir, 'signer.sec.asc'), { secret: true });
   await importKeyFile(cliHome, await readFile(recipientPublic));
   await importKeyFile(cliHome, await readFile(signerSecret));
   await importKeyFile(clientHome, await readFile(await exportKey(maker, recipient, join(dir, 'recipient.sec.asc'), { secret: true })));
@@ -191,7 +194,7 @@ async function startHarness(options: PgpBenchOptions): Promise<Harness> {
   const version = (await gpg(cliHome, ['--version'])).stdout.toString('utf8').split('\n')[0] ?? 'gpg';
   line(`${version}; recipient ${recipient} (cv25519), signer ${signer} (ed25519); AES-256, no compression, signed, binary`);
   const settings: PgpSettings = { recipients: [{ file: recipientPublic }], signingKey: { file: signerSecret }, signingPassphrase: null, armor: false };
-  return { dir, csvPath, bytes, sha256, settings, cliHome, recipient, signer, clientHome };
+  return { dir, secretsDir, csvPath, bytes, sha256, settings, cliHome, recipient, signer, clientHome };
 }
 
 function describe(run: Encryption): string {
