@@ -40,7 +40,7 @@ import { timeRender, type ProcessSample } from './render-bench.js';
 import { spreadOf } from './stats.js';
 
 /** Bumped whenever what is seeded changes: a cached cluster of another version is seeded anew. */
-export const SHARED_SEED_VERSION = 1;
+export const SHARED_SEED_VERSION = 2;
 /** render of a small client's day on the shared table, against the same on a table of that client alone. */
 export const SHARED_RENDER_RATIO_TARGET = 1.2;
 const DAILY_CLIENTS = 1_999;
