@@ -167,6 +167,8 @@ async function seedCustomers(knex: Knex, clientIds: readonly string[], count: nu
             (${sqlTextArray(LAST_NAMES)})[1 + (g * 5) % ${LAST_NAMES.length}],
             CASE WHEN g % 23 = 0 THEN NULL ELSE 'pg-' || (g % 40) END
      FROM unnest(?::text[]) AS client_id CROSS JOIN generate_series(1, ?) AS g
+     -- A client's customers together, as one statement per client stored them.
+     ORDER BY client_id, g
      ON CONFLICT (client_id, ccid) DO NOTHING`,
     [[...clientIds], count],
   );
