@@ -103,6 +103,12 @@ export function createPublicationLedger(lock: PeriodLock, key: PeriodKey): Publi
         await trx(FILES).insert(insertRow(key, file, 'publishing', null));
       }),
 
+    recordedTemporaries: () =>
+      lock.transaction(
+        async (trx) =>
+          (await trx(FILES).where({ client_id: key.clientId, status: 'publishing' }).whereNotNull('temporary_path').pluck('temporary_path')) as string[],
+      ),
+
     recordSkippedName: (file, note) =>
       lock.transaction(async (trx) => {
         await trx(FILES).insert(insertRow(key, file, 'abandoned', note));

@@ -6,10 +6,23 @@ import { dirname, join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { WORK_FILE_MODE } from '../report/work-folder.js';
 
 /** zlib's default level; fixed here because the gzip bytes must be reproducible for an unchanged file. */
 export const GZIP_LEVEL = 6;
 const READ_CHUNK_BYTES = 1024 * 1024;
+const GZIP_TEMPORARY_ID_BYTES = 4;
+
+/** `.<name>.gz.<8 hex>.tmp` next to the CSV: hidden, and unique, so a parallel attempt on the same host never shares it. */
+function gzipTemporaryName(fileName: string): string {
+  return `.${fileName}.gz.${randomBytes(GZIP_TEMPORARY_ID_BYTES).toString('hex')}.tmp`;
+}
+
+/** Whether `entry` is a gzip temporary file made from the CSV `fileName` (one a crash or a cancelled attempt may leave). */
+export function isGzipTemporaryOf(entry: string, fileName: string): boolean {
+  const prefix = `.${fileName}.gz.`;
+  return entry.startsWith(prefix) && new RegExp(`^[0-9a-f]{${GZIP_TEMPORARY_ID_BYTES * 2}}\\.tmp$`).test(entry.slice(prefix.length));
+}
 
 export interface LocalFile {
   /** The file to upload (the CSV itself, or its gzip next to it). */
@@ -67,8 +80,7 @@ export async function prepareLocalFile(localPath: string, fileName: string, opti
   }
   const content = digestTap(options.onBytes);
   const name = `${fileName}.gz`;
-  // Hidden and unique: a parallel attempt on the same host never shares it.
-  const path = join(dirname(localPath), `.${name}.${randomBytes(4).toString('hex')}.tmp`);
+  const path = join(dirname(localPath), gzipTemporaryName(fileName));
   const compressed = digestTap();
   try {
     await pipeline(
@@ -76,7 +88,7 @@ export async function prepareLocalFile(localPath: string, fileName: string, opti
       content.tap,
       createGzip({ level: GZIP_LEVEL }),
       compressed.tap,
-      createWriteStream(path, { flags: 'wx' }),
+      createWriteStream(path, { flags: 'wx', mode: WORK_FILE_MODE }),
       { signal: options.signal },
     );
   } catch (error) {

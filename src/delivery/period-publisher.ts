@@ -8,10 +8,21 @@
 import { RemoteFileConflictError } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
+import { remoteTemporaryMaxAgeMs } from '../domain/leftovers.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
+import { DEFAULT_RUN_POLICY } from '../config/env.js';
 import type { Logger } from '../observability/logger.js';
 import type { RemoteFolder } from './remote-folder.js';
-import { checkFileName, checksumPlacement, dataPlacement, placeFile, prepareBuiltFile, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
+import {
+  checkFileName,
+  checksumName,
+  checksumPlacement,
+  dataPlacement,
+  placeFile,
+  prepareBuiltFile,
+  withRemoteFolder,
+  type DeliveryOptions,
+} from './sftp-delivery.js';
 
 export interface PeriodPublishRequest {
   readonly clientId: string;
@@ -25,6 +36,11 @@ export interface PeriodPublishRequest {
   readonly rowCount: number;
   readonly run: { readonly workflowId: string; readonly runId: string };
   readonly force: boolean;
+  /**
+   * Age after which a temporary file of another of the client's periods, recorded by no ledger
+   * row, is removed (remoteTemporaryMaxAgeMs); the default delivery deadline's when absent.
+   */
+  readonly temporaryMaxAgeMs?: number;
 }
 
 export interface PeriodPublishResult {
@@ -94,6 +110,22 @@ async function placeCompanion(
   if (settings.checksumFile) await placeFile(folder, clientId, checksumPlacement({ sha256: file.deliveredSha256 }, file.fileName), logger);
 }
 
+/**
+ * Every name a file of the period can have on the server: each revision up to the next one to
+ * publish, gzipped or not (the setting may have changed), and their checksum companions.
+ */
+function periodNames(baseFileName: string, files: readonly PeriodFile[]): ReadonlySet<string> {
+  const names = new Set<string>();
+  const nextRevision = Math.max(0, ...files.map((file) => file.revision)) + 1;
+  for (let revision = 1; revision <= nextRevision; revision++) {
+    for (const data of [revisionFileName(baseFileName, revision), `${revisionFileName(baseFileName, revision)}.gz`]) {
+      names.add(data);
+      names.add(checksumName(data));
+    }
+  }
+  return names;
+}
+
 function result(status: PeriodPublishResult['status'], file: PeriodFile, uploaded = false): PeriodPublishResult {
   return { status, file, uploaded };
 }
@@ -113,7 +145,16 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     for (const file of before.filter((candidate) => candidate.status === 'publishing')) {
       await reconcile(folder, ledger, file, settings, clientId, logger);
     }
-    const decided = decidePublication(await ledger.files(), decision);
+    const reconciled = await ledger.files();
+    // What crashed attempts and runs that gave up left, of this period or of the client's others.
+    const names = periodNames(request.baseFileName, reconciled);
+    await folder.removeLeftoverTemporaries({
+      ofThisPeriod: (name) => names.has(name),
+      recorded: new Set(await ledger.recordedTemporaries()),
+      nowMs: Date.now(),
+      maxAgeMs: request.temporaryMaxAgeMs ?? remoteTemporaryMaxAgeMs(DEFAULT_RUN_POLICY),
+    });
+    const decided = decidePublication(reconciled, decision);
     if (decided.kind === 'delivered-by-this-run') return result('delivered', decided.file);
     if (decided.kind !== 'publish') return result(decided.kind, decided.file);
 

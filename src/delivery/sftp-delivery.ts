@@ -125,9 +125,14 @@ export async function placeFile(folder: RemoteFolder, clientId: string, item: Pl
   return { remotePath, bytes: item.bytes, sha256, alreadyPresent: false };
 }
 
+/** The name of a data file's checksum companion. */
+export function checksumName(dataName: string): string {
+  return `${dataName}${CHECKSUM_SUFFIX}`;
+}
+
 export function checksumPlacement(data: { readonly sha256: string }, dataName: string): Placement {
   const bytes = Buffer.from(`${data.sha256}  ${dataName}\n`, 'utf8');
-  return { name: `${dataName}${CHECKSUM_SUFFIX}`, source: { bytes }, bytes: bytes.length, sha256: sha256Hex(bytes), contentSha256: null };
+  return { name: checksumName(dataName), source: { bytes }, bytes: bytes.length, sha256: sha256Hex(bytes), contentSha256: null };
 }
 
 /** For a plain CSV the built file's sha256 (when the caller knows it) is what the upload must match. */

@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation, log, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeliverOutcome, HostActivities, PeriodInput, SharedActivities } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
@@ -31,7 +31,19 @@ const shared = proxyActivities<SharedActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
 
-function hostActivities(taskQueue: string, policy: RunPolicy) {
+/**
+ * Runs started from this change on leave no built file behind: they wait for a cancelled build
+ * or delivery to stop, and then, and after a lost host, remove the period's file from every host
+ * they used. Older runs replay without either.
+ */
+const DISCARD_LEFTOVERS_PATCH = 'discard-built-files-left-behind';
+/** How long a discard waits for its host: a lost host must not hold up the end of the run (its next start sweeps the file). */
+const DISCARD_START_WITHIN_MS = 30_000;
+const DISCARD_ATTEMPTS = 3;
+
+function hostActivities(taskQueue: string, policy: RunPolicy, waitForCancellation = false) {
+  // Waiting lets a discard come after the step has stopped writing or reading the file.
+  const cancellationType = waitForCancellation ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
   const retry = {
     initialInterval: policy.retryInitialIntervalMs,
     maximumInterval: policy.retryMaxIntervalMs,
@@ -46,6 +58,7 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
     scheduleToCloseTimeout: policy.buildDeadlineMs,
     heartbeatTimeout: policy.heartbeatTimeoutMs,
     retry,
+    cancellationType,
   });
   // Delivery keeps retrying network faults with backoff until the deadline, then gives up.
   const deliver = proxyActivities<HostActivities>({
@@ -54,8 +67,32 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
     scheduleToCloseTimeout: policy.deliveryDeadlineMs,
     heartbeatTimeout: policy.heartbeatTimeoutMs,
     retry,
+    cancellationType,
   });
-  return { buildReport: build.buildReport, discardFile: build.discardFile, deliverReport: deliver.deliverReport };
+  // Best effort: what a discard misses, the work folder's sweep removes.
+  const discard = proxyActivities<HostActivities>({
+    taskQueue,
+    scheduleToStartTimeout: Math.min(DISCARD_START_WITHIN_MS, policy.hostScheduleToStartTimeoutMs),
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumAttempts: DISCARD_ATTEMPTS },
+  });
+  return {
+    buildReport: build.buildReport,
+    discardFile: build.discardFile,
+    deliverReport: deliver.deliverReport,
+    discardLeftovers: discard.discardFile,
+  };
+}
+
+/** Removes the period's built file from each of these hosts, at the same time; a failure is logged, never thrown. */
+async function discardOnHosts(hosts: readonly string[], policy: RunPolicy, input: PeriodInput & { readonly fileName: string }): Promise<void> {
+  await Promise.all(
+    hosts.map((host) =>
+      hostActivities(host, policy)
+        .discardLeftovers(input)
+        .catch((error: unknown) => log.warn('built file not discarded; the host sweeps it', { host, reason: describeFailure(error) })),
+    ),
+  );
 }
 
 function outcomeOf(
@@ -87,9 +124,19 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
     const { revision, fileName, remotePath, rowCount, bytes, sha256 } = start.delivered;
     return outcomeOf('already-delivered', period, { revision, fileName, remotePath, rowCount, bytes, sha256 });
   }
+  const discardLeftovers = patched(DISCARD_LEFTOVERS_PATCH);
+  // Hosts this run sent work to, each once: a lost one may still hold its built file.
+  const hosts: string[] = [];
+  const discardExcept = async (finishedOn: string | null) => {
+    if (!discardLeftovers) return;
+    const leftBehind = hosts.filter((host) => host !== finishedOn);
+    await discardOnHosts(leftBehind, start.policy, { ...period, fileName: start.fileName });
+  };
   try {
     for (let host = 1; ; host++) {
-      const onHost = hostActivities(await shared.claimHost(), start.policy);
+      const hostQueue = await shared.claimHost();
+      if (!hosts.includes(hostQueue)) hosts.push(hostQueue);
+      const onHost = hostActivities(hostQueue, start.policy, discardLeftovers);
       try {
         const built = await onHost.buildReport(period);
         if (start.latest && start.latest.sha256 === built.sha256) {
@@ -97,6 +144,7 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
           const { revision, fileName, remotePath } = start.latest;
           const unchanged = { revision, fileName, remotePath, rowCount: built.rowCount, bytes: built.bytes, sha256: built.sha256 };
           await shared.finishRun({ status: 'unchanged', ...unchanged });
+          await discardExcept(hostQueue);
           return outcomeOf('unchanged', period, unchanged);
         }
         // The activity decides the revision under the period's lock and reconciles what earlier attempts left.
@@ -110,6 +158,8 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
         });
         const { status, ...file } = delivered;
         await shared.finishRun({ status: status === 'already-delivered' ? 'skipped' : status, ...file });
+        // The delivering host removed its file; a host lost before it may still hold one.
+        await discardExcept(hostQueue);
         return outcomeOf(status, period, file);
       } catch (error) {
         if (!isHostLost(error) || host >= start.policy.maxHosts) throw error;
@@ -118,14 +168,15 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
     }
   } catch (error) {
     const cancelled = isCancellation(error);
-    // Recorded even when the run was cancelled (its own scope would refuse new activities).
-    await CancellationScope.nonCancellable(() =>
-      shared.failRun({
+    // Recorded, and the built files removed, even when the run was cancelled (its own scope would refuse new activities).
+    await CancellationScope.nonCancellable(async () => {
+      await shared.failRun({
         error: cancelled ? 'cancelled' : describeFailure(error),
         errorType: cancelled ? 'CancelledFailure' : describeFailureType(error),
         cancelled,
-      }),
-    );
+      });
+      await discardExcept(null);
+    });
     // A cancelled run ends as Cancelled in the UI, a failed one with its root reason on top.
     throw cancelled ? error : failWithRootReason(error);
   }
