@@ -1,4 +1,13 @@
-import { ActivityCancellationType, CancellationScope, isCancellation, log, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { DeliverOutcome, HostActivities, PeriodInput, SharedActivities } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
@@ -167,7 +176,8 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
       }
     }
   } catch (error) {
-    const cancelled = isCancellation(error);
+    // A step the run waited for after cancelling it may end in a failure of its own; the run was still cancelled.
+    const cancelled = isCancellation(error) || (discardLeftovers && CancellationScope.current().consideredCancelled);
     // Recorded, and the built files removed, even when the run was cancelled (its own scope would refuse new activities).
     await CancellationScope.nonCancellable(async () => {
       await shared.failRun({
@@ -178,6 +188,7 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
       await discardExcept(null);
     });
     // A cancelled run ends as Cancelled in the UI, a failed one with its root reason on top.
-    throw cancelled ? error : failWithRootReason(error);
+    if (cancelled) throw isCancellation(error) ? error : new CancelledFailure('cancelled');
+    throw failWithRootReason(error);
   }
 }
