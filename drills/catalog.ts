@@ -18,10 +18,12 @@ import {
   waitForPeriodClosed,
   waitForUpload,
   waitInDrill,
+  workerFolder,
   type Drill,
   type DrillContext,
 } from './drill.js';
 import { CLIENT_ID } from './stack.js';
+import { filesUnder } from '../test/support/files.js';
 
 const DRILL_TIMEOUT_MS = 240_000;
 /** How long sshd stays down in its drill. */
@@ -41,13 +43,15 @@ const CLI_END_TIMEOUT_MS = 30_000;
 
 /** Waits until the worker's build has written at least BUILD_UNDER_WAY_BYTES. */
 async function waitForBuild(context: DrillContext, worker: DrillChild): Promise<void> {
-  const part = buildPartPath(context.stack, worker);
-  await waitInDrill(context, async () => ((await stat(part).catch(() => null))?.size ?? 0) >= BUILD_UNDER_WAY_BYTES, {
-    timeoutMs: 60_000,
-    intervalMs: 10,
-    what: `${worker.name} to be building (${part})`,
-  });
-  context.note(`${worker.name} is building: its temporary file holds ≥ ${BUILD_UNDER_WAY_BYTES} bytes`);
+  const part = await waitInDrill(
+    context,
+    async () => {
+      const path = await buildPartPath(context.stack, worker);
+      return path !== null && ((await stat(path).catch(() => null))?.size ?? 0) >= BUILD_UNDER_WAY_BYTES ? path : null;
+    },
+    { timeoutMs: 60_000, intervalMs: 10, what: `${worker.name} to be building` },
+  );
+  context.note(`${worker.name} is building: its temporary file ${part} holds ≥ ${BUILD_UNDER_WAY_BYTES} bytes`);
 }
 
 /** Waits for the period's run to end and for the `run` command that started it. */
@@ -99,7 +103,8 @@ function deliveryLogLines(worker: DrillChild, since: number): string[] {
 
 const workerKilledMidBuild: Drill = {
   name: 'worker-killed-mid-build',
-  fault: 'SIGKILL to the only worker while its build file holds ≥ 1 MB (≈ 80 MB day); then a new worker',
+  fault:
+    "SIGKILL to the only worker while its build file holds ≥ 1 MB (≈ 80 MB day); then a new worker on the same work folder, which sweeps the killed one's files",
   stack: { events: LARGE_DAY_EVENTS },
   timeoutMs: DRILL_TIMEOUT_MS,
   async run(context) {
@@ -107,11 +112,19 @@ const workerKilledMidBuild: Drill = {
     const first = await stack.startWorker();
     const run = stack.run();
     await waitForBuild(context, first);
+    const killedFolder = await workerFolder(first);
     first.signal('SIGKILL');
-    context.note(`SIGKILL to ${first.name} (pid ${first.pid})`);
-    const second = await stack.startWorker();
-    context.note(`${second.name} started`);
+    await first.exited;
+    context.note(`SIGKILL to ${first.name} (pid ${first.pid}); left in its folder: ${(await filesUnder(killedFolder ?? '')).join(', ') || 'nothing'}`);
+    const workDir = first.env.TWOWAY_WORK_DIR ?? '';
+    const second = await stack.startWorker({ TWOWAY_WORK_DIR: workDir });
+    const swept = killedFolder !== null && (await stat(killedFolder).catch(() => null)) === null;
+    context.note(`${second.name} started on the same work folder; ${first.name}'s folder ${swept ? 'is swept' : 'is still there'}`);
+    if (!swept) throw new Error(`${second.name} left ${killedFolder} in place at its start`);
     await finish(context, run);
+    const left = await filesUnder(workDir);
+    context.note(`work folder at the end: ${left.join(', ') || 'no file'}`);
+    if (left.length > 0) throw new Error(`files left in the work folder after the run: ${left.join(', ')}`);
     return [mainPeriod(stack)];
   },
 };

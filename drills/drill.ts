@@ -1,5 +1,8 @@
 /** What a drill is, what it gets to work with, and the waits every drill shares. */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseWorkerFolderName } from '../src/domain/leftovers.js';
+import { buildingPath } from '../src/report/build-report.js';
 import { periodWorkflowId } from '../src/domain/workflow-ids.js';
 import type { LocalDate } from '../src/domain/types.js';
 import type { PeriodExpectation } from './checks.js';
@@ -169,12 +172,15 @@ export function describeError(error: unknown): string {
   return parts.join(' ← ') || String(error);
 }
 
-/** Where the worker builds the period's file (`<work>/drill/daily/<name>`); it is removed once delivered. */
-export function buildFilePath(stack: DrillStack, worker: DrillChild): string {
-  return join(worker.env.TWOWAY_WORK_DIR ?? '', CLIENT_ID, 'daily', stack.fileName);
+/** The worker process's own folder in its work folder (`<work>/worker+<host>+<pid>+<token>`), once it has made it. */
+export async function workerFolder(worker: DrillChild): Promise<string | null> {
+  const workDir = worker.env.TWOWAY_WORK_DIR ?? '';
+  const name = (await readdir(workDir).catch(() => [])).find((entry) => parseWorkerFolderName(entry)?.pid === worker.pid);
+  return name === undefined ? null : join(workDir, name);
 }
 
-/** The worker's build in progress: the temporary file next to it. */
-export function buildPartPath(stack: DrillStack, worker: DrillChild): string {
-  return `${buildFilePath(stack, worker)}.part`;
+/** The worker's build in progress (`<worker folder>/drill/daily/<name>.part`), once the worker has made its folder. */
+export async function buildPartPath(stack: DrillStack, worker: DrillChild): Promise<string | null> {
+  const folder = await workerFolder(worker);
+  return folder === null ? null : buildingPath(join(folder, CLIENT_ID, 'daily', stack.fileName));
 }

@@ -15,6 +15,7 @@ import { createNotificationActivities } from './activities/notifications.js';
 import { createPlanningActivities } from './activities/planning.js';
 import { createWatchdogActivities } from './activities/watchdog.js';
 import { WHOLE_NUMBER_SETTINGS, parseLogLevel, parseWatchSettings, parseWorkerConfig, type TemporalConfig, type WatchSettings } from './config/env.js';
+import { workFileMaxAgeMs, type WorkerProcess } from './domain/leftovers.js';
 import type { Instant } from './domain/types.js';
 import { WORKFLOW_BUNDLE_PATH } from './config/paths.js';
 import { TASK_QUEUE } from './domain/workflow-ids.js';
@@ -27,14 +28,19 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { temporalLogger } from './observability/temporal-logger.js';
 import { missingSearchAttributes } from './temporal/search-attributes-setup.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
+import { createWorkerFolder, sweepWorkFolder } from './report/work-folder.js';
 
 const require = createRequire(import.meta.url);
+/** How often a running worker sweeps the work folder again (after its start): what other processes left, and its own files of runs that moved on. */
+const WORK_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 export function temporalConnectionOptions(config: TemporalConfig) {
   return { address: config.address, tls: config.tls === false ? undefined : config.tls, ...(config.apiKey ? { apiKey: config.apiKey } : {}) };
 }
 
-export interface ReportWorkersOptions extends Omit<ActivityDeps, 'hostTaskQueue'> {
+export interface ReportWorkersOptions extends Omit<ActivityDeps, 'hostTaskQueue' | 'workDir'> {
+  /** The work folder: this process builds in a folder of its own inside it (report/work-folder.ts). */
+  readonly workDir: string;
   readonly connection: NativeConnection;
   readonly namespace: string;
   /** Shared task queue; tests use one of their own. */
@@ -51,6 +57,8 @@ export interface ReportWorkersOptions extends Omit<ActivityDeps, 'hostTaskQueue'
 
 export interface ReportWorkers {
   readonly hostTaskQueue: string;
+  /** This process's folder inside the work folder, where its files are built. */
+  readonly workDir: string;
   /** Runs both workers until shutdown. */
   run(): Promise<void>;
   shutdown(): void;
@@ -63,9 +71,15 @@ function workflowSource() {
 
 export async function createReportWorkers(options: ReportWorkersOptions): Promise<ReportWorkers> {
   const taskQueue = options.taskQueue ?? TASK_QUEUE;
+  const self: WorkerProcess = { hostname: hostname(), pid: process.pid, token: randomBytes(3).toString('hex') };
   // Unique per process: a file built here is delivered from here.
-  const hostTaskQueue = `${taskQueue}/host/${hostname()}/${process.pid}-${randomBytes(3).toString('hex')}`;
-  const activityDeps = { ...options, hostTaskQueue };
+  const hostTaskQueue = `${taskQueue}/host/${self.hostname}/${self.pid}-${self.token}`;
+  // Before any work is taken: what crashed processes and old runs left in the work folder goes.
+  const sweep = () =>
+    sweepWorkFolder({ workDir: options.workDir, self, maxAgeMs: workFileMaxAgeMs(options.policy), now: () => Date.now(), logger: options.logger });
+  const workDir = await createWorkerFolder(options.workDir, self, options.logger);
+  await sweep();
+  const activityDeps = { ...options, workDir, hostTaskQueue };
   const watch = options.watch ?? parseWatchSettings({});
   const watchdog = createWatchdogActivities({
     knex: options.knex,
@@ -97,8 +111,16 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
   });
   return {
     hostTaskQueue,
+    workDir,
     run: async () => {
-      await Promise.all([shared.run(), host.run()]);
+      const sweeps = setInterval(() => {
+        sweep().catch((error: unknown) => options.logger.warn({ err: error }, 'sweeping the work folder failed'));
+      }, WORK_SWEEP_INTERVAL_MS);
+      try {
+        await Promise.all([shared.run(), host.run()]);
+      } finally {
+        clearInterval(sweeps);
+      }
     },
     // The SDK's runtime may have stopped them already (SIGINT, SIGTERM).
     shutdown: () => {
@@ -173,6 +195,7 @@ export async function runWorkerProcess(
         namespace: config.temporal.namespace,
         taskQueue: TASK_QUEUE,
         hostTaskQueue: workers.hostTaskQueue,
+        workDir: workers.workDir,
         metrics: config.metricsAddress,
         secretEnvPrefix: config.secrets.envPrefix,
         secretsDir: config.secrets.secretsDir,

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
@@ -9,16 +9,19 @@ import { loadClient } from '../db/clients.js';
 import { latestDelivered, recordAttempt, recordRunFailed, recordRunFinished, recordRunStarted, type DeliveredRevision, type RunOutcome } from '../db/ledger.js';
 import { withPeriodLock } from '../db/period-lock.js';
 import { createPublicationLedger, deliveredPeriodStarts } from '../db/report-files.js';
+import { isPreparedTemporaryOf } from '../delivery/local-file.js';
 import { publishPeriodFile } from '../delivery/period-publisher.js';
 import { periodContaining } from '../domain/periods.js';
+import { remoteTemporaryMaxAgeMs } from '../domain/leftovers.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReportMetrics } from '../observability/metrics.js';
+import { buildingPath } from '../report/build-report.js';
 import { buildPlannedFile, planPeriodFile } from '../report/period-file.js';
 
 export interface ActivityDeps {
   readonly knex: Knex;
   readonly databaseUrl: string;
-  /** Where this host writes files before delivering them. */
+  /** Where this host writes files before delivering them (the worker process's own folder, see report/work-folder.ts). */
   readonly workDir: string;
   /** The task queue only this worker process polls (build and delivery of one file stay on one host). */
   readonly hostTaskQueue: string;
@@ -62,6 +65,13 @@ export interface DeliverInput {
   readonly force: boolean;
 }
 
+/**
+ * A built file to remove from this host: the one at `path` (a forced rerun that changed
+ * nothing), or the period's file with whatever unfinished part of it (`.part`, gzip `.tmp`)
+ * is there (a run that failed, was cancelled, or moved on to another host).
+ */
+export type DiscardInput = { readonly path: string } | (PeriodInput & { readonly fileName: string });
+
 /** What delivery did, in the ledger's terms; only names, counts and checksums. */
 export interface DeliverOutcome {
   readonly status: 'delivered' | 'already-delivered' | 'unchanged';
@@ -95,6 +105,11 @@ function heartbeatThrottled(): (details: unknown) => void {
     last = now;
     Context.current().heartbeat(details);
   };
+}
+
+/** Where this host builds the period's file. */
+function periodWorkDir(deps: ActivityDeps, input: PeriodInput): string {
+  return join(deps.workDir, input.clientId, input.frequency);
 }
 
 function periodLogger(deps: ActivityDeps, input: PeriodInput) {
@@ -198,7 +213,7 @@ export function createHostActivities(deps: ActivityDeps) {
       const planned = await planPeriod(deps, input);
       const startedAt = performance.now();
       const heartbeat = heartbeatThrottled();
-      const built = await buildPlannedFile(deps.databaseUrl, planned, join(deps.workDir, input.clientId, input.frequency), {
+      const built = await buildPlannedFile(deps.databaseUrl, planned, periodWorkDir(deps, input), {
         onProgress: (rowsWritten) => heartbeat({ rowsWritten }),
         signal: context.cancellationSignal,
       });
@@ -241,6 +256,7 @@ export function createHostActivities(deps: ActivityDeps) {
                 run,
                 force: input.force,
                 period: periodContaining(input.frequency, input.periodStart, client.timeZone),
+                temporaryMaxAgeMs: remoteTemporaryMaxAgeMs(deps.policy),
               },
               createPublicationLedger(lock, period),
               { env: deps.secretsEnv, logger, signal: lock.signal, onProgress: (bytesSent: number) => heartbeat({ bytesSent }), ...deps.sftpTimeouts },
@@ -268,9 +284,19 @@ export function createHostActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Removes a built file that needs no delivery (a forced rerun that changed nothing). */
-    async discardFile(input: { readonly path: string }): Promise<void> {
-      await rm(input.path, { force: true });
+    /** Removes a built file from this host (see DiscardInput); one that is not there is fine. */
+    async discardFile(input: DiscardInput): Promise<void> {
+      if ('path' in input) {
+        await rm(input.path, { force: true });
+        return;
+      }
+      const dir = periodWorkDir(deps, input);
+      const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? [] : Promise.reject(error)));
+      const part = buildingPath(input.fileName);
+      const leftovers = entries.filter((entry) => entry === input.fileName || entry === part || isPreparedTemporaryOf(entry, input.fileName));
+      for (const entry of leftovers) await rm(join(dir, entry), { force: true });
+      if (leftovers.length > 0)
+        periodLogger(deps, input).info({ removed: leftovers }, 'removed the built file of a run that did not deliver it from this host');
     },
   };
 }

@@ -207,6 +207,16 @@ export function createPublicationLedger(lock: PeriodLock, key: PeriodKey): Publi
           throw new Error(`${key.clientId}/${key.frequency}/${key.periodStart}: revision ${revision} part ${part} is not publishing or delivered`);
       }),
 
+    recordedTemporaries: () =>
+      lock.transaction(async (trx) => {
+        const publishing = { client_id: key.clientId, status: 'publishing' };
+        // A split or manifest revision records a temporary path per part.
+        const [files, parts] = await Promise.all(
+          [FILES, PARTS].map((table) => trx(table).where(publishing).whereNotNull('temporary_path').pluck('temporary_path') as Promise<string[]>),
+        );
+        return [...(files ?? []), ...(parts ?? [])];
+      }),
+
     recordSkippedName: (file, note) =>
       lock.transaction(async (trx) => {
         await trx(FILES).insert(insertRow(key, file, 'abandoned', note));

@@ -9,14 +9,31 @@ import { dirname, join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { WORK_FILE_MODE } from '../report/work-folder.js';
 import { pgpSuffix, type PgpKeyring } from './pgp.js';
 
 /** zlib's default level; fixed here because the gzip bytes must be reproducible for an unchanged file. */
 export const GZIP_LEVEL = 6;
 export const GZIP_SUFFIX = '.gz';
 const READ_CHUNK_BYTES = 1024 * 1024;
-/** What is made for a delivery holds personal data: readable by this user only. */
-const PREPARED_FILE_MODE = 0o600;
+const PREPARED_ID_BYTES = 4;
+const PREPARED_TEMPORARY = new RegExp(`\\.[0-9a-f]{${PREPARED_ID_BYTES * 2}}\\.tmp$`);
+
+/** `.<name>.<8 hex>.tmp` next to the CSV: hidden, and unique, so a parallel attempt on the same host never shares it. */
+export function preparedTemporaryName(name: string): string {
+  return `.${name}.${randomBytes(PREPARED_ID_BYTES).toString('hex')}.tmp`;
+}
+
+/**
+ * Whether `entry` is a temporary file made next to the CSV `fileName` for a delivery of its
+ * period, of any revision: its gzip or PGP output or a split part, which a crash or a cancelled
+ * attempt may leave.
+ */
+export function isPreparedTemporaryOf(entry: string, fileName: string): boolean {
+  const dot = fileName.lastIndexOf('.');
+  const stem = dot <= 0 ? fileName : fileName.slice(0, dot);
+  return entry.startsWith(`.${stem}`) && PREPARED_TEMPORARY.test(entry);
+}
 
 export interface LocalFile {
   /** The file to upload (the CSV itself, or what the transforms made of it, next to it). */
@@ -96,8 +113,7 @@ export async function prepareLocalFile(localPath: string, fileName: string, opti
   }
   const content = digestTap(options.onBytes);
   const name = deliveredFileName(fileName, options);
-  // Hidden and unique: a parallel attempt on the same host never shares it.
-  const path = join(dirname(localPath), `.${name}.${randomBytes(4).toString('hex')}.tmp`);
+  const path = join(dirname(localPath), preparedTemporaryName(name));
   const written = digestTap();
   const transforms = [...(options.gzip ? [createGzip({ level: GZIP_LEVEL })] : []), ...(options.pgp ? [options.pgp.encryptStream()] : [])];
   try {
@@ -107,7 +123,7 @@ export async function prepareLocalFile(localPath: string, fileName: string, opti
         content.tap,
         ...transforms,
         written.tap,
-        createWriteStream(path, { flags: 'wx', mode: PREPARED_FILE_MODE }),
+        createWriteStream(path, { flags: 'wx', mode: WORK_FILE_MODE }),
       ],
       { signal: options.signal },
     );

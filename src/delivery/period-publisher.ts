@@ -12,9 +12,11 @@
  * A client with a manifest or parts gets a revision of several files (revision-publisher.ts).
  */
 import { RemoteFileConflictError } from '../domain/errors.js';
-import { revisionFileName } from '../domain/file-name.js';
+import { isPeriodFileName, revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
+import { remoteTemporaryMaxAgeMs } from '../domain/leftovers.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
+import { DEFAULT_RUN_POLICY } from '../config/env.js';
 import type { Logger } from '../observability/logger.js';
 import { deliveredFileName, GZIP_SUFFIX } from './local-file.js';
 import type { RemoteFolder } from './remote-folder.js';
@@ -113,7 +115,15 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     for (const file of before.filter((candidate) => candidate.status === 'publishing')) {
       await reconcile(folder, ledger, file, settings, clientId, logger);
     }
-    const decided = decidePublication(await ledger.files(), decision);
+    const reconciled = await ledger.files();
+    // What crashed attempts and runs that gave up left, of this period or of the client's others.
+    await folder.removeLeftoverTemporaries({
+      ofThisPeriod: (name) => isPeriodFileName(name, request.baseFileName),
+      recorded: new Set(await ledger.recordedTemporaries()),
+      nowMs: Date.now(),
+      maxAgeMs: request.temporaryMaxAgeMs ?? remoteTemporaryMaxAgeMs(DEFAULT_RUN_POLICY),
+    });
+    const decided = decidePublication(reconciled, decision);
     if (decided.kind === 'delivered-by-this-run') return result('delivered', decided.file);
     if (decided.kind !== 'publish') return result(decided.kind, decided.file);
 

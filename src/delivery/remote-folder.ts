@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { InvalidClientSettingError, RemoteDirectoryMissingError, UploadVerificationError } from '../domain/errors.js';
+import { isRemovableTemporary } from '../domain/leftovers.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import { hashLocalFile } from './local-file.js';
@@ -17,6 +18,7 @@ import { hashRemoteFile, upload, type RemoteDigest, type UploadSource } from './
 /** Suffix of temporary names: hidden (leading dot) and neither `.csv` nor `.gz`, so a receiver ignores them. */
 export const TEMPORARY_SUFFIX = '.part';
 const TEMPORARY_ID_BYTES = 4;
+const TEMPORARY_NAME = new RegExp(`^\\.(.+)\\.[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}\\${TEMPORARY_SUFFIX}$`);
 
 /** One file to put in place: a data file or a companion. */
 export interface Placement {
@@ -49,14 +51,12 @@ function temporaryName(name: string): string {
 }
 
 export function isTemporaryOf(entry: string, name: string): boolean {
-  const id = entry.slice(name.length + 2, entry.length - TEMPORARY_SUFFIX.length);
-  return entry.startsWith(`.${name}.`) && entry.endsWith(TEMPORARY_SUFFIX) && new RegExp(`^[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}$`).test(id);
+  return temporaryTargetOf(entry) === name;
 }
 
-/** For a temporary name of ours, the final name it was uploaded for; null for any other name. */
+/** The final name a temporary file of ours was uploaded for, or null when `entry` is not one. */
 export function temporaryTargetOf(entry: string): string | null {
-  const match = new RegExp(`^\\.(.+)\\.[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}${TEMPORARY_SUFFIX.replace('.', '\\.')}$`).exec(entry);
-  return match?.[1] ?? null;
+  return TEMPORARY_NAME.exec(entry)?.[1] ?? null;
 }
 
 export function sha256Hex(bytes: Buffer): string {
@@ -176,6 +176,28 @@ export class RemoteFolder {
     for (const entry of stale) {
       this.logger.info({ stale: entry }, 'removing a temporary file left by an earlier attempt');
       await this.session.remove(this.pathOf(entry));
+    }
+  }
+
+  /**
+   * Every temporary file of ours in the folder that no attempt can own any more, whichever file
+   * it was for (domain/leftovers.ts isRemovableTemporary): what a crashed attempt, or a run that
+   * gave up, left behind. The caller holds the lock of the period whose names `ofThisPeriod` tells.
+   */
+  async removeLeftoverTemporaries(rules: {
+    readonly ofThisPeriod: (name: string) => boolean;
+    /** Temporary paths that ledger rows still `publishing` record. */
+    readonly recorded: ReadonlySet<string>;
+    readonly nowMs: number;
+    readonly maxAgeMs: number;
+  }): Promise<void> {
+    for (const entry of await this.session.listDated(this.settings.remoteDir)) {
+      const target = temporaryTargetOf(entry.name);
+      if (target === null) continue;
+      const temporary = { path: this.pathOf(entry.name), ofThisPeriod: rules.ofThisPeriod(target), modifiedMs: entry.modifiedMs };
+      if (!isRemovableTemporary(temporary, rules)) continue;
+      this.logger.info({ leftover: entry.name }, 'removing a temporary file that no attempt owns');
+      await this.removeQuietly(temporary.path);
     }
   }
 

@@ -70,6 +70,11 @@ export interface RevisionRequest {
   readonly period: Period;
   /** Signs the manifest, when the client has a signing key. */
   readonly signManifest?: ManifestSigner | undefined;
+  /**
+   * Age after which a temporary file of another of the client's periods, recorded by no ledger
+   * row, is removed (remoteTemporaryMaxAgeMs); the default delivery deadline's when absent.
+   */
+  readonly temporaryMaxAgeMs?: number;
 }
 
 const TEMPORARY_ID_BYTES = 4;

@@ -135,6 +135,21 @@ export class SftpSession {
     );
   }
 
+  /** Names in a folder with the time each was last written (the server's clock). */
+  async listDated(dir: string): Promise<{ readonly name: string; readonly modifiedMs: number }[]> {
+    const MS_PER_SECOND = 1000;
+    return this.run(
+      'list',
+      dir,
+      (sftp) =>
+        new Promise<{ name: string; modifiedMs: number }[]>((resolve, reject) => {
+          sftp.readdir(dir, (error, entries) =>
+            error ? reject(error) : resolve(entries.map((entry) => ({ name: entry.filename, modifiedMs: entry.attrs.mtime * MS_PER_SECOND }))),
+          );
+        }),
+    );
+  }
+
   /** Removes a file; one that is already gone is fine. */
   async remove(path: string): Promise<void> {
     await this.run(

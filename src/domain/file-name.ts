@@ -96,6 +96,26 @@ export function partFileName(revisionName: string, part: number): string {
   return dot <= 0 ? `${revisionName}${suffix}` : `${revisionName.slice(0, dot)}${suffix}${revisionName.slice(dot)}`;
 }
 
+/** What delivery may append to a data file's name, and the companions' suffixes. */
+const DELIVERED_SUFFIXES = ['.gz', '.pgp', '.asc', CHECKSUM_SUFFIX, MANIFEST_SUFFIX, SIGNATURE_SUFFIX];
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Whether `name` is a name one of a period's files can have on the server, given its revision-1
+ * CSV `baseName`: any revision (`_r<n>`) and part (`_part<nnn>`), with what delivery appends
+ * (`.gz`, `.pgp`, `.asc`) and the companions (`.sha256`, `.manifest.json`, `.sig`).
+ */
+export function isPeriodFileName(name: string, baseName: string): boolean {
+  const dot = baseName.lastIndexOf('.');
+  const [stem, extension] = dot <= 0 ? [baseName, ''] : [baseName.slice(0, dot), baseName.slice(dot)];
+  const suffixes = DELIVERED_SUFFIXES.map(escapeRegExp).join('|');
+  const pattern = new RegExp(`^${escapeRegExp(stem)}(?:_r[1-9][0-9]*)?(?:_part[0-9]{${PART_NUMBER_DIGITS}})?${escapeRegExp(extension)}(?:${suffixes})*$`);
+  return pattern.test(name);
+}
+
 /** Parts a file of `rowCount` data rows is cut into, at most `maxRowsPerFile` rows each; an empty file is one part (its header). */
 export function partCount(rowCount: number, maxRowsPerFile: number): number {
   return Math.max(1, Math.ceil(rowCount / maxRowsPerFile));

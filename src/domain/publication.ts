@@ -90,6 +90,8 @@ export interface PublicationLedger {
   markAbandoned(revision: number, note: string): Promise<void>;
   /** A revision number skipped because a file the ledger does not know stands under its name. */
   recordSkippedName(file: PublishingFile, note: string): Promise<void>;
+  /** Temporary paths of every revision of the client's periods still `publishing`: evidence a sweep must leave. */
+  recordedTemporaries(): Promise<string[]>;
 }
 
 export interface PublicationRequest {

@@ -7,6 +7,7 @@ import type { BuiltFile, ClientConfig, Period } from '../domain/types.js';
 import { streamPeriodEvents } from '../db/period-events.js';
 import { createReportCsv } from './csv.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
+import { WORK_FOLDER_MODE } from './work-folder.js';
 
 /** Characters of CSV written between two progress reports. */
 const PROGRESS_EVERY_CHARACTERS = 1024 * 1024;
@@ -24,6 +25,11 @@ export interface BuildReportOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Where a file is written until it is complete; a crash leaves it there for the work folder's sweep. */
+export function buildingPath(outputPath: string): string {
+  return `${outputPath}.part`;
+}
+
 /**
  * Builds one period's file: streams the period's events out of PostgreSQL, maps them to
  * records (after-hours flags from precomputed business intervals), writes RFC 4180 CSV and
@@ -34,8 +40,8 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
   const { client, period, outputPath } = request;
   const isAfterHours = createAfterHoursClassifier(client.afterHours, period.startInstant, period.endInstant);
   const csv = createReportCsv();
-  const partPath = `${outputPath}.part`;
-  await mkdir(dirname(outputPath), { recursive: true });
+  const partPath = buildingPath(outputPath);
+  await mkdir(dirname(outputPath), { recursive: true, mode: WORK_FOLDER_MODE });
   const connection = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report build' });
   // Without a listener a dropped connection (PostgreSQL restarted mid-build) would crash the
   // whole worker; the COPY stream fails on its own, and the build with it (retried).

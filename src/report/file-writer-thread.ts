@@ -10,7 +10,8 @@ let bytes = 0;
 let fd: number | null = null;
 
 try {
-  fd = openSync((workerData as { path: string }).path, 'w');
+  const { path, mode } = workerData as { path: string; mode: number };
+  fd = openSync(path, 'w', mode);
 } catch (error) {
   port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
 }

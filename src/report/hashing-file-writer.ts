@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import { WORK_FILE_MODE } from './work-folder.js';
 
 const THREAD_ENTRY = new URL('./file-writer-thread.js', import.meta.url);
 /** Characters handed to the thread and not yet written: a few MB of memory at most. */
@@ -29,7 +30,7 @@ class WriterThread {
   private closing: { resolve: (file: WrittenFile) => void; reject: (error: Error) => void } | null = null;
 
   constructor(path: string) {
-    this.worker = new Worker(THREAD_ENTRY, { workerData: { path }, resourceLimits: THREAD_RESOURCE_LIMITS });
+    this.worker = new Worker(THREAD_ENTRY, { workerData: { path, mode: WORK_FILE_MODE }, resourceLimits: THREAD_RESOURCE_LIMITS });
     this.worker.on('message', (message: ThreadMessage) => this.receive(message));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`the report file writer thread stopped early with exit code ${code}`)));
@@ -109,7 +110,7 @@ export class HashingFileWriter {
     if (this.thread) return this.thread.close();
     const bytes = Buffer.from(this.buffered.join(''), 'utf8');
     this.buffered = [];
-    await writeFile(this.path, bytes);
+    await writeFile(this.path, bytes, { mode: WORK_FILE_MODE });
     return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 

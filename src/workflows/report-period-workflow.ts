@@ -1,5 +1,7 @@
 import {
+  ActivityCancellationType,
   CancellationScope,
+  CancelledFailure,
   isCancellation,
   log,
   patched,
@@ -52,7 +54,19 @@ const sharedLocal = proxyLocalActivities<SharedActivities>(SHARED_STEP_OPTIONS);
  */
 export const LEAN_RUN_PATCH = 'period-run-fewer-actions';
 
-function hostActivities(taskQueue: string, policy: RunPolicy) {
+/**
+ * Runs started from this change on leave no built file behind: they wait for a cancelled build
+ * or delivery to stop, and then, and after a lost host, remove the period's file from every host
+ * they used. Older runs replay without either.
+ */
+const DISCARD_LEFTOVERS_PATCH = 'discard-built-files-left-behind';
+/** How long a discard waits for its host: a lost host must not hold up the end of the run (its next start sweeps the file). */
+const DISCARD_START_WITHIN_MS = 30_000;
+const DISCARD_ATTEMPTS = 3;
+
+function hostActivities(taskQueue: string, policy: RunPolicy, waitForCancellation = false) {
+  // Waiting lets a discard come after the step has stopped writing or reading the file.
+  const cancellationType = waitForCancellation ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
   const retry = {
     initialInterval: policy.retryInitialIntervalMs,
     maximumInterval: policy.retryMaxIntervalMs,
@@ -67,6 +81,7 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
     scheduleToCloseTimeout: policy.buildDeadlineMs,
     heartbeatTimeout: policy.heartbeatTimeoutMs,
     retry,
+    cancellationType,
   });
   // Delivery keeps retrying network faults with backoff until the deadline, then gives up.
   const deliver = proxyActivities<HostActivities>({
@@ -75,8 +90,32 @@ function hostActivities(taskQueue: string, policy: RunPolicy) {
     scheduleToCloseTimeout: policy.deliveryDeadlineMs,
     heartbeatTimeout: policy.heartbeatTimeoutMs,
     retry,
+    cancellationType,
   });
-  return { buildReport: build.buildReport, discardFile: build.discardFile, deliverReport: deliver.deliverReport };
+  // Best effort: what a discard misses, the work folder's sweep removes.
+  const discard = proxyActivities<HostActivities>({
+    taskQueue,
+    scheduleToStartTimeout: Math.min(DISCARD_START_WITHIN_MS, policy.hostScheduleToStartTimeoutMs),
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumAttempts: DISCARD_ATTEMPTS },
+  });
+  return {
+    buildReport: build.buildReport,
+    discardFile: build.discardFile,
+    deliverReport: deliver.deliverReport,
+    discardLeftovers: discard.discardFile,
+  };
+}
+
+/** Removes the period's built file from each of these hosts, at the same time; a failure is logged, never thrown. */
+async function discardOnHosts(hosts: readonly string[], policy: RunPolicy, input: PeriodInput & { readonly fileName: string }): Promise<void> {
+  await Promise.all(
+    hosts.map((host) =>
+      hostActivities(host, policy)
+        .discardLeftovers(input)
+        .catch((error: unknown) => log.warn('built file not discarded; the host sweeps it', { host, reason: describeFailure(error) })),
+    ),
+  );
 }
 
 function outcomeOf(
@@ -120,11 +159,21 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
     const { revision, fileName, remotePath, rowCount, bytes, sha256 } = start.delivered;
     return outcomeOf('already-delivered', period, { revision, fileName, remotePath, rowCount, bytes, sha256 });
   }
+  const discardLeftovers = patched(DISCARD_LEFTOVERS_PATCH);
+  // Hosts this run sent work to, each once: a lost one may still hold its built file.
+  const hosts: string[] = [];
+  const discardExcept = async (finishedOn: string | null) => {
+    if (!discardLeftovers) return;
+    const leftBehind = hosts.filter((host) => host !== finishedOn);
+    await discardOnHosts(leftBehind, start.policy, { ...period, fileName: start.fileName });
+  };
   try {
     for (let host = 1; ; host++) {
       // A later host is claimed through the shared queue, by any worker that is alive.
       const firstHost = lean && host === 1 ? start.hostTaskQueue : undefined;
-      const onHost = hostActivities(firstHost ?? (await shared.claimHost()), start.policy);
+      const hostQueue = firstHost ?? (await shared.claimHost());
+      if (!hosts.includes(hostQueue)) hosts.push(hostQueue);
+      const onHost = hostActivities(hostQueue, start.policy, discardLeftovers);
       try {
         const built = await onHost.buildReport(period);
         if (start.latest && start.latest.sha256 === built.sha256) {
@@ -132,6 +181,7 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
           const { revision, fileName, remotePath } = start.latest;
           const unchanged = { revision, fileName, remotePath, rowCount: built.rowCount, bytes: built.bytes, sha256: built.sha256 };
           await ledger.finishRun({ status: 'unchanged', ...unchanged });
+          await discardExcept(hostQueue);
           return outcomeOf('unchanged', period, unchanged);
         }
         // The activity decides the revision under the period's lock and reconciles what earlier attempts left.
@@ -145,6 +195,8 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
         });
         const { status, ...file } = delivered;
         await ledger.finishRun({ status: status === 'already-delivered' ? 'skipped' : status, ...file });
+        // The delivering host removed its file; a host lost before it may still hold one.
+        await discardExcept(hostQueue);
         return outcomeOf(status, period, file);
       } catch (error) {
         if (!isHostLost(error) || host >= start.policy.maxHosts) throw error;
@@ -152,16 +204,19 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
       }
     }
   } catch (error) {
-    const cancelled = isCancellation(error);
-    // Recorded even when the run was cancelled (its own scope would refuse new activities).
-    await CancellationScope.nonCancellable(() =>
-      shared.failRun({
+    // A step the run waited for after cancelling it may end in a failure of its own; the run was still cancelled.
+    const cancelled = isCancellation(error) || (discardLeftovers && CancellationScope.current().consideredCancelled);
+    // Recorded, and the built files removed, even when the run was cancelled (its own scope would refuse new activities).
+    await CancellationScope.nonCancellable(async () => {
+      await shared.failRun({
         error: cancelled ? 'cancelled' : describeFailure(error),
         errorType: cancelled ? 'CancelledFailure' : describeFailureType(error),
         cancelled,
-      }),
-    );
+      });
+      await discardExcept(null);
+    });
     // A cancelled run ends as Cancelled in the UI, a failed one with its root reason on top.
-    throw cancelled ? error : failWithRootReason(error);
+    if (cancelled) throw isCancellation(error) ? error : new CancelledFailure('cancelled');
+    throw failWithRootReason(error);
   }
 }

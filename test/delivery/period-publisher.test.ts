@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rm, readdir, readFile, writeFile } from 'node:fs/promises';
+import { rm, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -268,5 +268,43 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
       return !lock.signal.aborted;
     });
     assert.equal(kept, true);
+  });
+  it("at its connect, removes the temporary uploads no attempt owns: of this period at once, of the client's other periods once past every deadline", async () => {
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    const other = (day: string) => NAME.replace('20261124', day);
+    const recordedPath = join(remoteDir, `.${other('20261120')}.4e4e4e4e.part`);
+    const left = {
+      companion: `.${NAME}.sha256.0a0a0a0a.part`,
+      // Left while the client still wanted gzip.
+      gzipped: `.${NAME}.gz.1b1b1b1b.part`,
+      otherFresh: `.${other('20261123')}.2c2c2c2c.part`,
+      otherOld: `.${other('20261122')}.3d3d3d3d.part`,
+      otherRecorded: `.${other('20261120')}.4e4e4e4e.part`,
+      notOurs: '.upload-in-progress.tmp',
+    };
+    for (const name of Object.values(left)) await writeFile(join(remoteDir, name), 'agent@example.com,Customer Name\r\n');
+    const longAgo = new Date(Date.now() - 2 * DAY_MS);
+    for (const name of [left.otherOld, left.otherRecorded]) await utimes(join(remoteDir, name), longAgo, longAgo);
+    // Another period's delivery recorded its verified upload and has not renamed it yet.
+    await db.knex('report_files').insert({
+      client_id: 'acme',
+      frequency: 'daily',
+      period_start: '2026-11-20',
+      revision: 1,
+      status: 'publishing',
+      file_name: other('20261120'),
+      remote_path: join(remoteDir, other('20261120')),
+      temporary_path: recordedPath,
+      sha256: 'c'.repeat(64),
+      delivered_sha256: 'c'.repeat(64),
+      bytes: 34,
+      row_count: 1,
+      workflow_id: 'twoway-report/acme/daily/2026-11-20',
+      run_id: 'other',
+    });
+
+    const result = await attempt({ runId: 'r1', content: 'a\r\n' });
+    assert.equal(result.status, 'delivered');
+    assert.deepEqual((await files()).sort(), [left.notOurs, left.otherRecorded, left.otherFresh, NAME].sort());
   });
 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { InvalidClientSettingError } from '../../src/domain/errors.js';
 import {
   DEFAULT_FILE_NAME_TEMPLATE,
+  isPeriodFileName,
   MAX_PARTS_PER_REVISION,
   parseFileNameTemplate,
   partCount,
@@ -104,5 +105,27 @@ describe('names of a revision of several files', () => {
       manifest: 'twoway_activity_acme_daily_20261124_r2.csv.manifest.json',
       signature: 'twoway_activity_acme_daily_20261124_r2.csv.manifest.json.sig',
     });
+  });
+
+  it("tells a period's names on the server, of every revision, part and companion, from another period's and others'", () => {
+    for (const name of [
+      BASE,
+      'twoway_activity_acme_daily_20261124.csv.gz.sha256',
+      'twoway_activity_acme_daily_20261124_r2.csv.pgp',
+      'twoway_activity_acme_daily_20261124_r12_part003.csv.gz.asc',
+      'twoway_activity_acme_daily_20261124_r2.csv.gz.manifest.json.sig',
+    ]) {
+      assert.ok(isPeriodFileName(name, BASE), name);
+    }
+    for (const name of [
+      'twoway_activity_acme_daily_20261125.csv',
+      'twoway_activity_acme_daily_20261124.csv.bak',
+      'twoway_activity_acme_daily_20261124_r0.csv',
+      'twoway_activity_acme_daily_20261124_part1.csv',
+      'xtwoway_activity_acme_daily_20261124.csv',
+      'twoway_activity_acme_daily_20261124xcsv',
+    ]) {
+      assert.equal(isPeriodFileName(name, BASE), false, name);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,6 +27,7 @@ describe('HashingFileWriter', () => {
     const bytes = await readFile(path);
     assert.equal(bytes.toString('utf8'), 'a,b\r\nZoë,李 😀\r\n');
     assert.deepEqual(written, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    assert.equal((await stat(path)).mode & 0o777, 0o600, 'readable by the worker only');
   });
 
   it('writes a large file through its thread, byte for byte and in order', async () => {
@@ -36,6 +37,7 @@ describe('HashingFileWriter', () => {
     const bytes = await readFile(path);
     assert.ok(bytes.equals(Buffer.from(parts.join(''), 'utf8')));
     assert.deepEqual(written, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    assert.equal((await stat(path)).mode & 0o777, 0o600, 'readable by the worker only');
   });
 
   it('reports a file it cannot write', async () => {

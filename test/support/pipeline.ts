@@ -34,6 +34,8 @@ export interface Pipeline {
   readonly temporal: TestTemporal;
   readonly taskQueue: string;
   readonly workers: ReportWorkers;
+  /** The work folder the workers build in (each process in a folder of its own inside it). */
+  readonly workDir: string;
   /** Environment the worker resolves secret references from (and its TWOWAY_SECRETS_DIR: the sshd's key folder). */
   readonly secretsEnv: NodeJS.ProcessEnv;
   /** Starts a period's workflow on this pipeline's task queue, under the period's business-key id and search attributes. */
@@ -62,6 +64,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
   const temporal = await startTestTemporal();
   const taskQueue = `twoway-test-${randomBytes(4).toString('hex')}`;
+  const workDir = join(baseDir, 'work');
   const secretsEnv: NodeJS.ProcessEnv = {
     TWOWAY_SECRETS_DIR: sftp.secretsDir,
     TWOWAY_SECRET_TEST_SFTP_PASSWORD: sftp.password,
@@ -73,7 +76,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     taskQueue,
     knex: db.knex,
     databaseUrl: db.url,
-    workDir: join(baseDir, 'work'),
+    workDir,
     policy: options.policy ?? TEST_POLICY,
     secretsEnv,
     logger: createSilentLogger(),
@@ -89,6 +92,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     temporal,
     taskQueue,
     workers,
+    workDir,
     secretsEnv,
     startPeriod: (input) =>
       temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {

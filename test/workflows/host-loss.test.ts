@@ -101,7 +101,13 @@ describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
       builds.map((event) => event.activityTaskScheduledEventAttributes?.taskQueue?.name),
       [LOST_HOST_QUEUE, LIVE_HOST_QUEUE],
     );
-    assert.equal(events.filter((event) => event.activityTaskTimedOutEventAttributes).length, 1, "the lost host's build timed out waiting to start");
+    const discards = events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'discardFile');
+    assert.deepEqual(
+      discards.map((event) => event.activityTaskScheduledEventAttributes?.taskQueue?.name),
+      [LOST_HOST_QUEUE],
+      'the run then removes its file from the lost host, should it still be alive',
+    );
+    assert.equal(events.filter((event) => event.activityTaskTimedOutEventAttributes).length, 2, "the lost host's build and discard timed out waiting to start");
     const ledger = await db.knex('report_runs').where({ workflow_id: 'twoway-report/acme/daily/2026-11-20' });
     assert.deepEqual(
       ledger.map((row: { status: string }) => row.status),

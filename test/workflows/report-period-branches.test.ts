@@ -10,7 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { DeliverOutcome, HostActivities, StartRunResult } from '../../src/activities/index.js';
+import type { DeliverOutcome, DiscardInput, HostActivities, StartRunResult } from '../../src/activities/index.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 import type { RunOutcome } from '../../src/db/ledger.js';
 import type { BuiltFile } from '../../src/domain/types.js';
@@ -36,14 +36,19 @@ interface Scenario {
   /** Queues claimHost answers, in order; the last one repeats. */
   hosts: string[];
   deliver: (input: Parameters<HostActivities['deliverReport']>[0]) => Promise<DeliverOutcome>;
+  /** Runs before a discard is recorded; throwing fails that attempt. */
+  discard?: () => void;
 }
 
 interface Calls {
   finished: RunOutcome[];
   failed: { error: string; errorType?: string; cancelled: boolean }[];
   delivered: Parameters<HostActivities['deliverReport']>[0][];
+  /** The path given, or `period:<client>/<frequency>/<file name>` for a period's file. */
   discarded: string[];
   builds: number;
+  /** Steps in the order they happened, where the order matters. */
+  order: string[];
 }
 
 describe('reportPeriodWorkflow branches (stub activities, time-skipping test server)', () => {
@@ -73,7 +78,11 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
         calls.delivered.push(input);
         return scenario.deliver(input);
       },
-      discardFile: async (input: { path: string }) => void calls.discarded.push(input.path),
+      discardFile: async (input: DiscardInput) => {
+        scenario.discard?.();
+        calls.order.push('discard');
+        calls.discarded.push('path' in input ? input.path : `period:${input.clientId}/${input.frequency}/${input.fileName}`);
+      },
     };
     const connection = temporal.nativeConnection;
     const workers = await Promise.all([
@@ -94,7 +103,7 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
 
   function prepare(partial: Partial<Scenario>): void {
     claims = 0;
-    calls = { finished: [], failed: [], delivered: [], discarded: [], builds: 0 };
+    calls = { finished: [], failed: [], delivered: [], discarded: [], builds: 0, order: [] };
     scenario = {
       start: { action: 'build', fileName: NAME, latest: null, policy: POLICY },
       hosts: [HOST_QUEUE],
@@ -162,12 +171,16 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
 
   /**
    * The test server does not skip time while an activity task waits for a worker, so the lost
-   * host's schedule-to-start timeout is skipped by hand, once per lost host.
+   * host's schedule-to-start timeout is skipped by hand, once per lost host, and once more for
+   * the discard the run then sends the lost host (it waits a shorter time for its host).
    */
   async function resultSkippingHostTimeouts(handle: Awaited<ReturnType<typeof start>>, lostHosts: number) {
     const result = handle.result();
-    for (let lost = 0; lost < lostHosts; lost++) {
-      await waitUntil(() => claims > lost, { timeoutMs: 20_000, what: `host claim ${lost + 1}` });
+    const scheduledOnLostHost = async () =>
+      ((await handle.fetchHistory()).events ?? []).filter((event) => event.activityTaskScheduledEventAttributes?.taskQueue?.name === LOST_QUEUE).length;
+    // Skipped only once the task waits: time skipped before it is scheduled does not count towards its timeout.
+    for (let task = 1; task <= lostHosts + 1; task++) {
+      await waitUntil(async () => (await scheduledOnLostHost()) >= task, { timeoutMs: 20_000, what: `task ${task} on the lost host` });
       await temporal.sleep(POLICY.hostScheduleToStartTimeoutMs + 1_000);
     }
     return result;
@@ -248,6 +261,7 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     assert.equal(outcome.status, 'delivered');
     assert.equal(claims, 2);
     assert.equal(calls.builds, 1, 'built once, on the live host');
+    assert.deepEqual(calls.discarded, [], 'the live host removed its file; the discard sent to the lost host found no worker');
   });
 
   it('built file missing on the host: rebuilt like a lost host', async () => {
@@ -299,15 +313,40 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
       calls.failed.map((failure) => [failure.cancelled, failure.errorType]),
       [[false, 'HostKeyMismatchError']],
     );
+    assert.deepEqual(calls.discarded, [`period:acme/daily/${NAME}`], 'the built file is removed from its host');
+  });
+
+  it('a discard that fails does not change how the run ends', async () => {
+    prepare({
+      deliver: async () => {
+        throw ApplicationFailure.create({ type: 'LoginRefusedError', message: 'client "acme": refused', nonRetryable: true });
+      },
+    });
+    let discardAttempts = 0;
+    scenario.discard = () => {
+      discardAttempts += 1;
+      throw new Error('input/output error');
+    };
+    const error = await (await start()).result().catch((caught: unknown) => caught);
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.ok(error.cause instanceof ApplicationFailure);
+    assert.equal(error.cause.type, 'LoginRefusedError');
+    assert.equal(calls.failed.length, 1);
+    assert.equal(discardAttempts, 3, 'tried a few times, then left to the sweep');
+    assert.deepEqual(calls.discarded, []);
   });
 
   it('cancelled during delivery: the activity is cancelled, the ledger says cancelled, the workflow ends cancelled', async () => {
     prepare({
       deliver: async () => {
-        // Heartbeats carry the cancellation to the activity.
-        for (;;) {
-          Context.current().heartbeat();
-          await Context.current().sleep(200);
+        try {
+          // Heartbeats carry the cancellation to the activity.
+          for (;;) {
+            Context.current().heartbeat();
+            await Context.current().sleep(200);
+          }
+        } finally {
+          calls.order.push('delivery stopped');
         }
       },
     });
@@ -318,5 +357,7 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     assert.ok(error instanceof WorkflowFailedError);
     assert.ok(error.cause instanceof CancelledFailure);
     assert.deepEqual(calls.failed, [{ error: 'cancelled', errorType: 'CancelledFailure', cancelled: true }]);
+    assert.deepEqual(calls.order, ['delivery stopped', 'discard'], 'the run waits for the delivery to stop, then removes the built file');
+    assert.deepEqual(calls.discarded, [`period:acme/daily/${NAME}`]);
   });
 });

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { periodWorkflowId } from '../../src/domain/workflow-ids.js';
 import { listRuns } from '../../src/db/ledger.js';
 import { rootCause } from '../../src/workflows/failures.js';
 import type { ReportPeriodInput } from '../../src/workflows/report-period-workflow.js';
 import { CLIENT_ATTRIBUTE, FREQUENCY_ATTRIBUTE, PERIOD_ATTRIBUTE } from '../../src/workflows/search-attributes.js';
+import { filesUnder } from '../support/files.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -194,6 +197,7 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     assert.equal(ledger.status, 'failed');
     assert.equal(ledger.attempts, 1, 'a refused login is not retried');
     assert.match(ledger.last_error, /refused password login/);
+    assert.deepEqual(await filesUnder(pipeline.workDir), [], 'the built file is removed from its host');
 
     const listFailed = async () => {
       const found: string[] = [];
@@ -223,6 +227,40 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
       return true;
     });
     assert.ok(!(await remoteFiles('acme')).some((name) => name.includes('2030')));
+  });
+
+  it('a cancelled run leaves no built file: the file (0600, in a 0700 folder) is removed once its delivery has stopped', async () => {
+    // A server that accepts connections and never answers: the delivery hangs until cancelled.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      await pipeline.db
+        .knex('clients')
+        .insert({ id: 'silent', name: 'Silent', timezone: 'UTC', delivery: JSON.stringify(await pipeline.deliveryTo('silent', { port })) });
+      await addEvent('silent', '2026-11-24T10:00:00Z', 'silent');
+      const handle = await start({ clientId: 'silent', frequency: 'daily', periodStart: '2026-11-24' });
+      const built = join(pipeline.workers.workDir, 'silent', 'daily', 'twoway_activity_silent_daily_20261124.csv');
+      await waitUntil(() => sockets.size > 0, { timeoutMs: 30_000, what: 'the delivery to connect to the silent server' });
+      assert.equal((await stat(built)).mode & 0o777, 0o600, 'the built file is there while it is delivered, private');
+      assert.equal((await stat(dirname(built))).mode & 0o777, 0o700);
+      assert.equal((await stat(pipeline.workers.workDir)).mode & 0o777, 0o700);
+      assert.equal((await stat(pipeline.workDir)).mode & 0o777, 0o700);
+
+      await handle.cancel();
+      const error = await handle.result().catch((caught: unknown) => caught);
+      assert.ok(error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure, String(error));
+      assert.deepEqual(await filesUnder(pipeline.workDir), []);
+      const ledger = await pipeline.db.knex('report_runs').where({ client_id: 'silent' }).first();
+      assert.equal(ledger.status, 'cancelled');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   it('delivers gzip with a .sha256 companion when the client asks for them', async () => {
