@@ -28,7 +28,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { temporalLogger } from './observability/temporal-logger.js';
 import { missingSearchAttributes } from './temporal/search-attributes-setup.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
-import { createWorkerFolder, sweepWorkFolder } from './report/work-folder.js';
+import { createWorkerFolder, isProcessRunning, sweepWorkFolder } from './report/work-folder.js';
+import { sweepPgpKeyrings } from './delivery/pgp.js';
 
 const require = createRequire(import.meta.url);
 /** How often a running worker sweeps the work folder again (after its start): what other processes left, and its own files of runs that moved on. */
@@ -75,8 +76,10 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
   // Unique per process: a file built here is delivered from here.
   const hostTaskQueue = `${taskQueue}/host/${self.hostname}/${self.pid}-${self.token}`;
   // Before any work is taken: what crashed processes and old runs left in the work folder goes.
-  const sweep = () =>
-    sweepWorkFolder({ workDir: options.workDir, self, maxAgeMs: workFileMaxAgeMs(options.policy), now: () => Date.now(), logger: options.logger });
+  const sweep = async () => {
+    await sweepWorkFolder({ workDir: options.workDir, self, maxAgeMs: workFileMaxAgeMs(options.policy), now: () => Date.now(), logger: options.logger });
+    await sweepPgpKeyrings({ isRunning: isProcessRunning, logger: options.logger });
+  };
   const workDir = await createWorkerFolder(options.workDir, self, options.logger);
   await sweep();
   const activityDeps = { ...options, workDir, hostTaskQueue };

@@ -12,11 +12,14 @@
  * file is recognised by the sha256 of its CSV, never by its encrypted bytes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, Writable } from 'node:stream';
 import { UnusablePgpKeyError } from '../domain/errors.js';
+import { hasEnded, type WorkerProcess } from '../domain/leftovers.js';
+import type { Logger } from '../observability/logger.js';
 import type { PgpSettings, SecretReference } from '../domain/types.js';
 import { describeSecretReference } from '../domain/secret-references.js';
 import { resolveSecret } from './secrets.js';
@@ -27,6 +30,12 @@ const GPGCONF_COMMAND = 'gpgconf';
 export const PGP_SUFFIX = '.pgp';
 export const ARMORED_PGP_SUFFIX = '.asc';
 const HOME_PREFIX = 'twoway-gnupg-';
+/**
+ * This process as the owner of the keyrings it opens: `twoway-gnupg-<pid>-<token>-<random>`, so
+ * that a sweep tells a keyring a crashed process left (it holds our signing key) from one in use.
+ */
+const KEYRING_OWNER: WorkerProcess = { hostname: hostname(), pid: process.pid, token: randomBytes(4).toString('hex') };
+const KEYRING_NAME = /^twoway-gnupg-(\d+)-([0-9a-f]+)-[A-Za-z0-9]+$/;
 /** gpg's error text kept for messages; the tail is where it says what went wrong. */
 const MAX_STDERR_CHARS = 2_000;
 /** libgpg-error codes (the low 16 bits of a FAILURE status) that mean a passphrase problem. */
@@ -255,12 +264,31 @@ async function removeHome(home: string): Promise<void> {
 }
 
 /**
+ * Removes the keyrings that processes which have ended on this host left in the temporary
+ * folder (a crash mid-delivery), with their gpg-agents; keyrings of running processes stay.
+ * Returns the names removed.
+ */
+export async function sweepPgpKeyrings(options: { readonly isRunning: (pid: number) => boolean; readonly logger: Logger }): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(tmpdir()).catch(() => [])) {
+    const match = KEYRING_NAME.exec(name);
+    if (!match) continue;
+    const owner = { hostname: KEYRING_OWNER.hostname, pid: Number(match[1]), token: match[2] as string };
+    if (!hasEnded(owner, KEYRING_OWNER, options.isRunning)) continue;
+    await removeHome(join(tmpdir(), name));
+    removed.push(name);
+  }
+  if (removed.length > 0) options.logger.info({ keyrings: removed }, 'removed PGP keyrings that ended processes left');
+  return removed;
+}
+
+/**
  * Reads and checks the client's keys into a keyring of their own; see the module comment.
  * The caller disposes of it when the delivery's files are encrypted.
  */
 export async function openPgpKeyring(clientId: string, settings: PgpSettings, env: NodeJS.ProcessEnv = process.env): Promise<PgpKeyring> {
   // mkdtemp makes the folder 0700: the keys in it are readable by this user only.
-  const home = await mkdtemp(join(tmpdir(), HOME_PREFIX));
+  const home = await mkdtemp(join(tmpdir(), `${HOME_PREFIX}${KEYRING_OWNER.pid}-${KEYRING_OWNER.token}-`));
   try {
     const recipients: string[] = [];
     for (const [index, ref] of settings.recipients.entries()) {

@@ -5,12 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { spawn } from 'node:child_process';
 import { prepareLocalFile, type LocalFile } from '../../src/delivery/local-file.js';
-import { openPgpKeyring } from '../../src/delivery/pgp.js';
+import { openPgpKeyring, sweepPgpKeyrings } from '../../src/delivery/pgp.js';
+import { isProcessRunning } from '../../src/report/work-folder.js';
+import { createSilentLogger } from '../../src/observability/logger.js';
 import { decryptMessage } from '../../src/devstack/pgp-keys.js';
 import { NON_RETRYABLE_ERROR_TYPES, SecretUnavailableError, UnusablePgpKeyError } from '../../src/domain/errors.js';
 import type { PgpSettings } from '../../src/domain/types.js';
 import { createTestKeys, SIGNING_PASSPHRASE, type TestKeys } from '../support/pgp.js';
+import { waitUntil } from '../support/wait.js';
 
 const CSV = 'agent_email,customer_first_name,event\r\nana@support.example,"Mary, Jr.",customer_message_sent\r\nwei@support.example,李,agent_ping\r\n';
 const PASSPHRASE_VARIABLE = 'TWOWAY_SECRET_TEST_PGP_SIGNING_PASSPHRASE';
@@ -87,6 +91,36 @@ describe('PGP encryption with the real gpg: keys checked, files encrypted as a s
       await file.dispose();
     } finally {
       await keyring.dispose();
+    }
+  });
+
+  it("sweeps the keyring (with our signing key) of a process killed mid-delivery, never a running process's own", async () => {
+    // A real process opens a keyring and is killed (SIGKILL) before it can dispose of it.
+    const pgpModule = new URL('../../src/delivery/pgp.js', import.meta.url).href;
+    const script = `const { openPgpKeyring } = await import(${JSON.stringify(pgpModule)});
+      const keyring = await openPgpKeyring('acme', JSON.parse(process.argv[1]), process.env);
+      console.log(keyring.home);
+      setInterval(() => undefined, 1000);`;
+    const signing = settings({ signingKey: { file: keys.files.signerSecret } });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(signing)], { env: { ...process.env, ...env } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const crashedHome = await waitUntil(() => (output.includes('\n') ? output.trim() : null), { timeoutMs: 30_000, what: 'the child to open its keyring' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    await access(crashedHome);
+    const ours = await openPgpKeyring('acme', signing, env);
+    try {
+      const removed = await sweepPgpKeyrings({ isRunning: isProcessRunning, logger: createSilentLogger() });
+      assert.ok(
+        removed.some((name) => crashedHome.endsWith(name)),
+        `removed ${removed.join(', ')}`,
+      );
+      await assert.rejects(access(crashedHome), { code: 'ENOENT' }, "the killed process's keyring is gone");
+      await access(ours.home);
+    } finally {
+      await ours.dispose();
     }
   });
 
