@@ -10,6 +10,7 @@ import { latestDelivered, recordAttempt, recordRunFailed, recordRunFinished, rec
 import { withPeriodLock } from '../db/period-lock.js';
 import { createPublicationLedger, deliveredPeriodStarts } from '../db/report-files.js';
 import { publishPeriodFile } from '../delivery/period-publisher.js';
+import { createManifestSigner } from '../delivery/pgp.js';
 import { periodContaining } from '../domain/periods.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReportMetrics } from '../observability/metrics.js';
@@ -241,6 +242,7 @@ export function createHostActivities(deps: ActivityDeps) {
                 run,
                 force: input.force,
                 period: periodContaining(input.frequency, input.periodStart, client.timeZone),
+                signManifest: createManifestSigner(client.id, settings, deps.secretsEnv),
               },
               createPublicationLedger(lock, period),
               { env: deps.secretsEnv, logger, signal: lock.signal, onProgress: (bytesSent: number) => heartbeat({ bytesSent }), ...deps.sftpTimeouts },
