@@ -11,6 +11,7 @@ import { withPeriodLock } from '../db/period-lock.js';
 import { createPublicationLedger, deliveredPeriodStarts } from '../db/report-files.js';
 import { isPreparedTemporaryOf } from '../delivery/local-file.js';
 import { publishPeriodFile } from '../delivery/period-publisher.js';
+import { createManifestSigner } from '../delivery/pgp.js';
 import { periodContaining } from '../domain/periods.js';
 import { remoteTemporaryMaxAgeMs } from '../domain/leftovers.js';
 import type { Logger } from '../observability/logger.js';
@@ -252,6 +253,7 @@ export function createHostActivities(deps: ActivityDeps) {
                 localPath: input.path,
                 baseFileName: input.fileName,
                 sha256: input.sha256,
+                signManifest: createManifestSigner(client.id, settings, deps.secretsEnv),
                 rowCount: input.rowCount,
                 run,
                 force: input.force,

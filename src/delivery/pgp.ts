@@ -10,6 +10,9 @@
  *
  * The output is not deterministic (every encryption draws a new session key): an unchanged
  * file is recognised by the sha256 of its CSV, never by its encrypted bytes.
+ *
+ * The same keyring signs a revision's manifest (`delivery.manifest`): a detached, binary
+ * signature that `gpg --verify <manifest>.sig <manifest>` checks (createManifestSigner).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +23,7 @@ import { Duplex, Writable } from 'node:stream';
 import { UnusablePgpKeyError } from '../domain/errors.js';
 import { hasEnded, type WorkerProcess } from '../domain/leftovers.js';
 import type { Logger } from '../observability/logger.js';
-import type { PgpSettings, SecretReference } from '../domain/types.js';
+import type { PgpSettings, SecretReference, SftpDeliverySettings } from '../domain/types.js';
 import { describeSecretReference } from '../domain/secret-references.js';
 import { resolveSecret } from './secrets.js';
 
@@ -63,6 +66,8 @@ export interface PgpKeyring {
   readonly home: string;
   /** A stream that takes plain bytes and gives the OpenPGP message (encrypted to every recipient, signed when a key is set). */
   encryptStream(): Duplex;
+  /** A detached binary signature of `data` by the signing key; null when the client has no `signingKey`. */
+  readonly signDetached: ((data: Buffer) => Promise<Buffer>) | null;
   /** Stops the keyring's gpg-agent and deletes the keyring. */
   dispose(): Promise<void>;
 }
@@ -75,6 +80,8 @@ export function pgpSuffix(settings: { readonly armor: boolean }): string {
 interface GpgResult {
   readonly code: number | null;
   readonly stdout: string;
+  /** stdout as bytes (a binary signature). */
+  readonly output: Buffer;
   readonly stderr: string;
 }
 
@@ -99,12 +106,15 @@ function runGpg(home: string, args: readonly string[], input: Buffer | string, p
       env: gpgEnvironment(),
       stdio: ['pipe', 'pipe', 'pipe', ...(passphrase === undefined ? [] : ['pipe' as const])],
     });
-    let stdout = '';
+    const stdout: Buffer[] = [];
     let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (data: string) => (stdout += data));
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.setEncoding('utf8').on('data', (data: string) => (stderr = keepTail(stderr + data)));
     child.once('error', (error) => reject(cannotStart(GPG_COMMAND, error)));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.once('close', (code) => {
+      const output = Buffer.concat(stdout);
+      resolve({ code, stdout: output.toString('utf8'), output, stderr });
+    });
     // gpg may stop reading early (bad data); the exit status says why, not EPIPE.
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
@@ -249,6 +259,37 @@ function signingArguments(signer: Signer | null): string[] {
   return signer ? ['--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--local-user', signer.fingerprint] : [];
 }
 
+async function signDetached(home: string, clientId: string, signer: Signer, data: Buffer): Promise<Buffer> {
+  const signed = await runGpg(home, ['--quiet', ...signingArguments(signer), '--output', '-', '--detach-sign'], data, signer.passphrase);
+  // checkSigner signed with this key and passphrase already: a failure here is gpg's or the machine's, worth a retry.
+  if (signed.code !== 0 || signed.output.length === 0) {
+    throw new Error(`client "${clientId}": gpg could not sign the manifest (exit status ${signed.code}): ${lastLine(signed.stderr)}`);
+  }
+  return signed.output;
+}
+
+/**
+ * The manifest's signer of a client that wants a manifest and signs (`delivery.manifest` and
+ * `delivery.pgp.signingKey`); undefined otherwise. Each signature opens the client's keyring
+ * (every key read and checked as for its files), signs and removes the keyring.
+ */
+export function createManifestSigner(
+  clientId: string,
+  settings: Pick<SftpDeliverySettings, 'manifest' | 'pgp'>,
+  env: NodeJS.ProcessEnv = process.env,
+): ((manifest: Buffer) => Promise<Buffer>) | undefined {
+  const pgp = settings.pgp;
+  if (settings.manifest !== true || !pgp?.signingKey) return undefined;
+  return async (manifest) => {
+    const keyring = await openPgpKeyring(clientId, pgp, env);
+    try {
+      return await (keyring.signDetached as (data: Buffer) => Promise<Buffer>)(manifest);
+    } finally {
+      await keyring.dispose();
+    }
+  };
+}
+
 /** Stops the gpg-agent that gpg starts for a GNUPGHOME holding secret keys (nothing when none runs). */
 export function stopGpgAgent(home: string): Promise<void> {
   return new Promise((resolve) => {
@@ -323,6 +364,7 @@ export async function openPgpKeyring(clientId: string, settings: PgpSettings, en
       armor: settings.armor,
       home,
       encryptStream: () => new GpgStream(home, args, signer?.passphrase),
+      signDetached: signer ? (data) => signDetached(home, clientId, signer, data) : null,
       dispose: () => removeHome(home),
     };
   } catch (error) {

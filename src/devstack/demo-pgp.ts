@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stopGpgAgent } from '../delivery/pgp.js';
-import { createGnupgHome, decryptMessage, exportKey, generateKey, importKeyFile, type Decrypted } from './pgp-keys.js';
+import { createGnupgHome, decryptMessage, exportKey, generateKey, importKeyFile, verifyDetachedSignature, type Decrypted } from './pgp-keys.js';
 
 export const PGP_CLIENT = 'vandelay';
 const KEYS_FILE = 'demo-keys.json';
@@ -108,6 +108,15 @@ export async function demoPgpSecrets(pgp: DemoPgp): Promise<Record<string, strin
 export async function decryptDemoFile(pgp: DemoPgp, bytes: Buffer): Promise<Decrypted> {
   try {
     return await decryptMessage(pgp.clientHome, bytes);
+  } finally {
+    await stopGpgAgent(pgp.clientHome);
+  }
+}
+
+/** Checks a detached signature (a manifest's `.sig`) as the client does: the signer's fingerprint, or null when gpg refuses it. */
+export async function verifyDemoSignature(pgp: DemoPgp, signaturePath: string, signedPath: string): Promise<string | null> {
+  try {
+    return (await verifyDetachedSignature(pgp.clientHome, signaturePath, signedPath)).signedBy;
   } finally {
     await stopGpgAgent(pgp.clientHome);
   }

@@ -3,11 +3,12 @@
  * server with its Web UI, a loopback OpenSSH SFTP server, a webhook receiver and a worker;
  * demo clients with schedules, a backfill of recent periods, and a summary of what was
  * delivered. One client's SFTP login is broken on purpose so a failed period can be found and
- * rerun from the UI; another receives its files encrypted and signed (demo-pgp.ts). A start
+ * rerun from the UI; another receives its files encrypted and signed, each with a signed
+ * manifest (demo-pgp.ts). A start
  * keeps what the last one left (see demo-state.ts) unless --fresh.
  */
 import { createHash } from 'node:crypto';
-import { chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { access, chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -29,12 +30,12 @@ import {
 } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
 import { PGP_SUFFIX } from '../delivery/pgp.js';
-import { MANIFEST_SUFFIX } from '../domain/file-name.js';
+import { MANIFEST_SUFFIX, SIGNATURE_SUFFIX } from '../domain/file-name.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
 import { REPORT_HEADER } from '../domain/report-row.js';
 import { localDateOf, MS_PER_DAY } from '../domain/time-zone.js';
-import type { Frequency, LocalDate } from '../domain/types.js';
+import type { Frequency, LocalDate, Period } from '../domain/types.js';
 import { backfillWorkflowId, TASK_QUEUE } from '../domain/workflow-ids.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrateLatest } from '../db/knex.js';
@@ -51,7 +52,7 @@ import { temporalLogger } from '../observability/temporal-logger.js';
 import { createReportWorkers } from '../worker.js';
 import { startStatusServer, type StatusServer } from '../ui/server.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
-import { decryptDemoFile, demoPgpSecrets, demoPgpSetting, PGP_CLIENT, prepareDemoPgp, type DemoPgp } from './demo-pgp.js';
+import { decryptDemoFile, demoPgpSecrets, demoPgpSetting, PGP_CLIENT, prepareDemoPgp, verifyDemoSignature, type DemoPgp } from './demo-pgp.js';
 import { DEMO_SECRET_VARIABLES, keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
 import { startDemoWebhook, type DemoWebhook } from './demo-webhook.js';
 import { freePort, isPortFree } from './ports.js';
@@ -140,7 +141,7 @@ function demoDelivery(sftp: SftpServer, folder: (clientId: string) => string) {
       case BROKEN_CLIENT:
         return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.wrongPassword } };
       case PGP_CLIENT:
-        return { ...base, ...key, remoteDir, pgp: demoPgpSetting() };
+        return { ...base, ...key, remoteDir, pgp: demoPgpSetting(), manifest: true };
       default:
         return { ...base, ...key, remoteDir };
     }
@@ -202,17 +203,60 @@ async function readSplitDelivery(manifestPath: string, manifestBytes: Buffer): P
   };
 }
 
+/** A delivered revision as report_runs records it. */
+interface DeliveredRun {
+  readonly client_id: string;
+  readonly frequency: string;
+  readonly period_start: string;
+  readonly revision: number;
+  readonly remote_path: string;
+  readonly sha256: string;
+  readonly row_count: number;
+}
+
+const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * The manifest of a one-file revision, as a receiver checks it: its detached signature by our
+ * signing key (the PGP client signs), and that it lists this very file (name, bytes, sha256 of
+ * the delivered and of the plain bytes, rows) with the ledger's client, revision and period.
+ */
+async function checkFileManifest(manifestPath: string, run: DeliveredRun, delivered: Buffer, period: Period, pgp: DemoPgp): Promise<Check> {
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as {
+    client: string;
+    revision: number;
+    rowCount: number;
+    period: { start: string; end: string };
+    files: { name: string; rowCount: number; bytes: number; sha256: string; csvSha256: string }[];
+  };
+  const [file] = manifest.files;
+  const name = run.remote_path.slice(run.remote_path.lastIndexOf('/') + 1);
+  const listsFile =
+    manifest.files.length === 1 &&
+    file?.name === name &&
+    file.bytes === delivered.length &&
+    file.sha256 === sha256Of(delivered) &&
+    file.csvSha256 === run.sha256 &&
+    file.rowCount === run.row_count;
+  const ofRun =
+    manifest.client === run.client_id &&
+    manifest.revision === run.revision &&
+    manifest.rowCount === run.row_count &&
+    manifest.period.start === period.start &&
+    manifest.period.end === period.end;
+  const signed = run.client_id === PGP_CLIENT;
+  const signedBy = signed ? await verifyDemoSignature(pgp, `${manifestPath}${SIGNATURE_SUFFIX}`, manifestPath) : null;
+  const signatureOk = !signed || signedBy === pgp.signerFingerprint;
+  return {
+    ok: listsFile && ofRun && signatureOk,
+    text: `${manifestPath.slice(manifestPath.lastIndexOf('/') + 1)}: ${listsFile ? 'lists the file as delivered' : 'does NOT list the file as delivered'}, ${ofRun ? `revision ${run.revision} and period as the ledger` : "NOT the ledger's revision and period"}${signed ? `, ${signatureOk ? 'good signature by our signing key' : 'NO good signature by our signing key'}` : ''}`,
+  };
+}
+
 /** Checks every delivered file against the ledger and an independent count of its period's events; encrypted ones are decrypted and verified as the client does. */
 async function verifyDeliveries(database: Database, sftp: SftpServer, pgp: DemoPgp): Promise<Check[]> {
   const checks: Check[] = [];
-  const delivered = (await database.knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as {
-    client_id: string;
-    frequency: string;
-    period_start: string;
-    remote_path: string;
-    sha256: string;
-    row_count: number;
-  }[];
+  const delivered = (await database.knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as DeliveredRun[];
   checks.push({ ok: delivered.length > 0, text: `${delivered.length} files delivered` });
   for (const run of delivered) {
     const bytes = await readFile(run.remote_path);
@@ -238,6 +282,8 @@ async function verifyDeliveries(database: Database, sftp: SftpServer, pgp: DemoP
       ok,
       text: `${run.remote_path.slice(sftp.rootDir.length + 1)}: sha256 ${ok ? 'matches the ledger' : `${sha256} vs ledger ${run.sha256}`}, header ${headerOk ? 'ok' : 'wrong'}, ${run.row_count} rows (SQL counts ${expectedRows})`,
     });
+    const manifestPath = `${run.remote_path}${MANIFEST_SUFFIX}`;
+    if (!split && (await exists(manifestPath))) checks.push(await checkFileManifest(manifestPath, run, bytes, period, pgp));
     if (run.client_id === 'acme') {
       const companion = (await readFile(`${run.remote_path}.sha256`, 'utf8').catch(() => '')).trim();
       checks.push({
@@ -533,6 +579,13 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Inbox folders, owned by the SFTP user (this process creates them as root). */
 async function makeFolders(sftp: SftpServer, folders: readonly string[]): Promise<void> {
   const owner = await stat(sftp.rootDir);
@@ -568,7 +621,7 @@ function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   options.out(`worker log:        ${where.logPath}`);
   options.out(`delivered files:   ${join(sftp.rootDir, 'inbound')}`);
   options.out(
-    `${PGP_CLIENT}'s files:   encrypted and signed (delivery.pgp); as the client: gpg --homedir ${where.pgp.clientHome} --decrypt ${join(sftp.rootDir, 'inbound', PGP_CLIENT)}/<file>.csv.pgp`,
+    `${PGP_CLIENT}'s files:   encrypted and signed (delivery.pgp), each with a signed manifest; as the client: gpg --homedir ${where.pgp.clientHome} --decrypt ${join(sftp.rootDir, 'inbound', PGP_CLIENT)}/<file>.csv.pgp`,
   );
   options.out(webhook.receiver ? `webhook receiver:  ${webhook.description}` : `webhooks:          ${webhook.description}`);
   options.out(`Temporal database: ${join(where.home, TEMPORAL_DB_FILE)}`);

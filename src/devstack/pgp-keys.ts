@@ -110,3 +110,13 @@ export async function decryptMessage(home: string, message: Buffer, passphrase =
   const valid = /^\[GNUPG:\] VALIDSIG (?:\S+ ){9}([0-9A-F]+)$/m.exec(result.stderr);
   return { plaintext: result.stdout, signedBy: valid?.[1] ?? null, status: result.stderr };
 }
+
+/**
+ * Checks a detached signature as a client does (`gpg --verify <signature> <file>`, both files
+ * on disk): the fingerprint of the primary key of a good signature, or null when gpg refuses it.
+ */
+export async function verifyDetachedSignature(home: string, signaturePath: string, signedPath: string): Promise<{ signedBy: string | null; status: string }> {
+  const result = await gpg(home, ['--verify', signaturePath, signedPath]);
+  const valid = result.code === 0 ? /^\[GNUPG:\] VALIDSIG (?:\S+ ){9}([0-9A-F]+)$/m.exec(result.stderr) : null;
+  return { signedBy: valid?.[1] ?? null, status: result.stderr };
+}

@@ -9,7 +9,7 @@
  * (delivery/secrets.ts).
  */
 import { SecretReferenceRefusedError } from './errors.js';
-import type { ClientConfig, SecretReference, SftpAuthentication } from './types.js';
+import type { ClientConfig, PgpSettings, SecretReference, SftpAuthentication } from './types.js';
 
 /** What the delivering process allows references to name (from TWOWAY_SECRET_ENV_PREFIX and TWOWAY_SECRETS_DIR). */
 export interface SecretRules {
@@ -79,8 +79,20 @@ function loginReferences(auth: SftpAuthentication): { readonly field: string; re
   return [{ field: fields.privateKey, ref: auth.privateKey }, ...(auth.passphrase ? [{ field: fields.passphrase, ref: auth.passphrase }] : [])];
 }
 
-/** Every secret reference of a client, checked as `clients set`/`clients add` save it: the delivering process would refuse the same. */
+/** The PGP key references (`delivery.pgp`), named by their fields as parsePgpSettings names them. */
+function pgpReferences(pgp: PgpSettings | undefined): { readonly field: string; readonly ref: SecretReference }[] {
+  if (!pgp) return [];
+  return [
+    ...pgp.recipients.map((ref, index) => ({ field: `delivery.pgp.recipients[${index}]`, ref })),
+    ...(pgp.signingKey ? [{ field: 'delivery.pgp.signingKey', ref: pgp.signingKey }] : []),
+    ...(pgp.signingPassphrase ? [{ field: 'delivery.pgp.signingPassphrase', ref: pgp.signingPassphrase }] : []),
+  ];
+}
+
+/** Every secret reference of a client (login and PGP keys), checked as `clients set`/`clients add` save it: the delivering process would refuse the same. */
 export function assertClientSecretsAllowed(client: ClientConfig, rules: SecretRules): void {
   if (!client.delivery) return;
-  for (const { field, ref } of loginReferences(client.delivery.auth)) assertSecretReferenceAllowed(client.id, field, ref, rules);
+  for (const { field, ref } of [...loginReferences(client.delivery.auth), ...pgpReferences(client.delivery.pgp)]) {
+    assertSecretReferenceAllowed(client.id, field, ref, rules);
+  }
 }

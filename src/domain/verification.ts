@@ -13,8 +13,8 @@ const GZIP_SUFFIX = '.gz';
 const DATA_EXTENSION = '.csv';
 
 export type Verdict = 'ok' | 'missing' | 'different' | 'unknown';
-/** What a file is to its revision; manifests and split parts add their roles here. */
-export type RemoteFileRole = 'data' | 'checksum' | 'temporary';
+/** What a file is to its revision: a data file (whole or a split part), a manifest or its signature, a companion, an upload not yet renamed. */
+export type RemoteFileRole = 'data' | 'signature' | 'manifest' | 'checksum' | 'temporary';
 
 /** Bytes and hashes of a file, as the ledger records them or as the server holds them. */
 export interface FileDigest {
@@ -28,7 +28,12 @@ export interface FileDigest {
 export interface ExpectedRemoteFile {
   readonly path: string;
   readonly revision: number;
+  /** The ledger's part (report_file_parts) the file belongs to; null for a revision of one file. */
+  readonly part: number | null;
   readonly role: RemoteFileRole;
+  /** What the file is, for messages: `revision 2`, `part 3 of revision 2`, `manifest of revision 2`, …; a companion or upload names what it belongs to. */
+  readonly describes: string;
+  /** The ledger's status of the file (of its part, for a revision of several). */
   readonly ledgerStatus: 'delivered' | 'publishing';
   /** Absence is a mismatch; a file that is not required is judged only when it is there. */
   readonly required: boolean;
@@ -56,11 +61,48 @@ function describeDigest(digest: { readonly bytes: number; readonly sha256: strin
   return `${digest.bytes} bytes, sha256 ${digest.sha256}`;
 }
 
+/** One file as the ledger records it: a revision of one file, or one part of a revision of several. */
+interface RecordedFile {
+  readonly part: number | null;
+  readonly role: 'data' | 'signature' | 'manifest';
+  readonly describes: string;
+  readonly status: 'delivered' | 'publishing';
+  readonly fileName: string;
+  readonly remotePath: string;
+  readonly temporaryPath: string | null;
+  /** sha256 of the CSV of a data file; of the bytes themselves for a manifest or signature. */
+  readonly sha256: string;
+  readonly deliveredSha256: string;
+  readonly bytes: number;
+}
+
+/** The files a revision put (or is putting) on the server: itself, or each of its parts not given up. */
+function recordedFiles(file: PeriodFile): RecordedFile[] {
+  if (file.status === 'abandoned') return [];
+  if (file.parts.length === 0) return [{ ...file, part: null, role: 'data', describes: `revision ${file.revision}`, status: file.status }];
+  const dataParts = file.parts.filter((part) => part.kind === 'data').length;
+  return file.parts.flatMap((part): RecordedFile[] => {
+    if (part.status === 'abandoned') return [];
+    const of = `revision ${file.revision}`;
+    const describes =
+      part.kind === 'manifest'
+        ? `manifest of ${of}`
+        : part.kind === 'signature'
+          ? `manifest signature of ${of}`
+          : dataParts > 1
+            ? `part ${part.part} of ${of}`
+            : `data file of ${of}`;
+    return [{ ...part, role: part.kind, describes, status: part.status }];
+  });
+}
+
 /**
- * Every file the ledger accounts for, in revision order: the data file of each delivered or
- * publishing revision, its checksum companion, and the temporary upload a publishing revision
- * recorded. Required are a delivered revision's data file and, when the client wants them now,
- * its companions; a companion of a client that stopped wanting them is still judged when there.
+ * Every file the ledger accounts for, in revision order: each delivered or publishing
+ * revision's data file, or each file of a revision of several (split parts, the manifest's
+ * signature, the manifest: report_file_parts), every data file's checksum companion, and the
+ * temporary upload a file still publishing recorded. Required is every file the ledger says is
+ * delivered and, when the client wants them now, the companions of delivered data files; a
+ * companion of a client that stopped wanting them is still judged when there.
  * `hashText` is sha256 in hex (domain code does not hash; the caller passes it in).
  */
 export function expectedRemoteFiles(
@@ -68,23 +110,38 @@ export function expectedRemoteFiles(
   settings: { readonly checksumFile: boolean },
   hashText: (text: string) => string,
 ): ExpectedRemoteFile[] {
-  return files.flatMap((file): ExpectedRemoteFile[] => {
-    if (file.status === 'abandoned') return [];
-    const delivered = file.status === 'delivered';
-    const common = { revision: file.revision, ledgerStatus: file.status };
-    const data = {
-      bytes: file.bytes,
-      sha256: file.deliveredSha256,
-      contentSha256: file.fileName.endsWith(GZIP_SUFFIX) ? file.sha256 : null,
-    };
-    const checksumText = checksumFileText(file.deliveredSha256, file.fileName);
-    const checksum = { bytes: new TextEncoder().encode(checksumText).length, sha256: hashText(checksumText), contentSha256: null };
-    return [
-      { ...common, path: file.remotePath, role: 'data', required: delivered, digest: data },
-      { ...common, path: `${file.remotePath}${CHECKSUM_SUFFIX}`, role: 'checksum', required: delivered && settings.checksumFile, digest: checksum },
-      ...(file.temporaryPath === null ? [] : [{ ...common, path: file.temporaryPath, role: 'temporary' as const, required: false, digest: data }]),
-    ];
-  });
+  return files.flatMap((file) =>
+    recordedFiles(file).flatMap((recorded): ExpectedRemoteFile[] => {
+      const delivered = recorded.status === 'delivered';
+      const common = { revision: file.revision, part: recorded.part, ledgerStatus: recorded.status };
+      const isData = recorded.role === 'data';
+      const digest = {
+        bytes: recorded.bytes,
+        sha256: recorded.deliveredSha256,
+        contentSha256: isData && recorded.fileName.endsWith(GZIP_SUFFIX) ? recorded.sha256 : null,
+      };
+      const checksumText = checksumFileText(recorded.deliveredSha256, recorded.fileName);
+      const checksum = { bytes: new TextEncoder().encode(checksumText).length, sha256: hashText(checksumText), contentSha256: null };
+      return [
+        { ...common, path: recorded.remotePath, role: recorded.role, describes: recorded.describes, required: delivered, digest },
+        ...(isData
+          ? [
+              {
+                ...common,
+                path: `${recorded.remotePath}${CHECKSUM_SUFFIX}`,
+                role: 'checksum' as const,
+                describes: recorded.describes,
+                required: delivered && settings.checksumFile,
+                digest: checksum,
+              },
+            ]
+          : []),
+        ...(recorded.temporaryPath === null
+          ? []
+          : [{ ...common, path: recorded.temporaryPath, role: 'temporary' as const, describes: recorded.describes, required: false, digest }]),
+      ];
+    }),
+  );
 }
 
 function escapeRegExp(text: string): string {
@@ -121,8 +178,8 @@ function sameBytes(expected: FileDigest, observed: FileDigest): 'same' | 'same-c
 }
 
 function subject(file: ExpectedRemoteFile): string {
-  const revision = `revision ${file.revision}`;
-  const what = file.role === 'checksum' ? `checksum file of ${revision}` : file.role === 'temporary' ? `temporary upload of ${revision}` : revision;
+  const what =
+    file.role === 'checksum' ? `checksum file of ${file.describes}` : file.role === 'temporary' ? `temporary upload of ${file.describes}` : file.describes;
   return file.ledgerStatus === 'publishing' ? `${what} (the ledger says publishing: an attempt was cut off before recording it delivered)` : what;
 }
 
@@ -155,7 +212,8 @@ function judgeUnknown(listed: ListedRemoteFile, observed: FileDigest | null, fil
       detail: `${what}: a temporary upload of ${listed.temporaryOf} the ledger does not know, left by an attempt that did not finish (receivers ignore hidden names; delete it when no run of the period is delivering)`,
     };
   }
-  const abandoned = files.find((file) => file.remotePath === listed.path);
+  // A revision given up, or a file of one: parts put in place before it was given up stay.
+  const abandoned = files.find((file) => file.remotePath === listed.path || file.parts.some((part) => part.remotePath === listed.path));
   const why = abandoned
     ? `the ledger gave up revision ${abandoned.revision} under this name${abandoned.note ? ` (${abandoned.note})` : ''}`
     : 'not in the ledger: another revision or a file this pipeline did not deliver';
@@ -179,8 +237,9 @@ export function verifyPeriodFiles(input: {
   for (const file of input.expected) {
     const line = judgeExpected(file, input.observed.get(file.path) ?? null);
     if (line) lines.push(line);
-    const ofRevision = input.expected.filter((other) => other.revision === file.revision && other.role !== 'checksum');
-    if (file.role === 'data' && file.ledgerStatus === 'publishing' && !ofRevision.some((other) => seen(other.path))) {
+    // The file under its name or its recorded upload, not a companion.
+    const itself = input.expected.filter((other) => other.revision === file.revision && other.part === file.part && other.role !== 'checksum');
+    if (file.role !== 'checksum' && file.role !== 'temporary' && file.ledgerStatus === 'publishing' && !itself.some((other) => seen(other.path))) {
       lines.push({
         verdict: 'missing',
         path: file.path,

@@ -1,6 +1,6 @@
 import { periodContaining } from '../../src/domain/periods.js';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -8,7 +8,8 @@ import { recordRunStarted } from '../../src/db/ledger.js';
 import { withPeriodLock } from '../../src/db/period-lock.js';
 import { createPublicationLedger, listPeriodFiles } from '../../src/db/report-files.js';
 import { publishPeriodFile, type PeriodPublishResult } from '../../src/delivery/period-publisher.js';
-import { decryptMessage } from '../../src/devstack/pgp-keys.js';
+import { createManifestSigner } from '../../src/delivery/pgp.js';
+import { decryptMessage, verifyDetachedSignature } from '../../src/devstack/pgp-keys.js';
 import { UnusablePgpKeyError } from '../../src/domain/errors.js';
 import type { PublicationLedger } from '../../src/domain/publication.js';
 import type { PgpSettings, SftpDeliverySettings } from '../../src/domain/types.js';
@@ -82,22 +83,26 @@ describe('PGP delivery end to end: publishPeriodFile with gpg, the real sshd and
     attempts += 1;
     const content = spec.content ?? CSV;
     const localPath = await writeLocalFile(fixture, `built-${attempts}.csv`, content);
+    const env = { ...fixture.env, [PASSPHRASE_VARIABLE]: SIGNING_PASSPHRASE };
+    const deliverySettings = spec.settings ?? settings();
     return withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: LOCK_WAIT_MS }, (lock) => {
       const ledger = createPublicationLedger(lock, PERIOD);
       return publishPeriodFile(
         {
           clientId: 'acme',
           period: periodContaining('daily', PERIOD.periodStart, 'UTC'),
-          settings: spec.settings ?? settings(),
+          settings: deliverySettings,
           localPath,
           baseFileName: NAME,
           sha256: sha256OfBytes(content),
           rowCount: 2,
           run,
           force: spec.force ?? false,
+          // As deliverReport wires it: a signer only for a client with a manifest and a signing key.
+          signManifest: createManifestSigner('acme', deliverySettings, env),
         },
         spec.ledger ? spec.ledger(ledger) : ledger,
-        { env: { ...fixture.env, [PASSPHRASE_VARIABLE]: SIGNING_PASSPHRASE }, logger: fixture.log.logger, connectTimeoutMs: 5_000, operationTimeoutMs: 5_000 },
+        { env, logger: fixture.log.logger, connectTimeoutMs: 5_000, operationTimeoutMs: 5_000 },
       );
     });
   }
@@ -177,6 +182,43 @@ describe('PGP delivery end to end: publishPeriodFile with gpg, the real sshd and
     const revised = NAME.replace('.csv', '_r2.csv.pgp');
     assert.deepEqual(await files(), [`${NAME}.pgp`, revised]);
     assert.equal((await decryptMessage(keys.bobHome, await remote(revised))).plaintext.toString('utf8'), changed);
+  });
+
+  it('with a manifest: the manifest gets our detached signature, put in place before it; gpg --verify accepts it and refuses a tampered manifest', async () => {
+    const manifestName = `${NAME}.pgp.manifest.json`;
+    const result = await attempt({ runId: 'r1', settings: settings({ manifest: true }) });
+    assert.equal(result.status, 'delivered');
+    assert.deepEqual(await files(), [`${NAME}.pgp`, manifestName, `${manifestName}.sig`]);
+    const [file] = await ledgerFiles();
+    assert.deepEqual(
+      file?.parts.map((part) => [part.kind, part.fileName, part.status]),
+      [
+        ['data', `${NAME}.pgp`, 'delivered'],
+        ['signature', `${manifestName}.sig`, 'delivered'],
+        ['manifest', manifestName, 'delivered'],
+      ],
+    );
+    const signature = await remote(`${manifestName}.sig`);
+    assert.notEqual(signature[0], '-'.charCodeAt(0), 'a binary signature, not armor');
+    const verified = await verifyDetachedSignature(keys.aliceHome, join(remoteDir, `${manifestName}.sig`), join(remoteDir, manifestName));
+    assert.equal(verified.signedBy, keys.protectedSignerFingerprint, verified.status);
+    const manifest = JSON.parse((await remote(manifestName)).toString('utf8')) as { files: { name: string; sha256: string; csvSha256: string }[] };
+    assert.deepEqual(
+      manifest.files.map((listed) => [listed.name, listed.sha256, listed.csvSha256]),
+      [[`${NAME}.pgp`, sha256OfBytes(await remote(`${NAME}.pgp`)), sha256OfBytes(CSV)]],
+    );
+
+    const tampered = join(fixture.localDir, 'tampered.manifest.json');
+    await writeFile(tampered, (await remote(manifestName)).toString('utf8').replace('"rowCount": 2', '"rowCount": 3'));
+    const refused = await verifyDetachedSignature(keys.aliceHome, join(remoteDir, `${manifestName}.sig`), tampered);
+    assert.equal(refused.signedBy, null);
+    assert.match(refused.status, /^\[GNUPG:\] BADSIG /m);
+    assertNoSecrets(fixture, [SIGNING_PASSPHRASE, ...privateKeySecrets(keys.files.protectedSignerSecret)]);
+  });
+
+  it('a manifest without a signing key is not signed: no .sig', async () => {
+    await attempt({ runId: 'r1', settings: settings({ manifest: true, pgp: pgp({ signingKey: null, signingPassphrase: null }) }) });
+    assert.deepEqual(await files(), [`${NAME}.pgp`, `${NAME}.pgp.manifest.json`]);
   });
 
   it('an unusable key stops the delivery before anything is uploaded or recorded, naming client and field', async () => {

@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { prepareLocalFile, type LocalFile } from '../../src/delivery/local-file.js';
-import { openPgpKeyring, sweepPgpKeyrings } from '../../src/delivery/pgp.js';
+import { createManifestSigner, openPgpKeyring, sweepPgpKeyrings } from '../../src/delivery/pgp.js';
 import { isProcessRunning } from '../../src/report/work-folder.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
-import { decryptMessage } from '../../src/devstack/pgp-keys.js';
+import { decryptMessage, verifyDetachedSignature } from '../../src/devstack/pgp-keys.js';
 import { NON_RETRYABLE_ERROR_TYPES, SecretUnavailableError, UnusablePgpKeyError } from '../../src/domain/errors.js';
 import type { PgpSettings } from '../../src/domain/types.js';
 import { createTestKeys, SIGNING_PASSPHRASE, type TestKeys } from '../support/pgp.js';
@@ -166,6 +166,26 @@ describe('PGP encryption with the real gpg: keys checked, files encrypted as a s
     assert.equal(file.name, 'twoway_activity_acme_daily_20261124.csv.asc');
     assert.match(bytes.toString('utf8'), /^-----BEGIN PGP MESSAGE-----\n/);
     assert.deepEqual((await decryptMessage(keys.aliceHome, bytes)).plaintext, Buffer.from(CSV));
+  });
+
+  it('signs a manifest detached only for a client with a manifest and a signing key; gpg --verify accepts the signature of those bytes only', async () => {
+    const signing = settings({ signingKey: { file: keys.files.signerSecret } });
+    assert.equal(createManifestSigner('acme', { manifest: true, pgp: settings() }, env), undefined, 'no signing key');
+    assert.equal(createManifestSigner('acme', { manifest: false, pgp: signing }, env), undefined, 'no manifest');
+    assert.equal(createManifestSigner('acme', {}, env), undefined, 'no PGP');
+    const keyring = await openPgpKeyring('acme', settings(), env);
+    assert.equal(keyring.signDetached, null);
+    await keyring.dispose();
+
+    const sign = createManifestSigner('acme', { manifest: true, pgp: signing }, env);
+    assert.ok(sign);
+    const manifest = Buffer.from('{ "manifestVersion": 1 }\n');
+    const manifestPath = join(dir, 'signed.manifest.json');
+    await writeFile(manifestPath, manifest);
+    await writeFile(`${manifestPath}.sig`, await sign(manifest));
+    assert.equal((await verifyDetachedSignature(keys.aliceHome, `${manifestPath}.sig`, manifestPath)).signedBy, keys.signerFingerprint);
+    await writeFile(manifestPath, '{ "manifestVersion": 2 }\n');
+    assert.equal((await verifyDetachedSignature(keys.aliceHome, `${manifestPath}.sig`, manifestPath)).signedBy, null);
   });
 
   describe('refuses every key it cannot use, naming the client and the field (non-retryable), never the key', () => {

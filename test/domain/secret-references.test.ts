@@ -88,4 +88,44 @@ describe('secret reference rules (as written)', () => {
     );
     assertClientSecretsAllowed(parseClientConfig({ ...row, delivery: null, enabled: false }), RULES);
   });
+
+  it('checks every PGP key reference of a client, by its field', () => {
+    const delivery = {
+      protocol: 'sftp',
+      host: 'sftp.example.com',
+      username: 'acme',
+      remoteDir: '/in',
+      hostKeySha256: `SHA256:${'A'.repeat(43)}`,
+      privateKey: { file: '/run/secrets/twoway/acme_key' },
+    };
+    const allowed = { file: '/run/secrets/twoway/acme_pgp.asc' };
+    const client = (pgp: Record<string, unknown>): ClientRow => ({
+      id: 'acme',
+      name: 'Acme',
+      environment: 'production',
+      timezone: 'UTC',
+      frequency: 'daily',
+      enabled: true,
+      after_hours: null,
+      file_name_template: null,
+      delivery: { ...delivery, pgp },
+    });
+    const refusedField = (pgp: Record<string, unknown>, field: string, problem: RegExp) =>
+      assert.throws(
+        () => assertClientSecretsAllowed(parseClientConfig(client(pgp)), RULES),
+        (error: unknown) => error instanceof SecretReferenceRefusedError && error.clientId === 'acme' && error.field === field && problem.test(error.problem),
+        field,
+      );
+    refusedField({ recipients: [allowed, { env: 'DATABASE_URL' }] }, 'delivery.pgp.recipients[1]', /worker's own settings/);
+    refusedField({ recipients: [allowed], signingKey: { file: '/proc/self/environ' } }, 'delivery.pgp.signingKey', /outside the secrets folder/);
+    refusedField(
+      { recipients: [allowed], signingKey: allowed, signingPassphrase: { env: 'SIGNING_PASSPHRASE' } },
+      'delivery.pgp.signingPassphrase',
+      /not named TWOWAY_SECRET_<NAME>/,
+    );
+    assertClientSecretsAllowed(
+      parseClientConfig(client({ recipients: [allowed], signingKey: allowed, signingPassphrase: { env: 'TWOWAY_SECRET_SIGNING_PASSPHRASE' } })),
+      RULES,
+    );
+  });
 });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { reportFileName, revisionFileName } from '../../src/domain/file-name.js';
 import { periodContaining } from '../../src/domain/periods.js';
-import type { PeriodFile } from '../../src/domain/publication.js';
+import type { PeriodFile, PeriodFilePart } from '../../src/domain/publication.js';
 import { expectedRemoteFiles, periodFileMatcher, verifyPeriodFiles, type FileDigest } from '../../src/domain/verification.js';
 
 const DIR = '/in';
@@ -68,6 +68,68 @@ describe('expectedRemoteFiles', () => {
         ['data', false, 'publishing'],
         ['checksum', false, 'publishing'],
         ['temporary', false, 'publishing'],
+      ],
+    );
+  });
+});
+
+/** A split revision as report_file_parts records it: two gzip parts, the manifest's signature, the manifest. */
+function splitRevision(status: PeriodFile['status'], partStatus: (part: number) => PeriodFilePart['status'] = () => status): PeriodFile {
+  const name = (suffix: string) => `twoway_activity_acme_daily_20261124${suffix}`;
+  const part = (number: number, kind: PeriodFilePart['kind'], fileName: string): PeriodFilePart => ({
+    part: number,
+    kind,
+    status: partStatus(number),
+    fileName,
+    remotePath: `${DIR}/${fileName}`,
+    temporaryPath: partStatus(number) === 'publishing' ? `${DIR}/.${fileName}.0011aabb.part` : null,
+    sha256: sha(`plain ${number}`),
+    deliveredSha256: sha(`delivered ${number}`),
+    bytes: 10 + number,
+    rowCount: kind === 'data' ? 1 : null,
+    note: null,
+  });
+  const parts = [
+    part(1, 'data', name('_part001.csv.gz')),
+    part(2, 'data', name('_part002.csv.gz')),
+    part(3, 'signature', name('.csv.gz.manifest.json.sig')),
+    part(4, 'manifest', name('.csv.gz.manifest.json')),
+  ];
+  return file(1, status, { fileName: name('.csv.gz.manifest.json'), remotePath: `${DIR}/${name('.csv.gz.manifest.json')}`, parts });
+}
+
+describe('expectedRemoteFiles of a revision of several files (report_file_parts)', () => {
+  it("every part, the signature and the manifest, with each data part's checksum file; a gzip part is also known by its CSV", () => {
+    const split = splitRevision('delivered');
+    const expected = expectedRemoteFiles([split], { checksumFile: true }, sha);
+    assert.deepEqual(
+      expected.map((each) => [each.path.slice(DIR.length + 1), each.role, each.part, each.required, each.describes]),
+      [
+        ['twoway_activity_acme_daily_20261124_part001.csv.gz', 'data', 1, true, 'part 1 of revision 1'],
+        ['twoway_activity_acme_daily_20261124_part001.csv.gz.sha256', 'checksum', 1, true, 'part 1 of revision 1'],
+        ['twoway_activity_acme_daily_20261124_part002.csv.gz', 'data', 2, true, 'part 2 of revision 1'],
+        ['twoway_activity_acme_daily_20261124_part002.csv.gz.sha256', 'checksum', 2, true, 'part 2 of revision 1'],
+        ['twoway_activity_acme_daily_20261124.csv.gz.manifest.json.sig', 'signature', 3, true, 'manifest signature of revision 1'],
+        ['twoway_activity_acme_daily_20261124.csv.gz.manifest.json', 'manifest', 4, true, 'manifest of revision 1'],
+      ],
+    );
+    assert.deepEqual(expected[0]?.digest, { bytes: 11, sha256: sha('delivered 1'), contentSha256: sha('plain 1') });
+    assert.deepEqual(expected[5]?.digest, { bytes: 14, sha256: sha('delivered 4'), contentSha256: null });
+  });
+
+  it('a revision cut off between renames: delivered parts are required, the others may be under their names or their uploads', () => {
+    const split = splitRevision('publishing', (part) => (part === 1 ? 'delivered' : 'publishing'));
+    const expected = expectedRemoteFiles([split], { checksumFile: false }, sha);
+    assert.deepEqual(
+      expected.filter((each) => each.role !== 'checksum').map((each) => [each.role, each.part, each.required, each.ledgerStatus]),
+      [
+        ['data', 1, true, 'delivered'],
+        ['data', 2, false, 'publishing'],
+        ['temporary', 2, false, 'publishing'],
+        ['signature', 3, false, 'publishing'],
+        ['temporary', 3, false, 'publishing'],
+        ['manifest', 4, false, 'publishing'],
+        ['temporary', 4, false, 'publishing'],
       ],
     );
   });
@@ -205,5 +267,47 @@ describe('verifyPeriodFiles', () => {
       [['missing', publishing[0]!.remotePath]],
     );
     assert.match(gone[0]!.detail, /neither the file .* nor its temporary upload is there/);
+  });
+  it('a split revision: one line per part, signature and manifest; a tampered part is different, a deleted manifest missing', () => {
+    const split = splitRevision('delivered');
+    const expected = expectedRemoteFiles([split], { checksumFile: false }, sha);
+    const held = (part: PeriodFilePart): FileDigest => ({ bytes: part.bytes, sha256: part.deliveredSha256, contentSha256: null });
+    const [one, two, signature, manifest] = split.parts as [PeriodFilePart, PeriodFilePart, PeriodFilePart, PeriodFilePart];
+    const observed = new Map<string, FileDigest | null>([
+      [one.remotePath, held(one)],
+      [two.remotePath, { bytes: 12, sha256: sha('tampered'), contentSha256: sha('tampered csv') }],
+      [signature.remotePath, held(signature)],
+      [manifest.remotePath, null],
+    ]);
+    const lines = verifyPeriodFiles({ files: [split], expected, listed: [], observed });
+    assert.deepEqual(
+      lines.map((line) => [line.verdict, line.path.slice(DIR.length + 1)]),
+      [
+        ['ok', one.fileName],
+        ['different', two.fileName],
+        ['ok', signature.fileName],
+        ['missing', manifest.fileName],
+      ],
+    );
+    assert.match(lines[1]!.detail, /^part 2 of revision 1: the ledger says 12 bytes/);
+    assert.match(lines[3]!.detail, /^manifest of revision 1: the ledger says delivered/);
+  });
+
+  it('a part still publishing with neither it nor its upload there is missing; a part of a revision given up is unknown, naming it', () => {
+    const cut = splitRevision('publishing', (part) => (part === 1 ? 'delivered' : 'publishing'));
+    const [one] = cut.parts as [PeriodFilePart];
+    const observed = new Map<string, FileDigest | null>([[one.remotePath, { bytes: one.bytes, sha256: one.deliveredSha256, contentSha256: null }]]);
+    const lines = verifyPeriodFiles({ files: [cut], expected: expectedRemoteFiles([cut], { checksumFile: false }, sha), listed: [], observed });
+    assert.deepEqual(
+      lines.map((line) => line.verdict),
+      ['ok', 'missing', 'missing', 'missing'],
+    );
+    assert.match(lines[1]!.detail, /^part 2 of revision 1 \(the ledger says publishing.*neither the file .* nor its temporary upload is there/);
+
+    const given = { ...splitRevision('abandoned', (part) => (part === 1 ? 'delivered' : 'abandoned')), note: 'another file stands under part002' };
+    const listed = [{ path: one.remotePath, temporaryOf: null }];
+    const [unknown] = verifyPeriodFiles({ files: [given], expected: expectedRemoteFiles([given], { checksumFile: false }, sha), listed, observed });
+    assert.equal(unknown?.verdict, 'unknown');
+    assert.match(unknown?.detail ?? '', /the ledger gave up revision 1 under this name \(another file stands under part002\)/);
   });
 });

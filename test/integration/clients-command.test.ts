@@ -107,6 +107,48 @@ describe('clients command (real PostgreSQL)', () => {
     assert.equal(back.status, 0, back.stderr);
   });
 
+  it('refuses a delivery.pgp key reference the workers would refuse, naming the client and the field; saves allowed ones', async () => {
+    const before = (await db.knex('clients').where({ id: 'acme' }).first()).delivery;
+    const set = (...edits: string[]) => cli('clients', 'set', '--client', 'acme', ...edits.flatMap((edit) => ['--set', edit]));
+    const refused = async (...edits: string[]) => {
+      const result = await set(...edits);
+      assert.equal(result.status, 1, result.stdout);
+      assert.deepEqual((await db.knex('clients').where({ id: 'acme' }).first()).delivery, before, 'nothing saved');
+      return result.stderr;
+    };
+    const recipient = '{"file":"/run/secrets/twoway/acme_pgp.asc"}';
+    assert.match(
+      await refused(`delivery.pgp.recipients=[${recipient},{"env":"DATABASE_URL"}]`),
+      /^twoway-report: client "acme": delivery\.pgp\.recipients\[1\] refers to environment variable DATABASE_URL, which is one of the worker's own settings; allowed: /,
+    );
+    assert.match(
+      await refused(`delivery.pgp.recipients=[${recipient}]`, 'delivery.pgp.signingKey.file=/proc/self/environ'),
+      /^twoway-report: client "acme": delivery\.pgp\.signingKey refers to file \/proc\/self\/environ, which is outside the secrets folder \/run\/secrets\/twoway; /,
+    );
+    assert.match(
+      await refused(
+        `delivery.pgp.recipients=[${recipient}]`,
+        'delivery.pgp.signingKey.file=/run/secrets/twoway/signing.asc',
+        'delivery.pgp.signingPassphrase.env=SIGNING_PASSPHRASE',
+      ),
+      /^twoway-report: client "acme": delivery\.pgp\.signingPassphrase refers to environment variable SIGNING_PASSPHRASE, which is not named TWOWAY_SECRET_<NAME>; /,
+    );
+
+    const saved = await set(
+      `delivery.pgp.recipients=[${recipient}]`,
+      'delivery.pgp.signingKey.file=/run/secrets/twoway/signing.asc',
+      'delivery.pgp.signingPassphrase.env=TWOWAY_SECRET_SIGNING_PASSPHRASE',
+    );
+    assert.equal(saved.status, 0, saved.stderr);
+    assert.deepEqual((await db.knex('clients').where({ id: 'acme' }).first()).delivery.pgp, {
+      recipients: [{ file: '/run/secrets/twoway/acme_pgp.asc' }],
+      signingKey: { file: '/run/secrets/twoway/signing.asc' },
+      signingPassphrase: { env: 'TWOWAY_SECRET_SIGNING_PASSPHRASE' },
+    });
+    const back = await cli('clients', 'set', '--client', 'acme', '--unset', 'delivery.pgp');
+    assert.equal(back.status, 0, back.stderr);
+  });
+
   it('refuses `--set delivery.__proto__.protocol=sftp` as bad usage and leaves the invalid delivery invalid', async () => {
     const before = (await db.knex('clients').where({ id: 'acme' }).first()).delivery;
     // The reproduction: without a protocol the delivery is invalid; the prototype must not supply one.

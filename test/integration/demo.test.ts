@@ -52,7 +52,19 @@ describe('demo --once (every real part, started by the project itself)', () => {
           ),
         );
       assert.equal(decrypted.length, 3, out);
-      assert.match(out, /^vandelay's files: {3}encrypted and signed \(delivery\.pgp\); as the client: gpg --homedir \S+\/pgp\/vandelay-gnupg --decrypt /m);
+      assert.match(
+        out,
+        /^vandelay's files: {3}encrypted and signed \(delivery\.pgp\), each with a signed manifest; as the client: gpg --homedir \S+\/pgp\/vandelay-gnupg --decrypt /m,
+      );
+      // Each of them with its manifest (delivery.manifest), checked against the file and the ledger, its signature by our key.
+      const manifests = out
+        .split('\n')
+        .filter((line) =>
+          /^ok {3}twoway_activity_vandelay_daily_\d{8}\.csv\.pgp\.manifest\.json: lists the file as delivered, revision 1 and period as the ledger, good signature by our signing key$/.test(
+            line,
+          ),
+        );
+      assert.equal(manifests.length, 3, out);
       // initech's month arrives in parts of 1,000 rows with a manifest (one part for the test's few events).
       assert.match(out, /^ok {3}initech_twoway_\d{8}_\d{8}\.csv\.manifest\.json: \d+ parts?, each as the manifest says$/m);
 

@@ -7,18 +7,24 @@
  * checked. Every runbook command must be in the script below, so a new one is run too.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
+import { listPeriodFiles } from '../../src/db/report-files.js';
+import { stopGpgAgent } from '../../src/delivery/pgp.js';
+import { PGP_CLIENT } from '../../src/devstack/demo-pgp.js';
 import { DEMO_SECRET_VARIABLES } from '../../src/devstack/demo-state.js';
+import { decryptMessage, verifyDetachedSignature } from '../../src/devstack/pgp-keys.js';
+import { periodContaining } from '../../src/domain/periods.js';
 import { runCliProcess, type CliResult } from '../support/cli.js';
 import { startTestDemo, type RunningDemo } from '../support/demo.js';
 import { waitUntil } from '../support/wait.js';
 
 const NPX = 'npx twoway-report ';
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const RUN_TIMEOUT_MS = 120_000;
 
 /** The Runbook section of the README. */
@@ -78,6 +84,74 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
     await running?.stop();
   });
 
+  it(`${PGP_CLIENT}'s files as the client checks them: gpg --decrypt gives the ledger's CSV, the signed manifest lists the file as the ledger does`, async () => {
+    const pgpDir = join(env.TWOWAY_DATA_DIR as string, 'demo', 'pgp');
+    const clientHome = join(pgpDir, `${PGP_CLIENT}-gnupg`);
+    const { signerFingerprint } = JSON.parse(await readFile(join(pgpDir, 'demo-keys.json'), 'utf8')) as { signerFingerprint: string };
+    const client = (await knex('clients').where({ id: PGP_CLIENT }).first()) as { timezone: string };
+    const periods = (await knex('report_files').where({ client_id: PGP_CLIENT, status: 'delivered' }).orderBy('period_start')) as {
+      frequency: 'daily';
+      period_start: string;
+    }[];
+    assert.equal(periods.length, 3, 'the demo delivered three days');
+    try {
+      for (const { frequency, period_start: periodStart } of periods) {
+        const [file, ...more] = await listPeriodFiles(knex, { clientId: PGP_CLIENT, frequency, periodStart });
+        assert.ok(file && more.length === 0, `${periodStart}: one revision`);
+        assert.deepEqual(
+          file.parts.map((part) => [part.kind, part.fileName, part.status]),
+          [
+            ['data', file.fileName, 'delivered'],
+            ['signature', `${file.fileName}.manifest.json.sig`, 'delivered'],
+            ['manifest', `${file.fileName}.manifest.json`, 'delivered'],
+          ],
+        );
+        const [data, signature, manifest] = file.parts.map((part) => part.remotePath) as [string, string, string];
+        for (const part of file.parts) assert.equal(sha256(await readFile(part.remotePath)), part.deliveredSha256, `${part.fileName} as recorded`);
+
+        // The data file: gpg --decrypt with the client's key gives the CSV whose sha256 the ledger keeps, signed by our key.
+        const delivered = await readFile(data);
+        const decrypted = await decryptMessage(clientHome, delivered);
+        assert.equal(sha256(decrypted.plaintext), file.sha256, `${file.fileName} decrypts to the ledger's CSV`);
+        assert.equal(decrypted.signedBy, signerFingerprint);
+
+        // The manifest: its detached signature is ours, and it says what the ledger and the file say.
+        const verified = await verifyDetachedSignature(clientHome, signature, manifest);
+        assert.equal(verified.signedBy, signerFingerprint, verified.status);
+        const period = periodContaining(frequency, periodStart, client.timezone);
+        const listed = JSON.parse(await readFile(manifest, 'utf8')) as Record<string, unknown>;
+        assert.deepEqual(
+          {
+            client: listed.client,
+            revision: listed.revision,
+            replaces: listed.replaces,
+            rowCount: listed.rowCount,
+            timeZone: listed.timeZone,
+            period: listed.period,
+            files: listed.files,
+          },
+          {
+            client: PGP_CLIENT,
+            revision: file.revision,
+            replaces: null,
+            rowCount: file.rowCount,
+            timeZone: client.timezone,
+            period: {
+              start: period.start,
+              end: period.end,
+              lastDay: period.lastDay,
+              startUtc: new Date(period.startInstant).toISOString(),
+              endUtc: new Date(period.endInstant).toISOString(),
+            },
+            files: [{ name: file.fileName, rowCount: file.rowCount, bytes: delivered.length, sha256: sha256(delivered), csvSha256: file.sha256 }],
+          },
+        );
+      }
+    } finally {
+      await stopGpgAgent(clientHome);
+    }
+  });
+
   it('every runbook command runs as written and does what the runbook says', async () => {
     // The failed list: hooli's periods, each announced by a webhook.
     const listed = await run(`${NPX}problems`);
@@ -124,7 +198,7 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
     await run(`${NPX}clients set --client acme --set frequency=weekly --set timezone=Europe/Berlin`);
     assert.match((await run(`${NPX}schedules sync`)).stdout, /^updated {3}acme: .*weekly at 03:00 Europe\/Berlin/m);
 
-    // Rotations: a host key pinned beside the old one, then alone; an SSH key switched to a new file.
+    // Rotations: a host key pinned beside the old one, then alone; an SSH key switched to a new file; PGP keys.
     const acmePins = async () => ((await knex('clients').where({ id: 'acme' }).first()) as { delivery: { hostKeySha256: unknown } }).delivery.hostKeySha256;
     const old = (await acmePins()) as string;
     const next = `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
@@ -142,6 +216,23 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
       ).stdout,
       /key from file \/run\/secrets\/twoway\/acme_key_2026/,
     );
+    // PGP: the client's new key as a second recipient, then alone; our signing key's references switched whole.
+    const acmePgp = async () => ((await knex('clients').where({ id: 'acme' }).first()) as { delivery: { pgp?: unknown } }).delivery.pgp;
+    const pgpKey = (name: string) => ({ file: `/run/secrets/twoway/${name}` });
+    await run(
+      `${NPX}clients set --client acme --set 'delivery.pgp.recipients=[{"file":"/run/secrets/twoway/acme_pgp_2026.asc"},{"file":"/run/secrets/twoway/acme_pgp_2027.asc"}]'`,
+    );
+    assert.deepEqual(await acmePgp(), { recipients: [pgpKey('acme_pgp_2026.asc'), pgpKey('acme_pgp_2027.asc')] });
+    await run(`${NPX}clients set --client acme --set 'delivery.pgp.recipients=[{"file":"/run/secrets/twoway/acme_pgp_2027.asc"}]'`);
+    assert.deepEqual(await acmePgp(), { recipients: [pgpKey('acme_pgp_2027.asc')] });
+    await run(
+      `${NPX}clients set --client acme --set 'delivery.pgp.signingKey={"file":"/run/secrets/twoway/twoway_signing_2027.asc"}' --set 'delivery.pgp.signingPassphrase={"env":"TWOWAY_SECRET_SIGNING_PASSPHRASE_2027"}'`,
+    );
+    assert.deepEqual(await acmePgp(), {
+      recipients: [pgpKey('acme_pgp_2027.asc')],
+      signingKey: pgpKey('twoway_signing_2027.asc'),
+      signingPassphrase: { env: 'TWOWAY_SECRET_SIGNING_PASSPHRASE_2027' },
+    });
 
     assert.deepEqual(
       [...new Set(commands)].filter((command) => !ran.includes(command)),

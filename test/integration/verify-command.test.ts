@@ -8,6 +8,8 @@ import { recordRunStarted } from '../../src/db/ledger.js';
 import { withPeriodLock } from '../../src/db/period-lock.js';
 import { createPublicationLedger } from '../../src/db/report-files.js';
 import { publishPeriodFile } from '../../src/delivery/period-publisher.js';
+import { createManifestSigner, stopGpgAgent } from '../../src/delivery/pgp.js';
+import { createGnupgHome, exportKey, generateKey, verifyDetachedSignature } from '../../src/devstack/pgp-keys.js';
 import { startSftpServer, type SftpServer } from '../../src/devstack/sftp-server.js';
 import { requireDelivery } from '../../src/domain/client-config.js';
 import type { PeriodFile } from '../../src/domain/publication.js';
@@ -26,6 +28,8 @@ describe('verify: what the server holds of a period against the ledger (real ssh
   let sftp: SftpServer;
   let baseDir: string;
   let env: NodeJS.ProcessEnv;
+  /** The PGP client's keyring (its key signs too): it checks the manifest's signature. */
+  let gnupgHome: string;
 
   const verify = (...args: string[]) => runCliProcess(['verify', ...args], env);
   const remote = (clientId: string, name: string) => join(sftp.rootDir, clientId, name);
@@ -46,12 +50,15 @@ describe('verify: what the server holds of a period against the ledger (real ssh
     const key = { clientId, frequency: plan.period.frequency, periodStart: plan.period.start };
     const run = { workflowId: periodWorkflowId(clientId, key.frequency, key.periodStart), runId: randomUUID() };
     await recordRunStarted(db.knex, { ...key, ...run, periodEnd: plan.period.end, forced: force });
+    const settings = requireDelivery(plan.client);
+    const deliveryEnv = { TWOWAY_SECRETS_DIR: sftp.secretsDir };
     const published = await withPeriodLock(db.knex, db.url, key, { waitTimeoutMs: LOCK_WAIT_MS }, (lock) =>
       publishPeriodFile(
         {
           clientId,
           period: plan.period,
-          settings: requireDelivery(plan.client),
+          settings,
+          signManifest: createManifestSigner(clientId, settings, deliveryEnv),
           localPath: built.path,
           baseFileName: plan.fileName,
           sha256: built.sha256,
@@ -60,7 +67,7 @@ describe('verify: what the server holds of a period against the ledger (real ssh
           force,
         },
         createPublicationLedger(lock, key),
-        { env: { TWOWAY_SECRETS_DIR: sftp.secretsDir }, connectTimeoutMs: 5_000, operationTimeoutMs: 10_000 },
+        { env: deliveryEnv, connectTimeoutMs: 5_000, operationTimeoutMs: 10_000 },
       ),
     );
     assert.equal(published.status, 'delivered');
@@ -75,7 +82,21 @@ describe('verify: what the server holds of a period against the ledger (real ssh
     db = await createTestDatabase();
     sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
     env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', TWOWAY_SFTP_CONNECT_TIMEOUT: '5s', TWOWAY_SECRETS_DIR: sftp.secretsDir };
+    // One key pair: its public key is the PGP client's recipient, its secret key signs (key files inside the secrets folder).
+    gnupgHome = await createGnupgHome(join(baseDir, 'gnupg'));
+    const fingerprint = await generateKey(gnupgHome, { userId: 'Split Co <reports@split.example>' });
+    const pgp = {
+      recipients: [{ file: await exportKey(gnupgHome, fingerprint, join(sftp.secretsDir, 'splitco.pub.asc')) }],
+      signingKey: { file: await exportKey(gnupgHome, fingerprint, join(sftp.secretsDir, 'signing.sec.asc'), { secret: true }) },
+    };
     await db.knex('clients').insert([
+      {
+        id: 'splitco',
+        name: 'Split Co',
+        timezone: 'UTC',
+        frequency: 'daily',
+        delivery: JSON.stringify(await deliveryFor(sftp, 'splitco', { manifest: true, maxRowsPerFile: 1, checksumFile: true, pgp })),
+      },
       { id: 'acme', name: 'Acme', timezone: 'UTC', frequency: 'daily', delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { checksumFile: true })) },
       {
         id: 'gzco',
@@ -89,6 +110,7 @@ describe('verify: what the server holds of a period against the ledger (real ssh
   });
 
   after(async () => {
+    if (gnupgHome) await stopGpgAgent(gnupgHome);
     await sftp?.dispose();
     await db?.drop();
     if (baseDir) await rm(baseDir, { recursive: true, force: true });
@@ -185,6 +207,82 @@ describe('verify: what the server holds of a period against the ledger (real ssh
       assert.match(result.stderr, /2 of 4 files do not match the ledger \(2 unknown\)\n$/);
     },
   );
+
+  /** A split, encrypted delivery of splitco's day (two rows, so two parts), with a signed manifest. */
+  async function deliverSplit(day: LocalDate): Promise<PeriodFile> {
+    await event('splitco', `${day}T09:00:00Z`, 'one');
+    await event('splitco', `${day}T10:00:00Z`, 'two');
+    const file = await deliver('splitco', day);
+    assert.deepEqual(
+      file.parts.map((part) => part.kind),
+      ['data', 'data', 'signature', 'manifest'],
+    );
+    return file;
+  }
+  const splitNames = (day: string) => {
+    const stem = `twoway_activity_splitco_daily_${day.replaceAll('-', '')}`;
+    return {
+      part1: `${stem}_part001.csv.pgp`,
+      part2: `${stem}_part002.csv.pgp`,
+      signature: `${stem}.csv.pgp.manifest.json.sig`,
+      manifest: `${stem}.csv.pgp.manifest.json`,
+    };
+  };
+
+  it(
+    'a split, encrypted revision with a signed manifest: every part, checksum file, the signature and the manifest ok, exit 0',
+    { timeout: 60_000 },
+    async () => {
+      const file = await deliverSplit('2026-11-10');
+      const names = splitNames('2026-11-10');
+      const verified = await verifyDetachedSignature(gnupgHome, remote('splitco', names.signature), remote('splitco', names.manifest));
+      assert.ok(verified.signedBy, verified.status);
+
+      const result = await verify('--client', 'splitco', '--period', '2026-11-10');
+      assert.deepEqual([result.status, result.stderr], [0, '']);
+      assert.deepEqual(verdicts(result.stdout), [
+        ['ok', names.part1],
+        ['ok', `${names.part1}.sha256`],
+        ['ok', names.part2],
+        ['ok', `${names.part2}.sha256`],
+        ['ok', names.signature],
+        ['ok', names.manifest],
+      ]);
+      const manifest = await readFile(remote('splitco', names.manifest));
+      const [, , , , signatureLine, manifestLine] = result.stdout.trim().split('\n');
+      assert.match(signatureLine ?? '', / {2}manifest signature of revision 1: \d+ bytes, sha256 \w{64}$/);
+      assert.equal(
+        manifestLine,
+        `ok        ${remote('splitco', names.manifest)}  manifest of revision 1: ${manifest.length} bytes, sha256 ${sha256(manifest)}`,
+      );
+      assert.equal(file.parts[3]?.deliveredSha256, sha256(manifest));
+    },
+  );
+
+  it('a split revision with a tampered part: different; with its manifest deleted: missing; exit 1', { timeout: 60_000 }, async () => {
+    await deliverSplit('2026-11-11');
+    const names = splitNames('2026-11-11');
+    const part = remote('splitco', names.part2);
+    const tampered = Buffer.from(await readFile(part));
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 0xff, tampered.length - 1);
+    await writeFile(part, tampered);
+
+    const different = await verify('--client', 'splitco', '--period', '2026-11-11');
+    assert.equal(different.status, 1);
+    assert.deepEqual(
+      verdicts(different.stdout).map(([verdict]) => verdict),
+      ['ok', 'ok', 'different', 'ok', 'ok', 'ok'],
+    );
+    assert.match(different.stdout, new RegExp(`^different +\\S+/${names.part2.replaceAll('.', '\\.')}  part 2 of revision 1: the ledger says \\d+ bytes`, 'm'));
+    assert.match(different.stderr, /1 of 6 files do not match the ledger \(1 different\)\n$/);
+
+    await rm(remote('splitco', names.manifest));
+    const missing = await verify('--client', 'splitco', '--period', '2026-11-11');
+    assert.equal(missing.status, 1);
+    assert.deepEqual(verdicts(missing.stdout).slice(-1), [['missing', names.manifest]]);
+    assert.match(missing.stdout, /manifest of revision 1: the ledger says delivered \(\d+ bytes, sha256 \w{64}\); the server does not have it/);
+    assert.match(missing.stderr, /2 of 6 files do not match the ledger \(1 missing, 1 different\)\n$/);
+  });
 
   it('bad usage exits 2; an unknown client or a client without delivery settings exits 1 with the reason', { timeout: 60_000 }, async () => {
     for (const args of [
