@@ -1,7 +1,7 @@
 /** The benchmark's command line, parsed strictly: an unknown or malformed flag stops it before anything starts. */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['render', 'memory', 'sftp', 'temporal', 'ui'] as const;
+export const SECTIONS = ['render', 'memory', 'sftp', 'temporal', 'ui', 'drift'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -25,11 +25,11 @@ const MAX_RUNS = 50;
 const MAX_SFTP_MB = 64 * 1024;
 const MAX_CLIENTS = 5_000;
 
-export const USAGE = `usage: npm run bench -- [--large] [--runs N] [--only render|memory|sftp|temporal|ui]... [--sftp-mb N] [--clients N]
+export const USAGE = `usage: npm run bench -- [--large] [--runs N] [--only render|memory|sftp|temporal|ui|drift]... [--sftp-mb N] [--clients N]
 
   --large        also seed and measure a 5M-event month (takes minutes to seed)
   --runs N       measured runs per figure, after one warm-up (default ${DEFAULT_RUNS})
-  --only NAME    run only this section; repeatable (default: all five; ui is the status page)
+  --only NAME    run only this section; repeatable (default: all six; ui is the status page, drift the late-data check)
   --sftp-mb N    size of the SFTP test file in MiB (default ${DEFAULT_SFTP_MB}; below ${TARGET_SFTP_MIN_MB} is a quick try, not a target measurement)
   --clients N    daily clients in the Temporal section (default ${DEFAULT_CLIENTS})`;
 

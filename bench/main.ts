@@ -16,6 +16,7 @@ import { seedMonth } from './month-seed.js';
 import { BenchFailure, type TargetResult } from './outcome.js';
 import { measureMonth, reportMemory, reportRender, type MonthMeasurements } from './render-bench.js';
 import { benchSftp } from './sftp-bench.js';
+import { benchDrift } from './drift-bench.js';
 import { benchStatusPage } from './status-page-bench.js';
 import { benchTemporal } from './temporal-bench.js';
 
@@ -65,7 +66,7 @@ function printSummary(results: readonly TargetResult[]): void {
 
 async function run(options: BenchOptions): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'twoway-bench-'));
-  const needsDatabase = ['render', 'memory', 'temporal', 'ui'].some((section) => options.sections.has(section as Section));
+  const needsDatabase = ['render', 'memory', 'temporal', 'ui', 'drift'].some((section) => options.sections.has(section as Section));
   let database: BenchDatabase | null = null;
   // Ctrl-C still removes the database, the sshd user and the temporary files.
   const interrupted = () => void cleanUp().finally(() => process.exit(EXIT_INTERRUPTED));
@@ -91,6 +92,8 @@ async function run(options: BenchOptions): Promise<void> {
       results.push(await benchTemporal({ workDir, knex: database.knex, databaseUrl: database.url, clients: options.clients, runs: options.runs }));
     }
     if (database && options.sections.has('ui')) results.push(await benchStatusPage({ knex: database.knex, runs: options.runs }));
+    if (database && options.sections.has('drift'))
+      results.push(await benchDrift({ knex: database.knex, databaseUrl: database.url, workDir, runs: options.runs }));
     printSummary(results);
   } finally {
     await cleanUp();

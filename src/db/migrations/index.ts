@@ -3,6 +3,7 @@ import * as sourceTables from './001-source-tables.js';
 import * as reportRuns from './002-report-runs.js';
 import * as reportFiles from './003-report-files.js';
 import * as periodWatch from './004-period-watch.js';
+import * as lateData from './006-late-data.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['002-report-runs', reportRuns],
   ['003-report-files', reportFiles],
   ['004-period-watch', periodWatch],
+  ['006-late-data', lateData],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
