@@ -101,7 +101,7 @@ describe('clients command (real PostgreSQL)', () => {
   it('sets a due time and the date a client became active, validated like every setting', async () => {
     const saved = await cli('clients', 'set', '--client', 'acme', '--set', 'due=+1 07:30', '--set', 'active_since=2026-11-01');
     assert.equal(saved.status, 0, saved.stderr);
-    assert.match(saved.stdout, /^saved due, active_since: acme .*due \+1 07:30, active since 2026-11-01 /);
+    assert.match(saved.stdout, /^saved due, active_since: acme .*due \+1 07:30, active since 2026-11-01, /);
     assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), {
       due: '+1 07:30',
       active_since: '2026-11-01',
