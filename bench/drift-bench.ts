@@ -20,7 +20,7 @@ import { localDateOf, startOfLocalDate } from '../src/domain/time-zone.js';
 import type { ClientConfig, LocalDate } from '../src/domain/types.js';
 import { listClientRows } from '../src/db/clients.js';
 import { recordBuildFingerprint } from '../src/db/late-data.js';
-import { periodEventsSql, periodFingerprintSql, type PeriodEventsQuery } from '../src/db/period-events.js';
+import { periodEventsSql, periodFingerprintsSql, type PeriodEventsQuery } from '../src/db/period-events.js';
 import { seedEvents } from '../src/db/seed.js';
 import { checkClientDrift, type ClientDriftCheck } from '../src/drift/check-drift.js';
 import { createSilentLogger } from '../src/observability/logger.js';
@@ -150,25 +150,32 @@ function rowsRead(node: PlanNode): number {
   return own + (node.Plans ?? []).reduce((total, child) => total + rowsRead(child), 0);
 }
 
-/** EXPLAIN (ANALYZE, BUFFERS) of both readings of every period: rows read, buffers touched and rows sent. */
-async function explainAll(options: DriftBenchOptions, periods: readonly Period[]) {
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of both readings: the check's one statement per client, and every
+ * period's extraction: rows read, buffers touched and rows sent.
+ */
+async function explainAll(options: DriftBenchOptions, clients: readonly ClientConfig[], days: readonly LocalDate[]) {
   const connection = new pg.Client({ connectionString: options.databaseUrl });
   await connection.connect();
   const totals = { check: { rows: 0, buffers: 0, sent: 0 }, rebuild: { rows: 0, buffers: 0, sent: 0 } };
+  const explain = async (name: keyof typeof totals, sql: string) => {
+    const result = await connection.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`);
+    const plan = result.rows[0]?.['QUERY PLAN'][0]?.Plan;
+    if (!plan) throw new BenchFailure('EXPLAIN returned no plan');
+    totals[name].rows += rowsRead(plan);
+    totals[name].buffers += (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0);
+    totals[name].sent += plan['Actual Rows'] ?? 0;
+  };
   try {
-    for (const period of periods) {
-      const planned = periodContaining('daily', period.start, 'UTC');
-      const query: PeriodEventsQuery = { clientId: period.client.id, startInstant: planned.startInstant, endInstant: planned.endInstant };
-      for (const [name, sql] of [
-        ['check', periodFingerprintSql(query, pg.escapeLiteral)],
-        ['rebuild', periodEventsSql(query, pg.escapeLiteral)],
-      ] as const) {
-        const result = await connection.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`);
-        const plan = result.rows[0]?.['QUERY PLAN'][0]?.Plan;
-        if (!plan) throw new BenchFailure('EXPLAIN returned no plan');
-        totals[name].rows += rowsRead(plan);
-        totals[name].buffers += (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0);
-        totals[name].sent += plan['Actual Rows'] ?? 0;
+    for (const client of clients) {
+      const ranges = days.map((day) => {
+        const planned = periodContaining('daily', day, 'UTC');
+        return { label: day, startInstant: planned.startInstant, endInstant: planned.endInstant };
+      });
+      await explain('check', periodFingerprintsSql(client.id, ranges, pg.escapeLiteral));
+      for (const range of ranges) {
+        const query: PeriodEventsQuery = { clientId: client.id, startInstant: range.startInstant, endInstant: range.endInstant };
+        await explain('rebuild', periodEventsSql(query, pg.escapeLiteral));
       }
     }
   } finally {
@@ -209,7 +216,7 @@ export async function benchDrift(options: DriftBenchOptions): Promise<TargetResu
   const rebuildSpread = spreadOf(rebuildMs.map((ms) => ms / MS_PER_S));
   const share = checkSpread.median / rebuildSpread.median;
 
-  const read = await explainAll(options, periods);
+  const read = await explainAll(options, clients, days);
 
   // Late events in DRIFTED_PERIODS periods of different clients: those, and only those, are rebuilt.
   for (let index = 0; index < DRIFTED_PERIODS; index++) {

@@ -38,13 +38,19 @@ export interface PeriodEventsQuery {
 /** Quotes a string as an SQL literal (COPY takes no bind parameters). */
 export type LiteralQuoter = (value: string) => string;
 
-/** The period's events: one client's included events in `[start, end)` (`e`), the filter every reading of a period shares. */
-function periodEventsWhereSql(query: PeriodEventsQuery, quote: LiteralQuoter): string {
-  const instant = (value: Instant) => `${quote(new Date(value).toISOString())}::timestamptz`;
-  return `WHERE e.client_id = ${quote(query.clientId)}
-  AND e.event_time >= ${instant(query.startInstant)}
-  AND e.event_time < ${instant(query.endInstant)}
+/**
+ * The filter every reading of a period shares: one client's included events (`e`) with
+ * `event_time` in `[lower, upper)`, the bounds given as SQL expressions.
+ */
+function includedEventsSql(clientId: string, lower: string, upper: string, quote: LiteralQuoter): string {
+  return `e.client_id = ${quote(clientId)}
+  AND e.event_time >= ${lower}
+  AND e.event_time < ${upper}
   AND e.event_name IN (${INCLUDED_EVENT_NAMES.map(quote).join(', ')})`;
+}
+
+function instantSql(value: Instant, quote: LiteralQuoter): string {
+  return `${quote(new Date(value).toISOString())}::timestamptz`;
 }
 
 /**
@@ -58,7 +64,7 @@ export function periodEventsSql(query: PeriodEventsQuery, quote: LiteralQuoter):
 FROM twoway_events e
 LEFT JOIN agents a ON a.id = e.agent_id
 LEFT JOIN customers c ON c.client_id = e.client_id AND c.ccid = e.ccid
-${periodEventsWhereSql(query, quote)}
+WHERE ${includedEventsSql(query.clientId, instantSql(query.startInstant, quote), instantSql(query.endInstant, quote), quote)}
 ORDER BY e.event_time, e.id`;
 }
 
@@ -78,43 +84,79 @@ const FINGERPRINTED_EVENT_FIELDS = [
   'conversation_status',
 ];
 
+/** One period of a client to fingerprint: a label of the caller's (the period start) and its instants. */
+export interface FingerprintRange {
+  readonly label: string;
+  readonly startInstant: Instant;
+  readonly endInstant: Instant;
+}
+
 /**
- * The source fingerprint of the period (domain/late-data.ts), over the very events the file is
- * built from (the same filter): their count; the sum of a 64-bit hash of each event's fields;
- * and the sum of a hash of each agent and customer row those events join, each row once (an
- * event moved to another agent changes the events part, a renamed agent the joined part). Rows
- * are hashed as PostgreSQL prints them, where NULL and '' differ; sums of bigint are numeric, so
- * nothing overflows and row order does not matter.
+ * The source fingerprints (domain/late-data.ts) of one client's periods in one statement, over
+ * the very events each file is built from (the extraction's filter): per period, the events'
+ * count; the sum of a 64-bit hash of each event's fields; and the sum of a hash of each agent and
+ * customer row those events join, each row once (an event moved to another agent changes the
+ * events part, a renamed agent the joined part). Rows are hashed field by field with each type's
+ * own hash (hash_record_extended, PostgreSQL 14 and later; formatting values as text would cost
+ * five times as much); sums of bigint are numeric, so nothing overflows and row order does not
+ * matter. A build reads one period with the same statement, so both readings always agree.
  */
-export function periodFingerprintSql(query: PeriodEventsQuery, quote: LiteralQuoter): string {
-  return `WITH events AS MATERIALIZED (
-  SELECT ${FINGERPRINTED_EVENT_FIELDS.map((field) => `e.${field}`).join(', ')}
-  FROM twoway_events e
-  ${periodEventsWhereSql(query, quote).replaceAll('\n', '\n  ')}
+export function periodFingerprintsSql(clientId: string, ranges: readonly FingerprintRange[], quote: LiteralQuoter): string {
+  const periods = ranges.map((range) => `(${quote(range.label)}, ${instantSql(range.startInstant, quote)}, ${instantSql(range.endInstant, quote)})`);
+  const fields = (alias: string) => FINGERPRINTED_EVENT_FIELDS.map((field) => `${alias}.${field}`).join(', ');
+  return `WITH periods (label, lower_bound, upper_bound) AS (VALUES ${periods.join(', ')}),
+events AS MATERIALIZED (
+  SELECT p.label, hash_record_extended(ROW(${fields('e')}), 0) AS hash, e.agent_id, e.ccid
+  FROM periods p
+  JOIN twoway_events e ON ${includedEventsSql(clientId, 'p.lower_bound', 'p.upper_bound', quote).replaceAll('\n', '\n    ')}
+),
+counted AS (
+  SELECT v.label, count(*) AS rows, sum(v.hash) AS events FROM events v GROUP BY v.label
+),
+agent_rows AS (
+  SELECT x.label, sum(hash_record_extended(a, 1)) AS hash FROM (SELECT DISTINCT label, agent_id FROM events) x JOIN agents a ON a.id = x.agent_id GROUP BY x.label
+),
+customer_rows AS (
+  SELECT x.label, sum(hash_record_extended(c, 2)) AS hash
+  FROM (SELECT DISTINCT label, ccid FROM events) x JOIN customers c ON c.client_id = ${quote(clientId)} AND c.ccid = x.ccid
+  GROUP BY x.label
 )
-SELECT (SELECT count(*) FROM events)::bigint AS rows,
-  (SELECT coalesce(sum(hashtextextended(v::text, 0)), 0) FROM events v)::text AS events,
-  ((SELECT coalesce(sum(hashtextextended(a::text, 1)), 0) FROM agents a WHERE a.id IN (SELECT agent_id FROM events))
-    + (SELECT coalesce(sum(hashtextextended(c::text, 2)), 0) FROM customers c
-        WHERE c.client_id = ${quote(query.clientId)} AND c.ccid IN (SELECT ccid FROM events)))::text AS joined`;
+SELECT p.label, coalesce(counted.rows, 0)::bigint AS rows, coalesce(counted.events, 0)::text AS events,
+  (coalesce(agent_rows.hash, 0) + coalesce(customer_rows.hash, 0))::text AS joined
+FROM periods p
+LEFT JOIN counted ON counted.label = p.label
+LEFT JOIN agent_rows ON agent_rows.label = p.label
+LEFT JOIN customer_rows ON customer_rows.label = p.label`;
 }
 
 interface FingerprintRow {
+  readonly label: string;
   readonly rows: number;
   readonly events: string;
   readonly joined: string;
 }
 
-function toFingerprint(row: FingerprintRow | undefined): SourceFingerprint {
-  if (!row) throw new Error('the fingerprint query returned no row');
-  return { rows: Number(row.rows), events: row.events, joined: row.joined };
+/**
+ * Today's source fingerprints of one client's periods, by label: one statement for them all;
+ * no event row leaves PostgreSQL.
+ */
+export async function readPeriodFingerprints(
+  db: Knex | pg.ClientBase,
+  clientId: string,
+  ranges: readonly FingerprintRange[],
+): Promise<Map<string, SourceFingerprint>> {
+  if (ranges.length === 0) return new Map();
+  const sql = periodFingerprintsSql(clientId, ranges, pg.escapeLiteral);
+  const result = 'raw' in db ? ((await db.raw(sql)) as { rows: FingerprintRow[] }) : await db.query<FingerprintRow>(sql);
+  return new Map(result.rows.map((row) => [row.label, { rows: Number(row.rows), events: row.events, joined: row.joined }]));
 }
 
-/** Today's source fingerprint of the period: one aggregate over its rows; no row leaves PostgreSQL. */
+/** The source fingerprint of one period. */
 export async function readPeriodFingerprint(db: Knex | pg.ClientBase, query: PeriodEventsQuery): Promise<SourceFingerprint> {
-  const sql = periodFingerprintSql(query, pg.escapeLiteral);
-  const result = 'raw' in db ? ((await db.raw(sql)) as { rows: FingerprintRow[] }) : await db.query<FingerprintRow>(sql);
-  return toFingerprint(result.rows[0]);
+  const label = 'period';
+  const found = (await readPeriodFingerprints(db, query.clientId, [{ label, startInstant: query.startInstant, endInstant: query.endInstant }])).get(label);
+  if (!found) throw new Error('the fingerprint query returned no row');
+  return found;
 }
 
 /**

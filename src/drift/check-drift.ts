@@ -4,8 +4,9 @@
  * that can tell (domain/late-data.ts planCheck):
  *
  * 1. `report` and already recorded for this revision: nothing is read.
- * 2. Today's source fingerprint (one aggregate in SQL over the extraction's own rows) equal to
- *    the delivered file's: unchanged, nothing built. This is the common case.
+ * 2. Today's source fingerprint (aggregates in SQL over the extraction's own rows; one statement
+ *    for all of the client's periods) equal to the delivered file's: unchanged, nothing built.
+ *    This is the common case.
  * 3. Equal to another file built earlier: that file's bytes are what a build gives today.
  * 4. Otherwise the period is rebuilt with the render's own code, its fingerprint read in the
  *    same snapshot, and only a different sha256 is drift.
@@ -25,7 +26,7 @@ import { localDateOf } from '../domain/time-zone.js';
 import type { ClientConfig, Frequency, Instant, LocalDate } from '../domain/types.js';
 import { listClientRows, loadClient } from '../db/clients.js';
 import { deliveredPeriodsFrom, driftKey, lateDataFacts, pruneLateData, recordBuildFingerprint, recordDrift, type DeliveredPeriod } from '../db/late-data.js';
-import { readPeriodFingerprint } from '../db/period-events.js';
+import { readPeriodFingerprints } from '../db/period-events.js';
 import type { NotificationInput } from '../notifications/events.js';
 import { notificationEventId } from '../notifications/webhook.js';
 import type { Logger } from '../observability/logger.js';
@@ -160,13 +161,25 @@ export async function checkClientDrift(deps: DriftCheckDeps, clientId: string, o
     (delivered) => options.since !== undefined || isInLookback(periodContaining(client.frequency, delivered.periodStart, client.timeZone), lookback, today),
   );
   const facts = await lateDataFacts(deps.knex, clientId, client.frequency, from);
+  const recordedDrift = (delivered: DeliveredPeriod) => facts.drifted.get(driftKey(delivered.periodStart, delivered.revision));
+  // Today's fingerprints of every period that needs one, in one statement.
+  const fingerprints = await readPeriodFingerprints(
+    deps.knex,
+    clientId,
+    candidates
+      .filter((delivered) => !(policy === 'report' && recordedDrift(delivered)))
+      .map((delivered) => {
+        const period = periodContaining(client.frequency, delivered.periodStart, client.timeZone);
+        return { label: delivered.periodStart, startInstant: period.startInstant, endInstant: period.endInstant };
+      }),
+  );
   const periods: PeriodCheck[] = [];
   const restate: LocalDate[] = [];
   for (const delivered of candidates) {
     deps.signal?.throwIfAborted();
     deps.onProgress?.({ periodStart: delivered.periodStart });
     const key = { clientId, frequency: client.frequency, periodStart: delivered.periodStart };
-    const recorded = facts.drifted.get(driftKey(delivered.periodStart, delivered.revision));
+    const recorded = recordedDrift(delivered);
     const driftRecorded = recorded !== undefined;
     const check = (result: PeriodCheckResult, rebuilt: boolean, drift: PeriodDrift | null = null): PeriodCheck => ({
       periodStart: delivered.periodStart,
@@ -181,8 +194,8 @@ export async function checkClientDrift(deps: DriftCheckDeps, clientId: string, o
       periods.push(check('already-recorded', false, earlier));
       continue;
     }
-    const period = periodContaining(client.frequency, delivered.periodStart, client.timeZone);
-    const current = await readPeriodFingerprint(deps.knex, { clientId, startInstant: period.startInstant, endInstant: period.endInstant });
+    const current = fingerprints.get(delivered.periodStart);
+    if (!current) throw new Error(`no fingerprint was read for period ${delivered.periodStart} of client "${clientId}"`);
     const plan = planCheck({
       policy,
       dimensions: client.lateData.dimensions,
