@@ -99,19 +99,37 @@ export interface FingerprintRange {
  * events part, a renamed agent the joined part). Rows are hashed field by field with each type's
  * own hash (hash_record_extended, PostgreSQL 14 and later; formatting values as text would cost
  * five times as much); sums of bigint are numeric, so nothing overflows and row order does not
- * matter. A build reads one period with the same statement, so both readings always agree.
+ * matter. The periods (of one frequency, so they never overlap) are read in one range scan of
+ * the (client_id, event_time) index, each event given to its period by `width_bucket` over the
+ * periods' starts. A build reads its one period with the same statement, so both readings agree.
  */
 export function periodFingerprintsSql(clientId: string, ranges: readonly FingerprintRange[], quote: LiteralQuoter): string {
-  const periods = ranges.map((range) => `(${quote(range.label)}, ${instantSql(range.startInstant, quote)}, ${instantSql(range.endInstant, quote)})`);
-  const fields = (alias: string) => FINGERPRINTED_EVENT_FIELDS.map((field) => `${alias}.${field}`).join(', ');
-  return `WITH periods (label, lower_bound, upper_bound) AS (VALUES ${periods.join(', ')}),
-events AS MATERIALIZED (
-  SELECT p.label, hash_record_extended(ROW(${fields('e')}), 0) AS hash, e.agent_id, e.ccid
-  FROM periods p
-  JOIN twoway_events e ON ${includedEventsSql(clientId, 'p.lower_bound', 'p.upper_bound', quote).replaceAll('\n', '\n    ')}
+  if (ranges.length === 0) throw new Error('periodFingerprintsSql needs at least one period');
+  const sorted = [...ranges].sort((a, b) => a.startInstant - b.startInstant);
+  const array = (values: readonly string[], type: string) => `ARRAY[${values.join(', ')}]::${type}[]`;
+  const starts = array(
+    sorted.map((range) => instantSql(range.startInstant, quote)),
+    'timestamptz',
+  );
+  const ends = array(
+    sorted.map((range) => instantSql(range.endInstant, quote)),
+    'timestamptz',
+  );
+  const labels = array(
+    sorted.map((range) => quote(range.label)),
+    'text',
+  );
+  const first = instantSql(sorted[0]?.startInstant ?? 0, quote);
+  const last = instantSql(Math.max(...sorted.map((range) => range.endInstant)), quote);
+  const fields = FINGERPRINTED_EVENT_FIELDS.map((field) => `e.${field}`).join(', ');
+  return `WITH events AS MATERIALIZED (
+  SELECT (${labels})[width_bucket(e.event_time, ${starts})] AS label, hash_record_extended(ROW(${fields}), 0) AS hash, e.agent_id, e.ccid
+  FROM twoway_events e
+  WHERE ${includedEventsSql(clientId, first, last, quote).replaceAll('\n', '\n  ')}
+    AND e.event_time < (${ends})[width_bucket(e.event_time, ${starts})]
 ),
 counted AS (
-  SELECT v.label, count(*) AS rows, sum(v.hash) AS events FROM events v GROUP BY v.label
+  SELECT label, count(*) AS rows, sum(hash) AS events FROM events GROUP BY label
 ),
 agent_rows AS (
   SELECT x.label, sum(hash_record_extended(a, 1)) AS hash FROM (SELECT DISTINCT label, agent_id FROM events) x JOIN agents a ON a.id = x.agent_id GROUP BY x.label
@@ -123,7 +141,7 @@ customer_rows AS (
 )
 SELECT p.label, coalesce(counted.rows, 0)::bigint AS rows, coalesce(counted.events, 0)::text AS events,
   (coalesce(agent_rows.hash, 0) + coalesce(customer_rows.hash, 0))::text AS joined
-FROM periods p
+FROM unnest(${labels}) AS p (label)
 LEFT JOIN counted ON counted.label = p.label
 LEFT JOIN agent_rows ON agent_rows.label = p.label
 LEFT JOIN customer_rows ON customer_rows.label = p.label`;
