@@ -1,7 +1,7 @@
 /** The benchmark's command line, parsed strictly: an unknown or malformed flag stops it before anything starts. */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['render', 'memory', 'sftp', 'temporal', 'ui', 'pgp', 'shared'] as const;
+export const SECTIONS = ['render', 'memory', 'sftp', 'temporal', 'ui', 'pgp', 'shared', 'drift'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -32,11 +32,11 @@ const MAX_RUNS = 50;
 const MAX_SFTP_MB = 64 * 1024;
 const MAX_CLIENTS = 5_000;
 
-export const USAGE = `usage: npm run bench -- [--large] [--runs N] [--only render|memory|sftp|temporal|ui|pgp|shared]... [--sftp-mb N] [--pgp-mb N] [--clients N] [--workers N,M]
+export const USAGE = `usage: npm run bench -- [--large] [--runs N] [--only render|memory|sftp|temporal|ui|pgp|shared|drift]... [--sftp-mb N] [--pgp-mb N] [--clients N] [--workers N,M]
 
   --large        also seed and measure a 5M-event month (takes minutes to seed)
   --runs N       measured runs per figure, after one warm-up (default ${DEFAULT_RUNS})
-  --only NAME    run only this section; repeatable (default: all seven; ui is the status page, shared the 30M-event shared table)
+  --only NAME    run only this section; repeatable (default: all eight; ui is the status page, shared the 30M-event shared table, drift the late-data check)
   --sftp-mb N    size of the SFTP test file in MiB (default ${DEFAULT_SFTP_MB}; below ${TARGET_SFTP_MIN_MB} is a quick try, not a target measurement)
   --pgp-mb N     size of the PGP test file in MiB (default ${DEFAULT_PGP_MB}; smaller is a quick try)
   --clients N    daily clients in the Temporal section (default ${DEFAULT_CLIENTS})

@@ -18,6 +18,7 @@ import { measureMonth, reportMemory, reportRender, type MonthMeasurements } from
 import { benchPgp } from './pgp-bench.js';
 import { benchSftp } from './sftp-bench.js';
 import { benchSharedTable } from './shared-table-bench.js';
+import { benchDrift } from './drift-bench.js';
 import { benchStatusPage } from './status-page-bench.js';
 import { benchTemporal } from './temporal-bench.js';
 
@@ -67,7 +68,7 @@ function printSummary(results: readonly TargetResult[]): void {
 
 async function run(options: BenchOptions): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'twoway-bench-'));
-  const needsDatabase = ['render', 'memory', 'temporal', 'ui'].some((section) => options.sections.has(section as Section));
+  const needsDatabase = ['render', 'memory', 'temporal', 'ui', 'drift'].some((section) => options.sections.has(section as Section));
   let database: BenchDatabase | null = null;
   // Ctrl-C still removes the database, the sshd user and the temporary files.
   const interrupted = () => void cleanUp().finally(() => process.exit(EXIT_INTERRUPTED));
@@ -104,6 +105,8 @@ async function run(options: BenchOptions): Promise<void> {
     if (database && options.sections.has('ui')) results.push(await benchStatusPage({ knex: database.knex, runs: options.runs }));
     if (options.sections.has('pgp')) results.push(...(await benchPgp({ workDir, fileMib: options.pgpMb, runs: options.runs })));
     if (options.sections.has('shared')) results.push(...(await benchSharedTable({ workDir, runs: options.runs })));
+    if (database && options.sections.has('drift'))
+      results.push(await benchDrift({ knex: database.knex, databaseUrl: database.url, workDir, runs: options.runs }));
     printSummary(results);
   } finally {
     await cleanUp();

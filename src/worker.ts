@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createHostActivities, createSharedActivities, type ActivityDeps } from './activities/index.js';
+import { createDriftActivities } from './activities/drift.js';
 import { createNotificationActivities } from './activities/notifications.js';
 import { createPlanningActivities } from './activities/planning.js';
 import { createWatchdogActivities } from './activities/watchdog.js';
@@ -94,12 +95,13 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     ...(options.watchClock ? { now: options.watchClock } : {}),
   });
   const notifications = createNotificationActivities({ webhook: options.webhook ?? null, logger: options.logger });
+  const drift = createDriftActivities({ knex: options.knex, databaseUrl: options.databaseUrl, workDir, logger: options.logger });
   const shared = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue,
     ...workflowSource(),
-    activities: { ...createSharedActivities(activityDeps), ...createPlanningActivities(), ...watchdog, ...notifications },
+    activities: { ...createSharedActivities(activityDeps), ...createPlanningActivities(), ...watchdog, ...notifications, ...drift },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? WHOLE_NUMBER_SETTINGS.maxConcurrentWorkflowTasks.default,
     shutdownGraceTime: '30 seconds',
   });

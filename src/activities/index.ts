@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { assertReportable, requireDelivery } from '../domain/client-config.js';
-import { PeriodNotEndedError, UsageError } from '../domain/errors.js';
+import { NON_RETRYABLE_ERROR_TYPES, PeriodNotEndedError, UsageError, describeValue } from '../domain/errors.js';
+import { RUN_REASONS, isRunReason, keepsSnapshots } from '../domain/late-data.js';
+import { recordBuildFingerprint, restatementNotice } from '../db/late-data.js';
+import { queueNotifications } from '../db/period-watch.js';
+import { keepRevisionRows, type RevisionRowsRequest } from '../drift/revision-rows.js';
+import { notificationEventId } from '../notifications/webhook.js';
 import type { BuiltFile, Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { loadClient } from '../db/clients.js';
 import { latestDelivered, recordAttempt, recordRunFailed, recordRunFinished, recordRunStarted, type DeliveredRevision, type RunOutcome } from '../db/ledger.js';
@@ -129,6 +134,22 @@ async function planPeriod(deps: ActivityDeps, input: PeriodInput) {
 }
 
 /**
+ * The rows of a delivered revision, its row changes and corrections file (drift/revision-rows.ts).
+ * A refusal no retry can change (the server holds another corrections file, say) is logged and
+ * leaves the counts unknown: the data file is delivered, and failing the run now would not undo it.
+ */
+async function keepDeliveredRows(deps: ActivityDeps, request: RevisionRowsRequest, logger: Logger, onProgress: (bytes: number) => void): Promise<void> {
+  try {
+    const kept = await keepRevisionRows(deps.knex, request, { env: deps.secretsEnv, logger, onProgress, ...deps.sftpTimeouts });
+    if (kept.kind === 'kept' && kept.changes) logger.info({ ...kept.changes, corrections: kept.correctionsPath }, 'revision compared with the one before');
+    if (kept.kind === 'not-kept' && keepsSnapshots(request.client.lateData)) logger.warn({ reason: kept.reason }, "revision's rows not kept");
+  } catch (error) {
+    if (!(error instanceof Error) || !NON_RETRYABLE_ERROR_TYPES.includes(error.name)) throw error;
+    logger.warn({ errorType: error.name, error: error.message }, "the revision's corrections could not be delivered; its row changes stay unknown");
+  }
+}
+
+/**
  * Steps any worker can run (shared task queue): the ledger's start and end of a run, which host
  * builds, what a backfill needs. Proxied in workflows as SharedActivities.
  */
@@ -136,16 +157,19 @@ export function createSharedActivities(deps: ActivityDeps) {
   return {
     /**
      * Checks the client, records the run in the ledger and says whether there is anything to do,
-     * and which host builds (this worker's, as claimHost would answer).
+     * and which host builds (this worker's, as claimHost would answer). `reason` is absent in runs
+     * started before it was recorded, and for schedules' and operators' runs.
      */
-    async startRun(input: PeriodInput & { readonly force: boolean }): Promise<StartRunResult> {
+    async startRun(input: PeriodInput & { readonly force: boolean; readonly reason?: string }): Promise<StartRunResult> {
+      if (input.reason !== undefined && !isRunReason(input.reason))
+        throw new UsageError(`run reason ${describeValue(input.reason)}; allowed: ${RUN_REASONS.join(', ')}, or none`);
       const planned = await planPeriod(deps, input);
       requireDelivery(planned.client);
       if (planned.period.endInstant > Date.now()) {
         throw new PeriodNotEndedError(input.clientId, input.frequency, input.periodStart, new Date(planned.period.endInstant).toISOString());
       }
       const delivered = await latestDelivered(deps.knex, input);
-      await recordRunStarted(deps.knex, { ...input, ...currentRun(), periodEnd: planned.period.end, forced: input.force });
+      await recordRunStarted(deps.knex, { ...input, ...currentRun(), periodEnd: planned.period.end, forced: input.force, reason: input.reason ?? null });
       if (delivered && !input.force) {
         await recordRunFinished(deps.knex, currentRun(), {
           status: 'skipped',
@@ -170,8 +194,13 @@ export function createSharedActivities(deps: ActivityDeps) {
       return deps.hostTaskQueue;
     },
 
+    /** Records how the run ended; a restatement of a drifted period queues its `period.restated` notification. */
     async finishRun(outcome: RunOutcome): Promise<void> {
       await recordRunFinished(deps.knex, currentRun(), outcome);
+      const { revision, fileName, rowCount, sha256 } = outcome;
+      if (outcome.status !== 'delivered' || !revision || !fileName || rowCount === undefined || rowCount === null || !sha256) return;
+      const notice = await restatementNotice(deps.knex, currentRun(), { revision, fileName, rowCount, sha256 }, new Date());
+      if (notice) await queueNotifications(deps.knex, [{ id: notificationEventId(notice), input: notice }]);
     },
 
     async failRun(input: { readonly error: string; readonly errorType?: string; readonly cancelled: boolean }): Promise<void> {
@@ -214,10 +243,14 @@ export function createHostActivities(deps: ActivityDeps) {
       const planned = await planPeriod(deps, input);
       const startedAt = performance.now();
       const heartbeat = heartbeatThrottled();
-      const built = await buildPlannedFile(deps.databaseUrl, planned, periodWorkDir(deps, input), {
+      // The drift check compares later readings of the source with the one this file was built from.
+      const fingerprint = planned.client.lateData.policy !== 'off';
+      const { fingerprint: source, ...built } = await buildPlannedFile(deps.databaseUrl, planned, periodWorkDir(deps, input), {
         onProgress: (rowsWritten) => heartbeat({ rowsWritten }),
         signal: context.cancellationSignal,
+        fingerprint,
       });
+      if (source) await recordBuildFingerprint(deps.knex, input, { sha256: built.sha256, fingerprint: source });
       const seconds = (performance.now() - startedAt) / 1000;
       deps.metrics?.recordBuild(built.rowCount, built.bytes, seconds);
       logger.info({ rows: built.rowCount, bytes: built.bytes, sha256: built.sha256, seconds }, 'built report file');
@@ -270,6 +303,14 @@ export function createHostActivities(deps: ActivityDeps) {
           published.uploaded ? file.bytes : 0,
           (performance.now() - startedAt) / 1000,
         );
+        if (published.status === 'delivered') {
+          await keepDeliveredRows(
+            deps,
+            { client, settings, key: period, run, localPath: input.path, localSha256: input.sha256, baseFileName: input.fileName, delivered: file },
+            logger,
+            (bytesSent) => heartbeat({ bytesSent }),
+          );
+        }
         await rm(input.path, { force: true });
         return {
           status: published.status,

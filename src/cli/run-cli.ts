@@ -24,9 +24,15 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     load: async () => (await import('./commands/migrate.js')).migrateCommand,
   },
   seed: {
-    synopsis: ['seed [--events N] [--days D]'],
-    summary: 'demo clients and N generated events over the last D days',
-    options: ['--events N   events to generate (default 100000)', '--days D     days before now they spread over (default 35)'],
+    synopsis: ['seed [--events N] [--days D]', 'seed --late --client ID --period DATE [--events N]'],
+    summary: 'demo clients and N generated events over the last D days; with --late, N late events (default 1) in one period, received now',
+    options: [
+      '--events N      events to generate (default 100000; with --late, 1)',
+      '--days D        days before now they spread over (default 35)',
+      '--late          add late events to one period of one client instead, leaving everything else as it is',
+      '--client ID     with --late: the client',
+      '--period DATE   with --late: any day of the period, YYYY-MM-DD',
+    ],
     load: async () => (await import('./commands/seed.js')).seedCommand,
   },
   render: {
@@ -93,6 +99,16 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: 'the failed list: every period late, missing or failed now, with since when and its last error',
     options: ['--client ID   only this client (it must exist)'],
     load: async () => (await import('./commands/problems.js')).problemsCommand,
+  },
+  drift: {
+    synopsis: ['drift [--client ID] [--since DATE]'],
+    summary: "check delivered periods for late data now: one line per drifted period; a restate client's periods are delivered again as revisions",
+    options: [
+      '--client ID     only this client (it must exist); otherwise every client whose late_data is not off',
+      "--since DATE    every delivered period starting on or after DATE, YYYY-MM-DD, instead of each client's lookback",
+      'TEMPORAL_ADDRESS is needed only when a restate client has drifted',
+    ],
+    load: async () => (await import('./commands/drift.js')).driftCommand,
   },
   'setup-namespace': {
     synopsis: ['setup-namespace'],

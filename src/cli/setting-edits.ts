@@ -7,9 +7,9 @@ import { UsageError, describeValue } from '../domain/errors.js';
 
 export const CLIENT_COLUMNS = ['name', 'environment', 'timezone', 'frequency', 'enabled', 'after_hours', 'delivery', 'file_name_template'] as const;
 /** Settings of the project's own `client_watch` table, edited like columns of the client. */
-export const WATCH_COLUMNS = ['due', 'active_since'] as const;
+export const WATCH_COLUMNS = ['due', 'active_since', 'late_data'] as const;
 export const EDITABLE_COLUMNS = [...CLIENT_COLUMNS, ...WATCH_COLUMNS] as const;
-const JSON_COLUMNS = new Set(['after_hours', 'delivery']);
+const JSON_COLUMNS = new Set(['after_hours', 'delivery', 'late_data']);
 const PATH_PART = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names that reach JavaScript's object prototypes (`delivery.__proto__.protocol` would set it on every object): never a setting. */
 const PROTOTYPE_PARTS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -27,11 +27,11 @@ function parsePath(raw: string): string[] {
   }
   if (!column || !(EDITABLE_COLUMNS as readonly string[]).includes(column) || !path.every((part) => PATH_PART.test(part))) {
     throw new UsageError(
-      `setting ${describeValue(raw)}: allowed: one of ${EDITABLE_COLUMNS.join(', ')}, or a path into after_hours or delivery such as delivery.password.env`,
+      `setting ${describeValue(raw)}: allowed: one of ${EDITABLE_COLUMNS.join(', ')}, or a path into after_hours, delivery or late_data such as delivery.password.env`,
     );
   }
   if (path.length > 1 && !JSON_COLUMNS.has(column))
-    throw new UsageError(`setting ${describeValue(raw)}: ${column} has no fields; allowed: paths into after_hours or delivery`);
+    throw new UsageError(`setting ${describeValue(raw)}: ${column} has no fields; allowed: paths into after_hours, delivery or late_data`);
   return path;
 }
 

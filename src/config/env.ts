@@ -124,6 +124,14 @@ export const DURATION_RANGES = {
     defaultMs: 5 * MS_PER_MINUTE,
     meaning: 'how often the watchdog schedule (created by `schedules sync`) judges every period and sends notifications',
   },
+  // Late data is a matter of hours or days; more often than hourly would rebuild for nothing, less than weekly lets a client wait.
+  driftInterval: {
+    variable: 'TWOWAY_DRIFT_INTERVAL',
+    minMs: MS_PER_HOUR,
+    maxMs: 7 * MS_PER_DAY,
+    defaultMs: MS_PER_DAY,
+    meaning: "how often the drift check's schedule (created by `schedules sync`) looks for late data in delivered periods",
+  },
 } as const satisfies Record<string, DurationRange>;
 
 /** A whole-number variable: its allowed range, default and meaning. */
@@ -248,10 +256,11 @@ export const ENVIRONMENT_VARIABLES: readonly SettingRow[] = [
     meaning: 'when a monthly file is due (the monthly schedule runs on the first Saturday, up to 7 days after the month)',
   },
   durationRow(DURATION_RANGES.watchInterval),
+  durationRow(DURATION_RANGES.driftInterval),
   {
     name: 'TWOWAY_WEBHOOK_URL',
     default: 'off',
-    meaning: 'where the watchdog POSTs period notifications (delivered, failed, late, missing, recovered); off: none are sent',
+    meaning: 'where the watchdog POSTs period notifications (delivered, failed, late, missing, recovered, drifted, restated); off: none are sent',
   },
   {
     name: 'TWOWAY_WEBHOOK_SECRET',
@@ -471,6 +480,8 @@ export interface WorkerConfig {
   readonly watch: WatchSettings;
   /** Checked at start, so a bad TWOWAY_SECRET_ENV_PREFIX stops the worker rather than its first delivery. */
   readonly secrets: SecretRules;
+  /** Checked at start, so a bad value stops a worker at once; `schedules sync` uses it. */
+  readonly driftIntervalMs: number;
 }
 
 /** TWOWAY_SFTP_CONNECT_TIMEOUT and TWOWAY_SFTP_OPERATION_TIMEOUT. */
@@ -493,14 +504,25 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const metrics = env.TWOWAY_METRICS_ADDRESS?.trim() || DEFAULT_METRICS_ADDRESS;
   return {
     temporal: parseTemporalConfig(env),
-    workDir: env.TWOWAY_WORK_DIR?.trim() || join(dataDir(env), 'work'),
+    workDir: parseWorkDir(env),
     metricsAddress: metrics === 'off' ? null : metrics,
     policy: parseRunPolicy(env),
     sftpTimeouts: parseSftpTimeouts(env),
     ...parseWorkerConcurrency(env),
     watch: parseWatchSettings(env),
     secrets: parseSecretRules(env),
+    driftIntervalMs: parseDriftInterval(env),
   };
+}
+
+/** TWOWAY_WORK_DIR: where files are built before they are delivered (or, for the drift check, hashed). */
+export function parseWorkDir(env: NodeJS.ProcessEnv): string {
+  return env.TWOWAY_WORK_DIR?.trim() || join(dataDir(env), 'work');
+}
+
+/** TWOWAY_DRIFT_INTERVAL: time between two passes of the drift check's schedule. */
+export function parseDriftInterval(env: NodeJS.ProcessEnv): number {
+  return duration(env, DURATION_RANGES.driftInterval);
 }
 
 export interface WatchSettings {

@@ -7,7 +7,7 @@ const CLIENT_COLUMNS = ['id', 'name', 'environment', 'timezone', 'frequency', 'e
   (column) => `clients.${column}`,
 );
 /** The project's own per-client settings, kept beside the contract's `clients` table. */
-const WATCH_COLUMNS = ['client_watch.due', 'client_watch.active_since'];
+const WATCH_COLUMNS = ['client_watch.due', 'client_watch.active_since', 'client_watch.late_data'];
 
 /** Client rows with their `client_watch` settings. */
 function clientRows(knex: Knex) {

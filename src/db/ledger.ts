@@ -51,6 +51,11 @@ export interface LedgerRow {
   readonly finished_at: Date | null;
   readonly last_error: string | null;
   readonly last_error_type: string | null;
+  /** Why the run was started, when not by a schedule or an operator (migration 006). */
+  readonly reason: string | null;
+  /** How the revision it delivered differs from the one before, where known. */
+  readonly rows_added: number | null;
+  readonly rows_removed: number | null;
 }
 
 /** The newest delivered revision of a period, if any. */
@@ -62,7 +67,7 @@ export async function latestDelivered(knex: Knex, key: PeriodKey): Promise<Deliv
 }
 
 /** Records that a run of the period started; idempotent per workflow run (activity retries). */
-export async function recordRunStarted(knex: Knex, key: PeriodKey & RunKey & { periodEnd: LocalDate; forced: boolean }): Promise<void> {
+export async function recordRunStarted(knex: Knex, key: PeriodKey & RunKey & { periodEnd: LocalDate; forced: boolean; reason?: string | null }): Promise<void> {
   await knex(TABLE)
     .insert({
       client_id: key.clientId,
@@ -73,6 +78,7 @@ export async function recordRunStarted(knex: Knex, key: PeriodKey & RunKey & { p
       forced: key.forced,
       workflow_id: key.workflowId,
       run_id: key.runId,
+      reason: key.reason ?? null,
     })
     .onConflict(['workflow_id', 'run_id'])
     .merge({ status: 'running', updated_at: knex.fn.now(), last_error: null, last_error_type: null, finished_at: null });

@@ -133,9 +133,23 @@ export async function writeStateChanges(knex: Knex, writes: readonly StateWrite[
       )
       .onConflict(['client_id', 'frequency', 'period_start'])
       .merge();
-    const events = writes.flatMap((write) => (write.event ? [{ event_id: write.event.id, event: JSON.stringify(write.event.input) }] : []));
-    if (events.length > 0) await trx('notification_outbox').insert(events).onConflict('event_id').ignore();
+    await queueNotifications(
+      trx,
+      writes.flatMap((write) => (write.event ? [write.event] : [])),
+    );
   });
+}
+
+/** Puts events in the outbox, for the watchdog's pass to send; an event queued before (same id) is left as it is. */
+export async function queueNotifications(
+  db: Knex | Knex.Transaction,
+  events: ReadonlyArray<{ readonly id: string; readonly input: NotificationInput }>,
+): Promise<void> {
+  if (events.length === 0) return;
+  await db('notification_outbox')
+    .insert(events.map((event) => ({ event_id: event.id, event: JSON.stringify(event.input) })))
+    .onConflict('event_id')
+    .ignore();
 }
 
 /** Events not sent yet, oldest first. */

@@ -232,3 +232,29 @@ export async function clearClientData(knex: Knex, clientIds: readonly string[]):
   await knex('twoway_events').whereIn('client_id', clientIds).delete();
   await knex('customers').whereIn('client_id', clientIds).delete();
 }
+
+/**
+ * Adds `count` customer messages to a period that has already been delivered, received now, as
+ * an offline device or a replayed queue would send them: for trying the drift check.
+ */
+export async function seedLateEvents(
+  knex: Knex,
+  options: { readonly clientId: string; readonly from: Instant; readonly to: Instant; readonly count: number },
+): Promise<void> {
+  const stepMs = (options.to - options.from) / (options.count + 1);
+  await knex('twoway_events').insert(
+    Array.from({ length: options.count }, (_, index) => ({
+      client_id: options.clientId,
+      event_name: 'twoway_webhook.customer_message_sent',
+      event_time: new Date(Math.floor(options.from + stepMs * (index + 1))),
+      ccid: 'cc-1',
+      agent_id: null,
+      control_tag: 'late',
+      twoway_channel_sid: 'CH-late',
+      conversation_id: 'late-arrival',
+      sender_type: 'customer',
+      conversation_status: 'active',
+      message_text: 'A late message (never exported)',
+    })),
+  );
+}

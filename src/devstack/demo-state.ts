@@ -66,7 +66,8 @@ export async function wipeDemo(home: string | null, knex: Knex, clientIds: reado
   if (home) await rm(home, { recursive: true, force: true });
   await clearClientData(knex, clientIds);
   await knex.transaction(async (trx) => {
-    for (const table of ['report_files', 'report_runs', 'period_states', 'client_watch']) await trx(table).whereIn('client_id', clientIds).delete();
+    const tables = ['report_files', 'report_runs', 'period_states', 'period_fingerprints', 'period_drift', 'period_snapshots', 'client_watch'];
+    for (const table of tables) await trx(table).whereIn('client_id', clientIds).delete();
     await trx('notification_outbox')
       .whereRaw("event->>'clientId' = ANY(?)", [[...clientIds]])
       .delete();

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { NotificationEvent } from '../notifications/events.js';
+import { describeRowChanges } from '../notifications/webhook.js';
 import { WEBHOOK_REQUEST_TIMEOUT_MS } from '../notifications/policy.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../notifications/receiver.js';
 import { describeWebhookEndpoint, parseWebhookSettings, type WebhookSettings } from '../notifications/settings.js';
@@ -40,6 +41,10 @@ function detailOf(event: NotificationEvent): string {
       return 'no run has started';
     case 'period.recovered':
       return `delivered after being ${event.data.previousState}`;
+    case 'period.drifted':
+      return `${event.data.fileName} (revision ${event.data.revision}) would differ today: ${event.data.deliveredRowCount} → ${event.data.rebuiltRowCount} rows`;
+    case 'period.restated':
+      return `${event.data.fileName} (revision ${event.data.revision}, replaces ${event.data.replacesRevision}, ${describeRowChanges(event.data)})`;
   }
 }
 

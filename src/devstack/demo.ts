@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { createProgress } from '../cli/progress.js';
 import {
   WHOLE_NUMBER_SETTINGS,
+  parseDriftInterval,
   parseLogLevel,
   parsePort,
   parseRunPolicy,
@@ -45,6 +46,7 @@ import type { WebhookReceiver } from '../notifications/receiver.js';
 import { createLogger, createSilentLogger, type Logger } from '../observability/logger.js';
 import { createReportMetrics, prometheusTelemetryOptions } from '../observability/metrics.js';
 import { listSchedules, syncSchedules } from '../temporal/schedules.js';
+import { syncDriftSchedule } from '../temporal/drift-schedule.js';
 import { WATCHDOG_SCHEDULE_ID, syncWatchdogSchedule } from '../temporal/watchdog-schedule.js';
 import type { watchPeriodsWorkflow } from '../workflows/watch-periods-workflow.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes-setup.js';
@@ -485,6 +487,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     services.client = client;
     const synced = await syncSchedules(knex, client, watch.scheduleTime);
     synced.push(await syncWatchdogSchedule(client, watch.intervalMs));
+    synced.push(await syncDriftSchedule(client, parseDriftInterval(options.env)));
     for (const result of synced) options.out(`schedule ${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
 
     const outcomes = await Promise.all((await clientsToBackfill(knex, clientIds)).map((demoClient) => backfillClient(client, demoClient, now)));

@@ -4,6 +4,7 @@ import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from
 import { parseDueSetting } from './deadlines.js';
 import { parseFileNameTemplate } from './file-name.js';
 import { parsePgpSettings } from './pgp-settings.js';
+import { parseLateDataSetting } from './late-data.js';
 import { isLocalDate } from './local-date.js';
 import { isPlainAbsolutePath } from './secret-references.js';
 import { parseTimeZoneSetting } from './time-zone.js';
@@ -33,6 +34,7 @@ export interface ClientRow {
   /** From `client_watch`, beside the contract's columns; absent or null when the client has no row there. */
   readonly due?: unknown;
   readonly active_since?: unknown;
+  readonly late_data?: unknown;
 }
 
 /** Client ids become parts of file names, workflow ids and schedule ids. */
@@ -105,6 +107,7 @@ export function parseClientConfig(row: ClientRow): ClientConfig {
     fileNameTemplate: parseFileNameTemplate(id, row.file_name_template),
     due: parseDueSetting(id, row.due),
     activeSince: parseActiveSince(id, row.active_since),
+    lateData: parseLateDataSetting(id, row.late_data),
   };
 }
 

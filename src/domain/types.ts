@@ -33,6 +33,7 @@ export const ENVIRONMENTS = ['production', 'sandbox'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 import type { DueTime } from './deadlines.js';
+import type { LateDataSettings } from './late-data.js';
 
 /** A calendar date, `YYYY-MM-DD`, with no time zone of its own. */
 export type LocalDate = string;
@@ -132,6 +133,8 @@ export interface ClientConfig {
   readonly due: DueTime | null;
   /** First local date the watchdog expects files for (`client_watch.active_since`); null: not watched yet. */
   readonly activeSince: LocalDate | null;
+  /** What late data does to its delivered periods (`client_watch.late_data`); the defaults when unset. */
+  readonly lateData: LateDataSettings;
 }
 
 /** What a finished build hands on: a reference to the file, never its rows. */

@@ -9,6 +9,10 @@
  * - period.missing: the period should have been run by now but no run ever started (a paused,
  *   deleted or skipped schedule).
  * - period.recovered: a period that was late, missing or failed is delivered now.
+ * - period.drifted: a delivered revision's file would differ if built today (late, deleted or
+ *   changed source rows); sent once per revision, for clients whose late_data policy is report.
+ * - period.restated: a revision delivered because the one before had drifted (late_data
+ *   restate), with how many rows it adds and removes where the previous rows were kept.
  * - state change: one entry of a period into a state. It is named by the caller's `change`
  *   key (the failed run's id, the due instant, the delivered revision, …), so every send of
  *   the same change, retries included, carries the same event id and a receiver can drop
@@ -20,14 +24,19 @@
 import type { NotificationType, ProblemState } from '../domain/period-states.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 
+/** Events of late data (the drift check and restated runs), beside the watchdog's state changes. */
+export type LateDataNotificationType = 'period.drifted' | 'period.restated';
+
 export const NOTIFICATION_EVENT_TYPES = [
   'period.delivered',
   'period.failed',
   'period.late',
   'period.missing',
   'period.recovered',
-] as const satisfies readonly NotificationType[];
-export type NotificationEventType = NotificationType;
+  'period.drifted',
+  'period.restated',
+] as const satisfies readonly (NotificationType | LateDataNotificationType)[];
+export type NotificationEventType = NotificationType | LateDataNotificationType;
 
 /** What each event type carries besides the period. */
 export interface NotificationEventData {
@@ -50,6 +59,27 @@ export interface NotificationEventData {
   readonly 'period.missing': Readonly<Record<string, never>>;
   readonly 'period.recovered': {
     readonly previousState: ProblemState;
+  };
+  readonly 'period.drifted': {
+    /** The delivered revision that would differ today, and its file's name. */
+    readonly revision: number;
+    readonly fileName: string;
+    /** SHA-256 of the delivered CSV and of the CSV built today, hex. */
+    readonly deliveredSha256: string;
+    readonly rebuiltSha256: string;
+    readonly deliveredRowCount: number;
+    readonly rebuiltRowCount: number;
+  };
+  readonly 'period.restated': {
+    /** The revision just delivered, and the one it replaces. */
+    readonly revision: number;
+    readonly fileName: string;
+    readonly replacesRevision: number;
+    readonly rowCount: number;
+    readonly sha256: string;
+    /** Rows added and removed since the replaced revision; null where its rows were not kept. */
+    readonly rowsAdded: number | null;
+    readonly rowsRemoved: number | null;
   };
 }
 

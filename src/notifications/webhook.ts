@@ -76,7 +76,42 @@ function assertInput(input: NotificationInput): void {
       break;
     case 'period.missing':
       break;
+    case 'period.drifted': {
+      const { revision, fileName, deliveredSha256, rebuiltSha256, deliveredRowCount, rebuiltRowCount } = input.data;
+      assertRevision(input, 'data.revision', revision);
+      assertField(input, typeof fileName === 'string' && fileName.length > 0, 'data.fileName', fileName, "the delivered file's name");
+      assertField(
+        input,
+        typeof deliveredSha256 === 'string' && SHA256_HEX.test(deliveredSha256),
+        'data.deliveredSha256',
+        deliveredSha256,
+        '64 lower-case hex digits',
+      );
+      assertField(input, typeof rebuiltSha256 === 'string' && SHA256_HEX.test(rebuiltSha256), 'data.rebuiltSha256', rebuiltSha256, '64 lower-case hex digits');
+      assertCount(input, 'data.deliveredRowCount', deliveredRowCount);
+      assertCount(input, 'data.rebuiltRowCount', rebuiltRowCount);
+      break;
+    }
+    case 'period.restated': {
+      const { revision, fileName, replacesRevision, rowCount, sha256, rowsAdded, rowsRemoved } = input.data;
+      assertRevision(input, 'data.revision', revision);
+      assertRevision(input, 'data.replacesRevision', replacesRevision);
+      assertField(input, typeof fileName === 'string' && fileName.length > 0, 'data.fileName', fileName, "the delivered file's name");
+      assertCount(input, 'data.rowCount', rowCount);
+      assertField(input, typeof sha256 === 'string' && SHA256_HEX.test(sha256), 'data.sha256', sha256, '64 lower-case hex digits');
+      if (rowsAdded !== null) assertCount(input, 'data.rowsAdded', rowsAdded);
+      if (rowsRemoved !== null) assertCount(input, 'data.rowsRemoved', rowsRemoved);
+      break;
+    }
   }
+}
+
+function assertRevision(input: { readonly clientId: string }, field: string, value: unknown): void {
+  assertField(input, Number.isSafeInteger(value) && (value as number) >= 1, field, value, 'a whole number from 1');
+}
+
+function assertCount(input: { readonly clientId: string }, field: string, value: unknown): void {
+  assertField(input, Number.isSafeInteger(value) && (value as number) >= 0, field, value, 'a whole number from 0');
 }
 
 function shorten(text: string, max: number): string {
@@ -110,7 +145,20 @@ export function createNotificationEvent(input: NotificationInput): NotificationE
       return { ...base, type: input.type, data: {} };
     case 'period.recovered':
       return { ...base, type: input.type, data: { previousState: input.data.previousState } };
+    case 'period.drifted': {
+      const { revision, fileName, deliveredSha256, rebuiltSha256, deliveredRowCount, rebuiltRowCount } = input.data;
+      return { ...base, type: input.type, data: { revision, fileName, deliveredSha256, rebuiltSha256, deliveredRowCount, rebuiltRowCount } };
+    }
+    case 'period.restated': {
+      const { revision, fileName, replacesRevision, rowCount, sha256, rowsAdded, rowsRemoved } = input.data;
+      return { ...base, type: input.type, data: { revision, fileName, replacesRevision, rowCount, sha256, rowsAdded, rowsRemoved } };
+    }
   }
+}
+
+/** `+3 −1 rows`, or the net change when the rows added and removed are not known. */
+export function describeRowChanges(changes: { readonly rowsAdded: number | null; readonly rowsRemoved: number | null }): string {
+  return changes.rowsAdded === null || changes.rowsRemoved === null ? 'rows changed: not known' : `+${changes.rowsAdded} −${changes.rowsRemoved} rows`;
 }
 
 function hmacHex(secret: string, timestampSeconds: number, rawBody: string | Buffer): string {
@@ -183,6 +231,10 @@ export function describeNotificationEvent(event: NotificationEvent): string {
       return `Missing: ${period}: no run has started (is its schedule paused or deleted?)`;
     case 'period.recovered':
       return `Recovered: ${period}: delivered after being ${event.data.previousState}`;
+    case 'period.drifted':
+      return `Drifted: ${period}: ${event.data.fileName} (revision ${event.data.revision}) would differ if built today (${event.data.deliveredRowCount} → ${event.data.rebuiltRowCount} rows)`;
+    case 'period.restated':
+      return `Restated: ${period}: ${event.data.fileName} (revision ${event.data.revision}, replaces revision ${event.data.replacesRevision}, ${describeRowChanges(event.data)})`;
   }
 }
 

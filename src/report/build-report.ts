@@ -4,7 +4,8 @@ import pg from 'pg';
 import { createAfterHoursClassifier } from '../domain/after-hours.js';
 import { SOURCE_INDEX, toReportRecord, type ReportRecord } from '../domain/report-row.js';
 import type { BuiltFile, ClientConfig, Period } from '../domain/types.js';
-import { streamPeriodEvents } from '../db/period-events.js';
+import { readPeriodFingerprint, streamPeriodEvents } from '../db/period-events.js';
+import type { SourceFingerprint } from '../domain/late-data.js';
 import { createReportCsv } from './csv.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
 import { WORK_FOLDER_MODE } from './work-folder.js';
@@ -23,6 +24,11 @@ export interface BuildReportOptions {
   /** Called after each write with the rows written so far (heartbeats, progress bars). */
   readonly onProgress?: (rowsWritten: number) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Also read the period's source fingerprint (domain/late-data.ts), in the same snapshot as the
+   * rows (one REPEATABLE READ transaction), so that it describes exactly the file's source.
+   */
+  readonly fingerprint?: boolean;
 }
 
 /** Where a file is written until it is complete; a crash leaves it there for the work folder's sweep. */
@@ -30,13 +36,16 @@ export function buildingPath(outputPath: string): string {
   return `${outputPath}.part`;
 }
 
+/** A built file, with the fingerprint of its source when it was asked for. */
+export type FingerprintedFile = BuiltFile & { readonly fingerprint?: SourceFingerprint };
+
 /**
  * Builds one period's file: streams the period's events out of PostgreSQL, maps them to
  * records (after-hours flags from precomputed business intervals), writes RFC 4180 CSV and
  * returns its row count, size and SHA-256. The same data always yields the same bytes.
  * The file is written under a temporary name and renamed when complete.
  */
-export async function buildReportFile(databaseUrl: string, request: BuildReportRequest, options: BuildReportOptions = {}): Promise<BuiltFile> {
+export async function buildReportFile(databaseUrl: string, request: BuildReportRequest, options: BuildReportOptions = {}): Promise<FingerprintedFile> {
   const { client, period, outputPath } = request;
   const isAfterHours = createAfterHoursClassifier(client.afterHours, period.startInstant, period.endInstant);
   const csv = createReportCsv();
@@ -52,8 +61,14 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
 
   try {
     await connection.connect();
+    const query = { clientId: client.id, startInstant: period.startInstant, endInstant: period.endInstant };
+    let fingerprint: SourceFingerprint | undefined;
+    if (options.fingerprint) {
+      await connection.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      fingerprint = await readPeriodFingerprint(connection, query);
+    }
     await file.write(csv.header);
-    for await (const rows of streamPeriodEvents(connection, { clientId: client.id, startInstant: period.startInstant, endInstant: period.endInstant })) {
+    for await (const rows of streamPeriodEvents(connection, query)) {
       options.signal?.throwIfAborted();
       const records: ReportRecord[] = rows.map((row) => toReportRecord(row, isAfterHours(row[SOURCE_INDEX.event_time] ?? '')));
       const text = csv.stringify(records);
@@ -66,9 +81,17 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
       }
     }
     options.onProgress?.(rowCount);
+    if (fingerprint) await connection.query('COMMIT');
     const written = await file.close();
     await rename(partPath, outputPath);
-    return { path: outputPath, fileName: basename(outputPath), rowCount, bytes: written.bytes, sha256: written.sha256 };
+    return {
+      path: outputPath,
+      fileName: basename(outputPath),
+      rowCount,
+      bytes: written.bytes,
+      sha256: written.sha256,
+      ...(fingerprint ? { fingerprint } : {}),
+    };
   } catch (error) {
     await file.abort();
     await rm(partPath, { force: true });

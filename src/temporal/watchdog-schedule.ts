@@ -1,6 +1,7 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { formatDuration } from '../config/env.js';
 import { TASK_QUEUE } from '../domain/workflow-ids.js';
+import { syncOwnSchedule } from './own-schedules.js';
 import type { SyncResult } from './schedules.js';
 
 /** Outside the clients' prefix (twoway-report-schedule/), so a clients' sync never deletes it. */
@@ -27,28 +28,5 @@ export function watchdogScheduleOptions(intervalMs: number, taskQueue = TASK_QUE
 
 /** Creates the watchdog's schedule, or brings it in line with the interval; a paused one stays paused. */
 export async function syncWatchdogSchedule(client: Client, intervalMs: number, taskQueue = TASK_QUEUE): Promise<SyncResult> {
-  const options = watchdogScheduleOptions(intervalMs, taskQueue);
-  const note = noteFor(intervalMs, taskQueue);
-  const handle = client.schedule.getHandle(WATCHDOG_SCHEDULE_ID);
-  try {
-    const current = await handle.describe();
-    if (current.state.note === note) return { clientId: WATCHDOG_LABEL, action: 'unchanged', detail: note };
-    await handle.update((previous) => ({
-      ...previous,
-      spec: options.spec,
-      action: options.action,
-      policies: options.policies,
-      state: { ...previous.state, note },
-    }));
-    return { clientId: WATCHDOG_LABEL, action: 'updated', detail: note };
-  } catch (error) {
-    if (!(error instanceof ScheduleNotFoundError)) throw error;
-  }
-  try {
-    await client.schedule.create(options);
-  } catch (error) {
-    // Created by a concurrent sync a moment ago.
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-  }
-  return { clientId: WATCHDOG_LABEL, action: 'created', detail: note };
+  return syncOwnSchedule(client, WATCHDOG_LABEL, { ...watchdogScheduleOptions(intervalMs, taskQueue), state: { note: noteFor(intervalMs, taskQueue) } });
 }

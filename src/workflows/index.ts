@@ -3,3 +3,4 @@ export { reportPeriodWorkflow } from './report-period-workflow.js';
 export { scheduledReportWorkflow } from './scheduled-report-workflow.js';
 export { backfillReportsWorkflow, backfillProgressQuery } from './backfill-reports-workflow.js';
 export { watchPeriodsWorkflow } from './watch-periods-workflow.js';
+export { checkDriftWorkflow } from './check-drift-workflow.js';

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { DeliverOutcome, HostActivities, PeriodInput, SharedActivities } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import type { RunReason } from '../domain/late-data.js';
 import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { describeFailure, describeFailureType, failWithRootReason, isHostLost } from './failures.js';
 import { CLIENT_ATTRIBUTE, FREQUENCY_ATTRIBUTE, PERIOD_ATTRIBUTE, periodSearchAttributes } from './search-attributes.js';
@@ -23,6 +24,8 @@ export interface ReportPeriodInput {
   readonly periodStart: LocalDate;
   /** Deliver a changed file of a delivered period as a new revision. */
   readonly force?: boolean;
+  /** Why the run was started, when not by a schedule or an operator (the drift check's `restated-for-drift`); kept in the ledger. */
+  readonly reason?: RunReason;
 }
 
 /**
@@ -150,7 +153,8 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
   const ledger = lean ? sharedLocal : shared;
   let start: Awaited<ReturnType<typeof shared.startRun>>;
   try {
-    start = await ledger.startRun({ ...period, force: input.force ?? false });
+    // The reason travels only when given: the activity's input, and so history, stays as it was for every other run.
+    start = await ledger.startRun({ ...period, force: input.force ?? false, ...(input.reason ? { reason: input.reason } : {}) });
   } catch (error) {
     // Refused before the run was recorded (unknown client, bad settings, a period not ended).
     throw failWithRootReason(error);

@@ -194,10 +194,13 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     assert.match(sync.stdout, /^created {3}acme: Two-Way Activity Report v\d+: daily at 03:00 America\/Chicago/m);
     assert.match(sync.stdout, /^skipped {3}sandy: sandbox client$/m);
     assert.match(sync.stdout, /^created {3}\(watchdog\): Two-Way Activity Report watchdog: every 5m on twoway-report;/m);
-    // The interval follows TWOWAY_WATCH_INTERVAL; the schedule is updated in place.
-    const faster = await runCliProcess(['schedules', 'sync'], { ...env, TWOWAY_WATCH_INTERVAL: '2m' });
+    assert.match(sync.stdout, /^created {3}\(drift check\): Two-Way Activity Report drift check: every 1d on twoway-report;/m);
+    // The intervals follow TWOWAY_WATCH_INTERVAL and TWOWAY_DRIFT_INTERVAL; the schedules are updated in place.
+    const faster = await runCliProcess(['schedules', 'sync'], { ...env, TWOWAY_WATCH_INTERVAL: '2m', TWOWAY_DRIFT_INTERVAL: '12h' });
     assert.equal(faster.status, 0, faster.stderr);
     assert.match(faster.stdout, /^updated {3}\(watchdog\): Two-Way Activity Report watchdog: every 2m /m);
+    assert.match(faster.stdout, /^updated {3}\(drift check\): Two-Way Activity Report drift check: every 12h /m);
+    assert.equal((await client.schedule.getHandle('twoway-drift').describe()).action.workflowType, 'checkDriftWorkflow');
     assert.match(faster.stdout, /^unchanged acme: /m);
     const list = await cli('schedules', 'list');
     assert.equal(list.status, 0, list.stderr);

@@ -38,7 +38,7 @@ describe('clients command (real PostgreSQL)', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.equal(
       result.stdout,
-      'acme  daily America/Chicago  production, enabled, no after-hours, due default  sftp://acme@sftp.example.com:22/in (password from env WRONG_PASSWORD)\n' +
+      'acme  daily America/Chicago  production, enabled, no after-hours, due default, late data report (lookback 7 days)  sftp://acme@sftp.example.com:22/in (password from env WRONG_PASSWORD)\n' +
         'broken  INVALID: client "broken": timezone is "Nowhere/City"; allowed: an IANA time zone such as "America/Chicago" or "UTC"\n',
     );
   });
@@ -210,7 +210,7 @@ describe('clients command (real PostgreSQL)', () => {
   it('sets a due time and the date a client became active, validated like every setting', async () => {
     const saved = await cli('clients', 'set', '--client', 'acme', '--set', 'due=+1 07:30', '--set', 'active_since=2026-11-01');
     assert.equal(saved.status, 0, saved.stderr);
-    assert.match(saved.stdout, /^saved due, active_since: acme .*due \+1 07:30, active since 2026-11-01 /);
+    assert.match(saved.stdout, /^saved due, active_since: acme .*due \+1 07:30, active since 2026-11-01, /);
     assert.deepEqual(await db.knex('client_watch').select('due', 'active_since').where({ client_id: 'acme' }).first(), {
       due: '+1 07:30',
       active_since: '2026-11-01',
@@ -228,6 +228,37 @@ describe('clients command (real PostgreSQL)', () => {
       due: null,
       active_since: '2026-11-01',
     });
+  });
+
+  it('sets what late data does, as a policy name or field by field, validated like every setting', async () => {
+    const restate = await cli('clients', 'set', '--client', 'acme', '--set', 'late_data=restate');
+    assert.equal(restate.status, 0, restate.stderr);
+    assert.match(restate.stdout, /^saved late_data: acme .*late data restate \(lookback 5 weeks\)/);
+    const detailed = await cli(
+      'clients',
+      'set',
+      '--client',
+      'acme',
+      '--set',
+      'late_data.policy=report',
+      '--set',
+      'late_data.corrections=true',
+      '--set',
+      'late_data.lookback=3 weeks',
+    );
+    assert.equal(detailed.status, 0, detailed.stderr);
+    assert.match(detailed.stdout, /late data report \(corrections, lookback 3 weeks\)/);
+    assert.deepEqual((await db.knex('client_watch').select('late_data').where({ client_id: 'acme' }).first()).late_data, {
+      policy: 'report',
+      corrections: true,
+      lookback: '3 weeks',
+    });
+    const refused = await cli('clients', 'set', '--client', 'acme', '--set', 'late_data.lookback=forever');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^twoway-report: client "acme": late_data\.lookback is "forever"; allowed: "N days"/);
+    const back = await cli('clients', 'set', '--client', 'acme', '--unset', 'late_data');
+    assert.equal(back.status, 0, back.stderr);
+    assert.match(back.stdout, /late data report \(lookback 5 weeks\)/);
   });
 
   it('adds a validated client, and refuses an existing id or an invalid row', async () => {
@@ -251,7 +282,7 @@ describe('clients command (real PostgreSQL)', () => {
     assert.match(
       added.stdout,
       new RegExp(
-        `^added newco {2}weekly Europe/Berlin {2}production, disabled, no after-hours, due default, active since ${today} {2}no delivery\nrun \`twoway-report schedules sync\``,
+        `^added newco {2}weekly Europe/Berlin {2}production, disabled, no after-hours, due default, active since ${today}, late data report \\(lookback 5 weeks\\) {2}no delivery\nrun \`twoway-report schedules sync\``,
       ),
     );
     const row = await db.knex('clients').where({ id: 'newco' }).first();

@@ -19,6 +19,8 @@ import { PGP_CLIENT } from '../../src/devstack/demo-pgp.js';
 import { DEMO_SECRET_VARIABLES } from '../../src/devstack/demo-state.js';
 import { decryptMessage, verifyDetachedSignature } from '../../src/devstack/pgp-keys.js';
 import { periodContaining } from '../../src/domain/periods.js';
+import { addDays } from '../../src/domain/local-date.js';
+import { localDateOf } from '../../src/domain/time-zone.js';
 import { runCliProcess, type CliResult } from '../support/cli.js';
 import { startTestDemo, type RunningDemo } from '../support/demo.js';
 import { waitUntil } from '../support/wait.js';
@@ -184,6 +186,34 @@ describe('the README runbook, run as written against the demo (real PostgreSQL, 
     await run(`${NPX}temporal schedule trigger --schedule-id twoway-watchdog`);
     for (const period of failed)
       await demo.stdoutMatches(new RegExp(`^webhook {2}period\\.recovered {2}hooli daily ${period} {2}delivered after being failed$`, 'm'));
+
+    // Late data: a late event in a day acme has received, found by the drift check once, then restated as _r2.
+    const day = addDays(localDateOf('America/Chicago', Date.now()), -1);
+    assert.match((await run(`${NPX}seed --late --client acme --period <day>`, { '<day>': day })).stdout, /^added 1 late event to acme's daily period/m);
+    const found = await run(`${NPX}drift --client acme`);
+    const counts = new RegExp(`^acme {2}daily ${day} {2}r1 {2}drifted {2}(\\d+) → (\\d+) rows {2}recorded; period\\.drifted queued$`, 'm').exec(found.stdout);
+    assert.ok(counts, found.stdout);
+    assert.equal(Number(counts[2]), Number(counts[1]) + 1);
+    assert.match((await run(`${NPX}drift --client acme`)).stdout, new RegExp(`^acme {2}daily ${day} {2}r1 {2}drifted .* recorded by an earlier check$`, 'm'));
+    await run(`${NPX}clients set --client acme --set late_data=restate`);
+    const restated = await run(`TEMPORAL_ADDRESS=127.0.0.1:7233 ${NPX}drift --client acme`);
+    assert.match(
+      restated.stdout,
+      new RegExp(`^acme {2}daily ${day} {2}restated {2}delivered twoway_activity_acme_daily_\\d{8}_r2\\.csv \\(revision 2\\)`, 'm'),
+    );
+    assert.deepEqual(
+      (await knex('report_files').where({ client_id: 'acme', period_start: day, status: 'delivered' }).orderBy('revision').select('revision')).map(
+        (row: { revision: number }) => row.revision,
+      ),
+      [1, 2],
+    );
+    assert.match(
+      (await run(`${NPX}status --client acme`)).stdout,
+      new RegExp(`acme daily ${day} r2 {2}delivered \\(forced\\) .*restated for drift, ${counts[1]} → ${counts[2]} rows`),
+    );
+    await run(`${NPX}temporal schedule trigger --schedule-id twoway-watchdog`);
+    await demo.stdoutMatches(new RegExp(`^webhook {2}period\\.drifted {2}acme daily ${day} {2}\\S+ \\(revision 1\\) would differ today`, 'm'));
+    await demo.stdoutMatches(new RegExp(`^webhook {2}period\\.restated {2}acme daily ${day} {2}\\S+_r2\\.csv \\(revision 2, replaces 1`, 'm'));
 
     // Backfill, a frequency and time zone change with its sync, and a credential rotation.
     assert.match((await run(`${NPX}backfill --client acme --from 2026-10-01 --to 2026-10-31 [--concurrency 4]`)).stdout, /31 periods|31\/31|of 31/);

@@ -31,6 +31,25 @@ const FAILED: NotificationInput = {
   data: { errorType: 'AuthenticationFailedError', errorMessage: 'client "acme": SFTP server sftp.example.com:22 refused password login for user "acme"' },
 };
 
+const DRIFTED: NotificationInput = {
+  type: 'period.drifted',
+  change: 'r1',
+  occurredAt: '2026-11-12T00:00:04.000Z',
+  clientId: 'acme',
+  frequency: 'daily',
+  periodStart: '2026-11-10',
+  data: { revision: 1, fileName: 'acme.csv', deliveredSha256: 'a'.repeat(64), rebuiltSha256: 'b'.repeat(64), deliveredRowCount: 120, rebuiltRowCount: 161 },
+};
+const RESTATED: NotificationInput = {
+  type: 'period.restated',
+  change: 'r2',
+  occurredAt: '2026-11-12T00:01:00.000Z',
+  clientId: 'acme',
+  frequency: 'daily',
+  periodStart: '2026-11-10',
+  data: { revision: 2, fileName: 'acme_r2.csv', replacesRevision: 1, rowCount: 161, sha256: 'b'.repeat(64), rowsAdded: 41, rowsRemoved: 0 },
+};
+
 describe('webhook signatures (Stripe\'s scheme: t=<seconds>,v1=<HMAC-SHA256 of "<t>.<body>">)', () => {
   it('signs a known body at a fixed time with a fixed secret to the known HMAC', () => {
     assert.equal(signWebhookBody(KNOWN_BODY, KNOWN_SECRET, KNOWN_TIMESTAMP_SECONDS), `t=${KNOWN_TIMESTAMP_SECONDS},v1=${KNOWN_HMAC}`);
@@ -166,6 +185,9 @@ describe('notification events', () => {
       [{ ...FAILED, type: 'period.late', data: { dueAt: 'tomorrow' } }, /data\.dueAt is "tomorrow"/],
       [{ ...FAILED, type: 'period.recovered', data: { previousState: 'sad' } }, /data\.previousState is "sad"; allowed: late, missing, failed/],
       [{ ...FAILED, type: 'period.delivered', data: { fileName: 'f.csv', revision: 0, rowCount: 1, sha256: 'a'.repeat(64) } }, /data\.revision is 0/],
+      [{ ...DRIFTED, data: { ...DRIFTED.data, rebuiltSha256: 'nope' } }, /data\.rebuiltSha256 is "nope"; allowed: 64 lower-case hex digits/],
+      [{ ...RESTATED, data: { ...RESTATED.data, replacesRevision: 0 } }, /data\.replacesRevision is 0; allowed: a whole number from 1/],
+      [{ ...RESTATED, data: { ...RESTATED.data, rowsAdded: -1 } }, /data\.rowsAdded is -1; allowed: a whole number from 0/],
     ];
     for (const [input, message] of cases) {
       assert.throws(
@@ -186,5 +208,18 @@ describe('notification events', () => {
       JSON.parse(webhookBody(recovered, 'slack')).text as string,
       /^Recovered: client acme, daily period 2026-11-10: delivered after being missing$/,
     );
+    assert.equal(
+      JSON.parse(webhookBody(createNotificationEvent(DRIFTED), 'slack')).text,
+      'Drifted: client acme, daily period 2026-11-10: acme.csv (revision 1) would differ if built today (120 → 161 rows)',
+    );
+    assert.equal(
+      JSON.parse(webhookBody(createNotificationEvent({ ...RESTATED, data: { ...RESTATED.data, rowsAdded: null, rowsRemoved: null } }), 'slack')).text,
+      'Restated: client acme, daily period 2026-11-10: acme_r2.csv (revision 2, replaces revision 1, rows changed: not known)',
+    );
+  });
+
+  it('keep exactly the fields of the late-data events', () => {
+    assert.deepEqual(createNotificationEvent({ ...DRIFTED, data: { ...DRIFTED.data, extra: 'dropped' } } as NotificationInput).data, DRIFTED.data);
+    assert.deepEqual(createNotificationEvent(RESTATED).data, RESTATED.data);
   });
 });

@@ -19,6 +19,7 @@ import type { backfillReportsWorkflow } from '../../src/workflows/backfill-repor
 import type { ReportPeriodInput, reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
 import type { scheduledReportWorkflow } from '../../src/workflows/scheduled-report-workflow.js';
 import type { watchPeriodsWorkflow } from '../../src/workflows/watch-periods-workflow.js';
+import type { checkDriftWorkflow } from '../../src/workflows/check-drift-workflow.js';
 import { startWebhookReceiver } from '../../src/notifications/receiver.js';
 import { randomBytes } from 'node:crypto';
 import { periodSearchAttributes } from '../../src/workflows/search-attributes.js';
@@ -170,6 +171,39 @@ async function captureWatchdogPass(pipeline: Pipeline, captured: string): Promis
   return [await save(pipeline, handle, 'watchPeriodsWorkflow', 'failed-and-missing-notified', captured)];
 }
 
+/**
+ * A drift pass over two clients with a late event each: one that reports (drift recorded and
+ * queued) and one that restates (a forced child run with the reason restated-for-drift, which
+ * delivers revision 2; its history is captured too).
+ */
+async function captureDriftPass(pipeline: Pipeline, captured: string): Promise<string[]> {
+  const { knex } = pipeline.db;
+  const day = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
+  for (const [clientId, lateData] of [
+    ['reporty', 'report'],
+    ['drifty', { policy: 'restate', corrections: true }],
+  ] as const) {
+    await knex('clients').insert({ id: clientId, name: clientId, timezone: 'UTC', delivery: JSON.stringify(await pipeline.deliveryTo(clientId)) });
+    await knex('client_watch').insert({ client_id: clientId, active_since: day, late_data: JSON.stringify(lateData) });
+    await knex('twoway_events').insert({ client_id: clientId, event_name: 'twoway.agent_ping', event_time: `${day}T10:00:00Z`, ccid: 'cc-1' });
+    await (await pipeline.startPeriod({ clientId, frequency: 'daily', periodStart: day })).result();
+    await knex('twoway_events').insert({ client_id: clientId, event_name: 'twoway.agent_invite', event_time: `${day}T11:00:00Z`, ccid: 'cc-2' });
+  }
+  const handle = await pipeline.temporal.client.workflow.start<typeof checkDriftWorkflow>('checkDriftWorkflow', {
+    taskQueue: pipeline.taskQueue,
+    workflowId: 'twoway-drift#capture',
+    args: [{}],
+  });
+  const pass = await handle.result();
+  const paths = [await save(pipeline, handle, 'checkDriftWorkflow', 'reported-and-restated', captured)];
+  for (const restated of pass.restated) {
+    const child = pipeline.temporal.client.workflow.getHandle(restated.workflowId);
+    await child.result();
+    paths.push(await save(pipeline, child, 'reportPeriodWorkflow', 'restated-for-drift', captured));
+  }
+  return paths;
+}
+
 async function main(): Promise<void> {
   const captured = new Date().toISOString().slice(0, 10);
   await mkdir(HISTORIES_DIR, { recursive: true });
@@ -183,6 +217,7 @@ async function main(): Promise<void> {
       ...(await capturePeriodRuns(pipeline, captured)),
       ...(await captureParentRuns(pipeline, captured)),
       ...(await captureWatchdogPass(pipeline, captured)),
+      ...(await captureDriftPass(pipeline, captured)),
     ];
     for (const path of paths) process.stdout.write(`captured ${path}\n`);
   } finally {

@@ -9,6 +9,7 @@ import { parseOptions, requireOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
 import { applyEdits, CLIENT_COLUMNS, EDITABLE_COLUMNS, WATCH_COLUMNS, parseSetEdit, parseUnsetEdit, type Edit } from '../setting-edits.js';
 import { formatDueTime } from '../../domain/deadlines.js';
+import { describeLateData } from '../../domain/late-data.js';
 import { localDateOf } from '../../domain/time-zone.js';
 
 /** Columns whose change moves the client's schedule (delivery only when it appears or goes). */
@@ -36,6 +37,7 @@ function clientSummary(client: ClientConfig): string {
     client.afterHours ? 'after-hours set' : 'no after-hours',
     `due ${client.due ? formatDueTime(client.due) : 'default'}`,
     ...(client.activeSince ? [`active since ${client.activeSince}`] : []),
+    describeLateData(client.lateData, client.frequency),
   ].join(', ');
   return `${client.id}  ${client.frequency} ${client.timeZone}  ${flags}  ${where}`;
 }
@@ -54,9 +56,11 @@ async function listCommand(knex: Knex, context: CliContext): Promise<void> {
 
 type Row = Record<string, unknown>;
 
+const JSON_COLUMNS = new Set(['after_hours', 'delivery', 'late_data']);
+
 /** Columns as knex writes them: JSON columns as JSON text. */
 function columnValue(column: string, value: unknown): unknown {
-  return column === 'after_hours' || column === 'delivery' ? (value === null || value === undefined ? null : JSON.stringify(value)) : value;
+  return JSON_COLUMNS.has(column) ? (value === null || value === undefined ? null : JSON.stringify(value)) : value;
 }
 
 /**
@@ -76,7 +80,7 @@ async function findRow(knex: Knex, clientId: string): Promise<Row> {
   const row = (await knex('clients').where({ id: clientId }).first()) as Row | undefined;
   if (!row) throw new ClientNotFoundError(clientId);
   const watch = (await knex('client_watch').select(WATCH_COLUMNS).where({ client_id: clientId }).first()) as Row | undefined;
-  return { ...row, due: watch?.due ?? null, active_since: watch?.active_since ?? null };
+  return { ...row, due: watch?.due ?? null, active_since: watch?.active_since ?? null, late_data: watch?.late_data ?? null };
 }
 
 /** Writes the changed columns, each to its table, in one transaction. */
@@ -91,7 +95,7 @@ async function saveColumns(knex: Knex, clientId: string, row: Row, columns: read
     if (watchColumns.length === 0) return;
     // active_since cannot be emptied: a watched client always has a first date (today's, UTC, when none is given).
     const values = Object.fromEntries(
-      watchColumns.map((column) => [column, row[column] ?? null]).filter(([column, value]) => column !== 'active_since' || value !== null),
+      watchColumns.map((column) => [column, columnValue(column, row[column] ?? null)]).filter(([column, value]) => column !== 'active_since' || value !== null),
     );
     const insert = trx('client_watch')
       .insert({ client_id: clientId, active_since: trx.raw('CURRENT_DATE'), ...values })
@@ -144,6 +148,7 @@ async function addCommand(knex: Knex, context: CliContext, clientId: string, nam
     file_name_template: null,
     due: null,
     active_since: null,
+    late_data: null,
   };
   const edited = applyEdits(defaults, edits);
   // A new client is watched from the day it is added (in its zone) unless told otherwise.

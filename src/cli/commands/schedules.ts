@@ -1,7 +1,8 @@
-import { parseWatchSettings } from '../../config/env.js';
+import { parseDriftInterval, parseWatchSettings } from '../../config/env.js';
 import { ScheduleSyncFailedError, UsageError } from '../../domain/errors.js';
 import { connectTemporal } from '../../temporal/client.js';
 import { listSchedules, syncSchedules } from '../../temporal/schedules.js';
+import { DRIFT_LABEL, syncDriftSchedule } from '../../temporal/drift-schedule.js';
 import { WATCHDOG_LABEL, syncWatchdogSchedule } from '../../temporal/watchdog-schedule.js';
 import { parseOptions } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
@@ -18,13 +19,13 @@ export async function schedulesCommand(args: readonly string[], context: CliCont
     if (action === 'sync') {
       const watch = parseWatchSettings(context.env);
       const results = await withDatabase(context, ({ knex }) => syncSchedules(knex, temporal.client, watch.scheduleTime));
-      results.push(
-        await syncWatchdogSchedule(temporal.client, watch.intervalMs).catch((error: unknown) => ({
-          clientId: WATCHDOG_LABEL,
-          action: 'failed' as const,
-          detail: `creating or updating the watchdog's schedule failed: ${error instanceof Error ? error.message : String(error)}`,
-        })),
-      );
+      const failedOwn = (label: string, what: string) => (error: unknown) => ({
+        clientId: label,
+        action: 'failed' as const,
+        detail: `creating or updating ${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      results.push(await syncWatchdogSchedule(temporal.client, watch.intervalMs).catch(failedOwn(WATCHDOG_LABEL, "the watchdog's schedule")));
+      results.push(await syncDriftSchedule(temporal.client, parseDriftInterval(context.env)).catch(failedOwn(DRIFT_LABEL, "the drift check's schedule")));
       for (const result of results) print(context, `${result.action.padEnd(9)} ${result.clientId}: ${result.detail}`);
       const failed = results.filter((result) => result.action === 'failed').map((result) => result.clientId);
       if (failed.length > 0) throw new ScheduleSyncFailedError(failed);

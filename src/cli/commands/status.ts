@@ -1,6 +1,8 @@
 import { ClientNotFoundError } from '../../domain/errors.js';
+import { revisionReason } from '../../domain/late-data.js';
 import { listRuns, type LedgerRow } from '../../db/ledger.js';
 import { revisionKeyText, revisionPartNames } from '../../db/report-files.js';
+import { periodRevisionFacts } from '../../db/late-data.js';
 import { parseOptions, parseWholeNumberOption } from '../args.js';
 import { print, withDatabase, type CliContext } from '../context.js';
 
@@ -17,13 +19,36 @@ function otherFiles(row: LedgerRow, parts: readonly string[] | undefined): strin
   return ` + ${others[0]} … ${others.at(-1)} (${others.length} files)`;
 }
 
-function line(row: LedgerRow, parts: readonly string[] | undefined): string {
+type RevisionFacts = Awaited<ReturnType<typeof periodRevisionFacts>>;
+
+/**
+ * Why a delivered revision exists and how it differs from the one before: rows added and
+ * removed where the previous revision's rows were kept, else the row counts of both; and when
+ * it was found to have drifted since.
+ */
+function revisionNote(row: LedgerRow, facts: RevisionFacts): string {
+  if (row.status !== 'delivered' || row.revision === null) return '';
+  const period = facts.get(`${row.client_id}/${row.frequency}/${row.period_start}`);
+  const parts: string[] = [revisionReason(row.revision, row.reason)];
+  if (row.revision > 1) {
+    if (row.rows_added !== null && row.rows_removed !== null) parts.push(`+${row.rows_added} −${row.rows_removed} rows`);
+    else {
+      const before = [...(period?.rowCounts.entries() ?? [])].filter(([revision]) => revision < (row.revision ?? 0)).sort(([a], [b]) => b - a)[0];
+      if (before && row.row_count !== null) parts.push(`${before[1]} → ${row.row_count} rows`);
+    }
+  }
+  const driftedAt = period?.driftedAt.get(row.revision);
+  if (driftedAt) parts.push(`drifted (found ${driftedAt.toISOString()})`);
+  return `  ${parts.join(', ')}`;
+}
+
+function line(row: LedgerRow, parts: readonly string[] | undefined, facts: RevisionFacts): string {
   const revision = row.revision === null ? '' : ` r${row.revision}`;
   const counts = row.row_count === null ? '' : ` ${row.row_count} rows ${row.bytes} bytes sha256 ${row.sha256?.slice(0, SHORT_SHA_LENGTH)}`;
   const where = (row.remote_path ? ` ${row.remote_path}` : row.file_name ? ` ${row.file_name}` : '') + otherFiles(row, parts);
   const error = row.last_error ? ` — ${row.last_error}` : '';
   const when = row.finished_at ?? row.started_at;
-  return `${when.toISOString()}  ${row.client_id} ${row.frequency} ${row.period_start}${revision}  ${row.status}${row.forced ? ' (forced)' : ''}  attempts ${row.attempts}${counts}${where}${error}`;
+  return `${when.toISOString()}  ${row.client_id} ${row.frequency} ${row.period_start}${revision}  ${row.status}${row.forced ? ' (forced)' : ''}  attempts ${row.attempts}${counts}${where}${revisionNote(row, facts)}${error}`;
 }
 
 /** The ledger: the newest period runs, newest first. */
@@ -37,6 +62,11 @@ export async function statusCommand(args: readonly string[], context: CliContext
     if (rows.length === 0) print(context, options.client ? `no runs of client "${options.client}" yet` : 'no runs yet');
     const keyOf = (row: LedgerRow) => ({ clientId: row.client_id, frequency: row.frequency, periodStart: row.period_start, revision: row.revision ?? 0 });
     const parts = await revisionPartNames(knex, rows.filter((row) => row.revision !== null).map(keyOf));
-    for (const row of rows) print(context, line(row, row.revision === null ? undefined : parts.get(revisionKeyText(keyOf(row)))));
+    const delivered = rows.filter((row) => row.status === 'delivered');
+    const facts = await periodRevisionFacts(
+      knex,
+      delivered.map((row) => ({ clientId: row.client_id, frequency: row.frequency, periodStart: row.period_start })),
+    );
+    for (const row of rows) print(context, line(row, row.revision === null ? undefined : parts.get(revisionKeyText(keyOf(row))), facts));
   });
 }

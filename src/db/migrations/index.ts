@@ -4,6 +4,7 @@ import * as reportRuns from './002-report-runs.js';
 import * as reportFiles from './003-report-files.js';
 import * as periodWatch from './004-period-watch.js';
 import * as reportFileParts from './005-report-file-parts.js';
+import * as lateData from './006-late-data.js';
 import * as reportRunsStarted from './007-report-runs-started-index.js';
 
 interface Migration {
@@ -19,7 +20,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['003-report-files', reportFiles],
   ['004-period-watch', periodWatch],
   ['005-report-file-parts', reportFileParts],
-  // 006 is taken by work merged separately (late data).
+  ['006-late-data', lateData],
   ['007-report-runs-started-index', reportRunsStarted],
 ];
 

@@ -86,8 +86,8 @@ describe('status: the ledger, with the files of a revision of several (real Post
     assert.equal(status, 0);
     const lines = out.trim().split('\n');
     const of = (period: string) => lines.find((line) => line.includes(` ${period} r1 `)) ?? '';
-    assert.match(of('2026-11-24'), / \/in\/a\.csv\.manifest\.json \+ a_part001\.csv, a_part002\.csv$/);
-    assert.match(of('2026-11-23'), / \/in\/b\.csv\.manifest\.json \+ b_part001\.csv … b_part005\.csv \(5 files\)$/);
-    assert.match(of('2026-11-22'), / \/in\/c\.csv$/);
+    assert.match(of('2026-11-24'), / \/in\/a\.csv\.manifest\.json \+ a_part001\.csv, a_part002\.csv  first delivery$/);
+    assert.match(of('2026-11-23'), / \/in\/b\.csv\.manifest\.json \+ b_part001\.csv … b_part005\.csv \(5 files\)  first delivery$/);
+    assert.match(of('2026-11-22'), / \/in\/c\.csv  first delivery$/);
   });
 });
