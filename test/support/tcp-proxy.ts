@@ -191,15 +191,20 @@ class Direction {
     if (this.queuedBytes < THROTTLE_HIGH_WATER_BYTES / 2 && this.lineBytes < DELAY_LINE_HIGH_WATER_BYTES / 2) this.source.resume();
   }
 
-  /** Forwards what the bucket's tokens allow; what is left waits for the next tick. */
-  private pump(): void {
+  /**
+   * Forwards what the bucket's tokens allow; what is left waits for the next tick. A quiet link
+   * holds at most two ticks' worth, so a small message passes at once and the rate holds over
+   * any second; while data waits the tokens all count, so a tick that fires late (a busy
+   * machine) does not slow the link below its rate.
+   */
+  private pump(waited = false): void {
     this.timer = null;
     if (this.closed) return;
     const now = performance.now();
     const rate = this.rate();
-    // The bucket fills at the rate and holds at most two ticks' worth: the rate holds over any second, and a quiet link passes a small message at once.
-    this.tokens =
-      rate === null ? Number.POSITIVE_INFINITY : Math.min(this.tokens + (rate * (now - this.filledAtMs)) / 1000, (rate * THROTTLE_TICK_MS * 2) / 1000);
+    const burst = rate === null ? Number.POSITIVE_INFINITY : (rate * THROTTLE_TICK_MS * 2) / 1000;
+    const filled = rate === null ? Number.POSITIVE_INFINITY : this.tokens + (rate * (now - this.filledAtMs)) / 1000;
+    this.tokens = waited ? filled : Math.min(filled, burst);
     this.filledAtMs = now;
     while (this.queue.length > 0 && this.tokens >= 1 && !this.closed) {
       const head = this.queue[0] as Buffer;
@@ -211,8 +216,11 @@ class Direction {
       this.toLine(take === head.length ? head : head.subarray(0, take));
     }
     this.resumeIfRoom();
-    if (this.queue.length > 0) this.timer = setTimeout(() => this.pump(), THROTTLE_TICK_MS);
-    else if (this.ended) this.queueEnd();
+    if (this.queue.length > 0) this.timer = setTimeout(() => this.pump(true), THROTTLE_TICK_MS);
+    else {
+      this.tokens = Math.min(this.tokens, burst);
+      if (this.ended) this.queueEnd();
+    }
   }
 }
 
