@@ -5,8 +5,9 @@
  * socket is destroyed.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import SftpClient from 'ssh2-sftp-client';
-import type { SFTPWrapper, Stats } from 'ssh2';
+import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import type { Logger } from '../observability/logger.js';
 import { abortReason, bounded, type Kick, type LostSignal } from './bounded-wait.js';
 import { pinHostKey } from './host-key.js';
@@ -39,6 +40,7 @@ export class SftpSession {
   private lost: ConnectionLostError | null = null;
   private readonly lostListeners = new Set<(error: ConnectionLostError) => void>();
   private closed = false;
+  private quickestMs = Number.POSITIVE_INFINITY;
 
   private constructor(
     private readonly target: DeliveryTarget,
@@ -100,17 +102,46 @@ export class SftpSession {
    * the connection: an answer that arrives later must not be mistaken for another one.
    */
   async run<T>(operation: string, path: string, work: (sftp: SFTPWrapper, kick: Kick) => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
-      return await bounded((kick) => work(this.sftp, kick), {
+      const result = await bounded((kick) => work(this.sftp, kick), {
         operation,
         timeoutMs: this.options.operationTimeoutMs,
         signal: this.options.signal,
         onGiveUp: () => this.socket.destroy(),
         lost: this.lostSignal(),
       });
+      this.quickestMs = Math.min(this.quickestMs, performance.now() - started);
+      return result;
     } catch (error) {
       if (this.options.signal?.aborted) throw abortReason(this.options.signal);
       throw operationError(this.target, operation, path, error);
+    }
+  }
+
+  /** The quickest operation so far, in ms (Infinity before the first): every one takes at least a round trip, a stat about one. */
+  get roundTripMs(): number {
+    return this.quickestMs;
+  }
+
+  /**
+   * Another SFTP channel on this connection, for a parallel stream (each channel has a window of
+   * its own); null when the server refuses it (sshd's MaxSessions, say) or does not open it within
+   * the operation timeout. The caller ends it; closing the session ends it too.
+   */
+  async openChannel(): Promise<SFTPWrapper | null> {
+    // ssh2-sftp-client's ssh2 Client, missing from its typings (ssh2-sftp-client 12.1.1).
+    const ssh = (this.client as unknown as { client: Client }).client;
+    try {
+      return await bounded(() => new Promise<SFTPWrapper>((resolve, reject) => ssh.sftp((error, sftp) => (error ? reject(error) : resolve(sftp)))), {
+        operation: 'open channel',
+        timeoutMs: this.options.operationTimeoutMs,
+        signal: this.options.signal,
+        onGiveUp: () => undefined,
+        lost: this.lostSignal(),
+      });
+    } catch {
+      return null;
     }
   }
 
