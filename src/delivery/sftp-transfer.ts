@@ -7,7 +7,9 @@
  * so out of order, which servers that ignore or mishandle offsets silently turn into a
  * corrupt file), a server that processes requests in arrival order cannot misplace a chunk.
  * ssh2-sftp-client's `put` (ssh2's write stream) waits a round trip per write and is one to
- * two orders of magnitude slower. The bytes are hashed as they are sent.
+ * two orders of magnitude slower. The bytes are hashed as they are sent. The one exception to
+ * file order is a large upload to a far OpenSSH server, over parallel streams (see `upload`):
+ * OpenSSH's sftp-server writes every piece at its offset.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
