@@ -32,6 +32,10 @@ ENV NODE_ENV=production \
     TWOWAY_WORK_DIR=/var/lib/twoway/work \
     TWOWAY_METRICS_ADDRESS=0.0.0.0:9464
 WORKDIR /app
+# GnuPG encrypts and signs the files of clients with delivery.pgp (gpg, and gpg-agent for the signing key).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gnupg \
+    && rm -rf /var/lib/apt/lists/*
 # The code stays owned by root (read-only for the process); only the work directory is the
 # worker's. It is created before VOLUME so a new volume inherits the ownership.
 RUN mkdir -p /var/lib/twoway/work && chown node:node /var/lib/twoway/work

@@ -12,6 +12,8 @@ export interface TimedRun {
 export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** Called with the child's pid once it is spawned (to watch it from /proc, say). */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /** Output kept in memory per stream; children here print a few lines, anything more is noise. */
@@ -27,6 +29,7 @@ export function runTimed(command: string, args: readonly string[], options: RunO
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (data: string) => (stdout = keepTail(stdout, data)));

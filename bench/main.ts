@@ -15,8 +15,10 @@ import { describeMachine } from './machine.js';
 import { seedMonth } from './month-seed.js';
 import { BenchFailure, type TargetResult } from './outcome.js';
 import { measureMonth, reportMemory, reportRender, type MonthMeasurements } from './render-bench.js';
+import { benchPgp } from './pgp-bench.js';
 import { benchSftp } from './sftp-bench.js';
 import { benchSftpWan } from './sftp-wan-bench.js';
+import { benchSharedTable } from './shared-table-bench.js';
 import { benchStatusPage } from './status-page-bench.js';
 import { benchTemporal } from './temporal-bench.js';
 
@@ -32,7 +34,7 @@ function monthsToSeed(options: BenchOptions): { label: string; events: number }[
 }
 
 function describeOptions(options: BenchOptions): string {
-  return `sections: ${[...options.sections].join(', ')}; ${options.runs} measured run(s) per figure after one warm-up; ${options.large ? '1M and 5M' : '1M'} month; SFTP file ${options.sftpMb} MiB, WAN file ${options.wanMb} MiB; ${options.clients} daily clients`;
+  return `sections: ${[...options.sections].join(', ')}; ${options.runs} measured run(s) per figure after one warm-up; ${options.large ? '1M and 5M' : '1M'} month; SFTP file ${options.sftpMb} MiB; WAN file ${options.wanMb} MiB; PGP file ${options.pgpMb} MiB; ${options.clients} daily clients with ${options.workerCounts.join(' and ')} worker process(es)`;
 }
 
 async function renderAndMemory(options: BenchOptions, database: BenchDatabase, workDir: string): Promise<TargetResult[]> {
@@ -90,9 +92,20 @@ async function run(options: BenchOptions): Promise<void> {
     if (options.sections.has('sftp')) results.push(await benchSftp({ workDir, fileMib: options.sftpMb, runs: options.runs }));
     if (options.sections.has('wan')) results.push(...(await benchSftpWan({ workDir, fileMib: options.wanMb, runs: options.runs })));
     if (database && options.sections.has('temporal')) {
-      results.push(await benchTemporal({ workDir, knex: database.knex, databaseUrl: database.url, clients: options.clients, runs: options.runs }));
+      results.push(
+        ...(await benchTemporal({
+          workDir,
+          knex: database.knex,
+          databaseUrl: database.url,
+          clients: options.clients,
+          runs: options.runs,
+          workerCounts: options.workerCounts,
+        })),
+      );
     }
     if (database && options.sections.has('ui')) results.push(await benchStatusPage({ knex: database.knex, runs: options.runs }));
+    if (options.sections.has('pgp')) results.push(...(await benchPgp({ workDir, fileMib: options.pgpMb, runs: options.runs })));
+    if (options.sections.has('shared')) results.push(...(await benchSharedTable({ workDir, runs: options.runs })));
     printSummary(results);
   } finally {
     await cleanUp();

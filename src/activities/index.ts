@@ -10,6 +10,7 @@ import { latestDelivered, recordAttempt, recordRunFailed, recordRunFinished, rec
 import { withPeriodLock } from '../db/period-lock.js';
 import { createPublicationLedger, deliveredPeriodStarts } from '../db/report-files.js';
 import { publishPeriodFile } from '../delivery/period-publisher.js';
+import { periodContaining } from '../domain/periods.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReportMetrics } from '../observability/metrics.js';
 import { buildPlannedFile, planPeriodFile } from '../report/period-file.js';
@@ -40,7 +41,14 @@ export type StartRunResult =
   // "already delivered" in the glossary of domain/types.ts): the first two are in the history of
   // runs in flight, the third is the ledger's documented status, so none is renamed.
   | { readonly action: 'skip'; readonly delivered: DeliveredRevision }
-  | { readonly action: 'build'; readonly fileName: string; readonly latest: DeliveredRevision | null; readonly policy: RunPolicy };
+  | {
+      readonly action: 'build';
+      readonly fileName: string;
+      readonly latest: DeliveredRevision | null;
+      readonly policy: RunPolicy;
+      /** The host that builds and delivers (as claimHost answers); absent in runs recorded before it was returned. */
+      readonly hostTaskQueue?: string;
+    };
 
 export interface DeliverInput {
   /** The built file on this host. */
@@ -78,8 +86,9 @@ function currentRun(): { workflowId: string; runId: string } {
 
 function heartbeatThrottled(): (details: unknown) => void {
   // The SDK throttles what it sends; this also spares the allocations of progress calls that come many times a second.
+  // The first one waits too: a step done within a second sends none (each heartbeat that reaches Temporal is an Action).
   const HEARTBEAT_EVERY_MS = 1_000;
-  let last = 0;
+  let last = Date.now();
   return (details) => {
     const now = Date.now();
     if (now - last < HEARTBEAT_EVERY_MS) return;
@@ -109,7 +118,10 @@ async function planPeriod(deps: ActivityDeps, input: PeriodInput) {
  */
 export function createSharedActivities(deps: ActivityDeps) {
   return {
-    /** Checks the client, records the run in the ledger and says whether there is anything to do. */
+    /**
+     * Checks the client, records the run in the ledger and says whether there is anything to do,
+     * and which host builds (this worker's, as claimHost would answer).
+     */
     async startRun(input: PeriodInput & { readonly force: boolean }): Promise<StartRunResult> {
       const planned = await planPeriod(deps, input);
       requireDelivery(planned.client);
@@ -129,7 +141,7 @@ export function createSharedActivities(deps: ActivityDeps) {
         periodLogger(deps, input).info({ revision: delivered.revision }, 'period already delivered; nothing to do');
         return { action: 'skip', delivered };
       }
-      return { action: 'build', fileName: planned.fileName, latest: delivered, policy: deps.policy };
+      return { action: 'build', fileName: planned.fileName, latest: delivered, policy: deps.policy, hostTaskQueue: deps.hostTaskQueue };
     },
 
     /**
@@ -228,6 +240,7 @@ export function createHostActivities(deps: ActivityDeps) {
                 rowCount: input.rowCount,
                 run,
                 force: input.force,
+                period: periodContaining(input.frequency, input.periodStart, client.timeZone),
               },
               createPublicationLedger(lock, period),
               { env: deps.secretsEnv, logger, signal: lock.signal, onProgress: (bytesSent: number) => heartbeat({ bytesSent }), ...deps.sftpTimeouts },

@@ -65,6 +65,17 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     ],
     load: async () => (await import('./commands/backfill.js')).backfillCommand,
   },
+  verify: {
+    synopsis: ['verify --client ID --period DATE [--frequency F]'],
+    summary: "prove a period's delivery: list and hash its files on the client's server, compare with the ledger (exit 1 on any mismatch)",
+    options: [
+      '--client ID       the client (required)',
+      '--period DATE     any day of the period, YYYY-MM-DD (required)',
+      "--frequency F     daily, weekly or monthly (default: the client's)",
+      'prints one line per file: ok, missing (the ledger says delivered; a receiver may have picked it up), different (both sizes and sha256 shown) or unknown (not in the ledger: another revision, a leftover temporary upload)',
+    ],
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
   schedules: {
     synopsis: ['schedules sync', 'schedules list'],
     summary: 'keep one Temporal schedule per client; show next run times',

@@ -4,11 +4,12 @@
  * keys, TLS keys) are read here but never printed.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 import type { Frequency, RunPolicy } from '../domain/types.js';
 import { DEFAULT_DUE_TIMES, DUE_ALLOWED, formatDueTime, parseDueTime, type DueTime } from '../domain/deadlines.js';
 import type { LocalTimeOfDay } from '../domain/schedule-plan.js';
 import { TwowayError, describeValue } from '../domain/errors.js';
+import { isPlainAbsolutePath, type SecretRules } from '../domain/secret-references.js';
 import { MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND } from '../domain/time-zone.js';
 import { dataDir } from './paths.js';
 
@@ -30,6 +31,14 @@ export const DEFAULT_UI_ADDRESS = '127.0.0.1:8080';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+/** Client rows may name environment variables with this prefix only (SPEC §6's `ACME_SFTP_PASSWORD` becomes `TWOWAY_SECRET_ACME_SFTP_PASSWORD`). */
+export const DEFAULT_SECRET_ENV_PREFIX = 'TWOWAY_SECRET_';
+/** A folder of client secrets only: fixed and absolute, so `clients set` on any host checks what every worker checks. */
+export const DEFAULT_SECRETS_DIR = '/run/secrets/twoway';
+/** Letters, digits and `_`, ending in `_`, so that a prefix is a whole word of the name. */
+const SECRET_ENV_PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9_]*_$/;
+/** Settings whose value is a file the worker reads: never a client's secret either. */
+const FILE_SETTINGS = ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA'] as const;
 
 const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: MS_PER_SECOND, m: MS_PER_MINUTE, h: MS_PER_HOUR, d: MS_PER_DAY };
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -191,6 +200,16 @@ export const ENVIRONMENT_VARIABLES: readonly SettingRow[] = [
   { name: 'TEMPORAL_TLS_KEY', default: 'none', meaning: 'client key file for mTLS' },
   { name: 'TEMPORAL_TLS_CA', default: 'system CAs', meaning: 'CA bundle file of the server' },
   { name: 'TWOWAY_WORK_DIR', default: '.data/work', meaning: 'where a worker writes files before delivering them' },
+  {
+    name: 'TWOWAY_SECRET_ENV_PREFIX',
+    default: DEFAULT_SECRET_ENV_PREFIX,
+    meaning: "the only environment variables a client's secret references may name (never the worker's own settings); ends in _, never empty",
+  },
+  {
+    name: 'TWOWAY_SECRETS_DIR',
+    default: DEFAULT_SECRETS_DIR,
+    meaning: "the folder a client's secret files must lie inside (after symbolic links), each readable by its owner only (chmod 600)",
+  },
   { name: 'TWOWAY_DATA_DIR', default: '.data', meaning: "embedded services' state (PostgreSQL, demo Temporal and sshd)" },
   wholeNumberRow(WHOLE_NUMBER_SETTINGS.embeddedPgPort),
   {
@@ -374,6 +393,37 @@ export function parseRunPolicy(env: NodeJS.ProcessEnv): RunPolicy {
   return policy;
 }
 
+/**
+ * Where client secret references may point: the delivering process enforces it, and `clients
+ * set`/`clients add` check it before saving. An empty prefix is refused rather than taken to
+ * allow every variable.
+ */
+export function parseSecretRules(env: NodeJS.ProcessEnv): SecretRules {
+  const rawPrefix = env.TWOWAY_SECRET_ENV_PREFIX;
+  const envPrefix = rawPrefix === undefined ? DEFAULT_SECRET_ENV_PREFIX : rawPrefix.trim();
+  if (!SECRET_ENV_PREFIX_PATTERN.test(envPrefix)) {
+    throw new InvalidEnvironmentError(
+      'TWOWAY_SECRET_ENV_PREFIX',
+      envPrefix === '' ? 'empty (which would allow every variable)' : describeValue(rawPrefix),
+      `letters, digits and "_", starting with a letter and ending with "_", such as ${DEFAULT_SECRET_ENV_PREFIX}`,
+    );
+  }
+  const rawDir = env.TWOWAY_SECRETS_DIR?.trim() || DEFAULT_SECRETS_DIR;
+  const secretsDir = isAbsolute(rawDir) ? posix.normalize(rawDir).replace(/\/+$/, '') : '';
+  if (!isPlainAbsolutePath(secretsDir) || rawDir.split('/').includes('..')) {
+    throw new InvalidEnvironmentError(
+      'TWOWAY_SECRETS_DIR',
+      describeValue(rawDir),
+      `an absolute folder other than /, without ".." parts, holding client secrets only, such as ${DEFAULT_SECRETS_DIR}`,
+    );
+  }
+  const ownFiles = FILE_SETTINGS.flatMap((variable) => {
+    const path = env[variable]?.trim();
+    return path ? [{ variable, path: posix.normalize(path) }] : [];
+  });
+  return { envPrefix, secretsDir, ownVariables: new Set(ENVIRONMENT_VARIABLES.map((row) => row.name)), ownFiles };
+}
+
 export interface TemporalConfig {
   readonly address: string;
   readonly namespace: string;
@@ -419,6 +469,8 @@ export interface WorkerConfig {
   readonly maxConcurrentHostActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
   readonly watch: WatchSettings;
+  /** Checked at start, so a bad TWOWAY_SECRET_ENV_PREFIX stops the worker rather than its first delivery. */
+  readonly secrets: SecretRules;
 }
 
 /** TWOWAY_SFTP_CONNECT_TIMEOUT and TWOWAY_SFTP_OPERATION_TIMEOUT. */
@@ -447,6 +499,7 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     sftpTimeouts: parseSftpTimeouts(env),
     ...parseWorkerConcurrency(env),
     watch: parseWatchSettings(env),
+    secrets: parseSecretRules(env),
   };
 }
 

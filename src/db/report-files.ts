@@ -1,14 +1,16 @@
 /**
  * The files of each period (`report_files`, one row per revision): what has been published,
- * what is being published, and which revision numbers were given up [SPEC §6, §7].
+ * what is being published, and which revision numbers were given up [SPEC §6, §7]. A revision
+ * of several files (split parts, manifest, signature) has one `report_file_parts` row per file.
  */
 import type { Knex } from 'knex';
-import type { PeriodFile, PeriodFileStatus, PublicationLedger, PublishingFile } from '../domain/publication.js';
+import type { PartKind, PeriodFile, PeriodFilePart, PeriodFileStatus, PublicationLedger, PublishingFile, PublishingPart } from '../domain/publication.js';
 import type { Frequency, LocalDate } from '../domain/types.js';
 import type { PeriodKey } from './ledger.js';
 import type { PeriodLock } from './period-lock.js';
 
 const FILES = 'report_files';
+const PARTS = 'report_file_parts';
 const RUNS = 'report_runs';
 
 interface FileRow {
@@ -26,7 +28,38 @@ interface FileRow {
   readonly note: string | null;
 }
 
-function toPeriodFile(row: FileRow): PeriodFile {
+interface PartRow {
+  readonly revision: number;
+  readonly part: number;
+  readonly kind: PartKind;
+  readonly status: PeriodFileStatus;
+  readonly file_name: string;
+  readonly remote_path: string;
+  readonly temporary_path: string | null;
+  readonly sha256: string;
+  readonly delivered_sha256: string;
+  readonly bytes: number;
+  readonly row_count: number | null;
+  readonly note: string | null;
+}
+
+function toPart(row: PartRow): PeriodFilePart {
+  return {
+    part: row.part,
+    kind: row.kind,
+    status: row.status,
+    fileName: row.file_name,
+    remotePath: row.remote_path,
+    temporaryPath: row.temporary_path,
+    sha256: row.sha256,
+    deliveredSha256: row.delivered_sha256,
+    bytes: Number(row.bytes),
+    rowCount: row.row_count === null ? null : Number(row.row_count),
+    note: row.note,
+  };
+}
+
+function toPeriodFile(row: FileRow, parts: readonly PartRow[] = []): PeriodFile {
   return {
     revision: row.revision,
     status: row.status,
@@ -40,6 +73,7 @@ function toPeriodFile(row: FileRow): PeriodFile {
     workflowId: row.workflow_id,
     runId: row.run_id,
     note: row.note,
+    parts: parts.filter((part) => part.revision === row.revision).map(toPart),
   };
 }
 
@@ -47,10 +81,11 @@ function periodWhere(key: PeriodKey) {
   return { client_id: key.clientId, frequency: key.frequency, period_start: key.periodStart };
 }
 
-/** Every revision of the period, ascending. */
+/** Every revision of the period, ascending, each with its parts. */
 export async function listPeriodFiles(db: Knex | Knex.Transaction, key: PeriodKey): Promise<PeriodFile[]> {
   const rows = (await db(FILES).where(periodWhere(key)).orderBy('revision')) as FileRow[];
-  return rows.map(toPeriodFile);
+  const parts = (await db(PARTS).where(periodWhere(key)).orderBy(['revision', 'part'])) as PartRow[];
+  return rows.map((row) => toPeriodFile(row, parts));
 }
 
 /** The newest delivered revision of a period, if any. */
@@ -59,7 +94,47 @@ export async function latestDeliveredFile(knex: Knex, key: PeriodKey): Promise<P
     .where({ ...periodWhere(key), status: 'delivered' })
     .orderBy('revision', 'desc')
     .first()) as FileRow | undefined;
-  return row ? toPeriodFile(row) : null;
+  return row
+    ? toPeriodFile(
+        row,
+        (await knex(PARTS)
+          .where({ ...periodWhere(key), revision: row.revision })
+          .orderBy('part')) as PartRow[],
+      )
+    : null;
+}
+
+export interface RevisionKey extends PeriodKey {
+  readonly revision: number;
+}
+
+/** `client/frequency/period start/revision`: the key of revisionPartNames' map. */
+export function revisionKeyText(key: RevisionKey): string {
+  return `${key.clientId}/${key.frequency}/${key.periodStart}/${key.revision}`;
+}
+
+/** The file names of each revision of several files among `keys`, in part order; revisions of one file are absent. */
+export async function revisionPartNames(knex: Knex, keys: readonly RevisionKey[]): Promise<Map<string, string[]>> {
+  const names = new Map<string, string[]>();
+  if (keys.length === 0) return names;
+  const rows = (await knex(PARTS)
+    .select('client_id', 'frequency', 'period_start', 'revision', 'file_name')
+    .whereIn(
+      ['client_id', 'frequency', 'period_start', 'revision'],
+      keys.map((key) => [key.clientId, key.frequency, key.periodStart, key.revision]),
+    )
+    .orderBy(['client_id', 'frequency', 'period_start', 'revision', 'part'])) as {
+    client_id: string;
+    frequency: Frequency;
+    period_start: string;
+    revision: number;
+    file_name: string;
+  }[];
+  for (const row of rows) {
+    const key = revisionKeyText({ clientId: row.client_id, frequency: row.frequency, periodStart: row.period_start, revision: row.revision });
+    names.set(key, [...(names.get(key) ?? []), row.file_name]);
+  }
+  return names;
 }
 
 /** Period starts (local dates) of the client's delivered periods in [from, to]. */
@@ -90,6 +165,23 @@ function insertRow(key: PeriodKey, file: PublishingFile, status: PeriodFileStatu
   };
 }
 
+function insertPartRow(key: PeriodKey, revision: number, part: PublishingPart) {
+  return {
+    ...periodWhere(key),
+    revision,
+    part: part.part,
+    kind: part.kind,
+    status: 'publishing',
+    file_name: part.fileName,
+    remote_path: part.remotePath,
+    temporary_path: part.temporaryPath,
+    sha256: part.sha256,
+    delivered_sha256: part.deliveredSha256,
+    bytes: part.bytes,
+    row_count: part.rowCount,
+  };
+}
+
 /**
  * The period's ledger as the publisher sees it, every write through the lock's connection:
  * a write that commits was made while this attempt held the period.
@@ -101,6 +193,18 @@ export function createPublicationLedger(lock: PeriodLock, key: PeriodKey): Publi
     recordPublishing: (file) =>
       lock.transaction(async (trx) => {
         await trx(FILES).insert(insertRow(key, file, 'publishing', null));
+        const parts = file.parts ?? [];
+        if (parts.length > 0) await trx(PARTS).insert(parts.map((part) => insertPartRow(key, file.revision, part)));
+      }),
+
+    markPartDelivered: (revision, part, note) =>
+      lock.transaction(async (trx) => {
+        const updated = await trx(PARTS)
+          .where({ ...periodWhere(key), revision, part })
+          .whereIn('status', ['publishing', 'delivered'])
+          .update({ status: 'delivered', temporary_path: null, note, delivered_at: trx.raw('coalesce(delivered_at, now())'), updated_at: trx.fn.now() });
+        if (updated !== 1)
+          throw new Error(`${key.clientId}/${key.frequency}/${key.periodStart}: revision ${revision} part ${part} is not publishing or delivered`);
       }),
 
     recordSkippedName: (file, note) =>
@@ -113,6 +217,10 @@ export function createPublicationLedger(lock: PeriodLock, key: PeriodKey): Publi
         await trx(FILES)
           .where({ ...periodWhere(key), revision, status: 'publishing' })
           .update({ status: 'abandoned', temporary_path: null, note, updated_at: trx.fn.now() });
+        // Parts already in place stay delivered: they are on the server, outside any complete revision.
+        await trx(PARTS)
+          .where({ ...periodWhere(key), revision, status: 'publishing' })
+          .update({ status: 'abandoned', temporary_path: null, updated_at: trx.fn.now() });
       }),
 
     // The file and the run that published it become delivered together, whichever attempt or
@@ -125,7 +233,15 @@ export function createPublicationLedger(lock: PeriodLock, key: PeriodKey): Publi
           .update({ status: 'delivered', temporary_path: null, note, delivered_at: trx.raw('coalesce(delivered_at, now())'), updated_at: trx.fn.now() })
           .returning('*')) as FileRow[];
         if (!row) throw new Error(`${key.clientId}/${key.frequency}/${key.periodStart}: revision ${revision} is not publishing or delivered`);
-        const file = toPeriodFile(row);
+        const file = toPeriodFile(
+          row,
+          (await trx(PARTS)
+            .where({ ...periodWhere(key), revision })
+            .orderBy('part')) as PartRow[],
+        );
+        const missing = file.parts.find((part) => part.status !== 'delivered');
+        // Rolls the transaction back: a revision of several files is delivered only with every file in place.
+        if (missing) throw new Error(`${key.clientId}/${key.frequency}/${key.periodStart}: revision ${revision} part ${missing.part} is ${missing.status}`);
         await trx(RUNS)
           .where({ workflow_id: file.workflowId, run_id: file.runId })
           .whereNot({ status: 'delivered' })

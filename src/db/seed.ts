@@ -14,7 +14,7 @@ export interface SeedClient {
 
 const WEEKDAY_HOURS = [['08:00', '17:00']];
 
-/** Several clients in different zones and frequencies; one with after-hours settings, one sandbox. */
+/** Several clients in different zones and frequencies; one with after-hours settings, one with PGP, one sandbox. */
 export const DEMO_CLIENTS: readonly SeedClient[] = [
   {
     id: 'acme',
@@ -57,6 +57,8 @@ export const DEMO_CLIENTS: readonly SeedClient[] = [
     fileNameTemplate: 'initech_twoway_{start}_{end}.csv',
   },
   { id: 'hooli', name: 'Hooli Clinics', environment: 'production', timezone: 'Australia/Sydney', frequency: 'daily', afterHours: null },
+  // Receives its files encrypted to its PGP key and signed by ours (delivery.pgp).
+  { id: 'vandelay', name: 'Vandelay Industries', environment: 'production', timezone: 'America/New_York', frequency: 'daily', afterHours: null },
   { id: 'umbrella', name: 'Umbrella Sandbox', environment: 'sandbox', timezone: 'UTC', frequency: 'daily', afterHours: null },
 ];
 
@@ -74,6 +76,7 @@ export interface SeedEventsOptions {
 }
 
 const AGENT_COUNT = 200;
+const CLIENTS_PER_STATEMENT = 1_000;
 const DEFAULT_CUSTOMERS_PER_CLIENT = 5_000;
 const EVENTS_PER_STATEMENT = 250_000;
 const EVENTS_PER_CONVERSATION = 40;
@@ -120,19 +123,23 @@ function jsonOrNull(value: unknown): string | null {
 
 /** Inserts or replaces the demo clients; `delivery` gives each its `clients.delivery` value. */
 export async function seedClients(knex: Knex, clients: readonly SeedClient[], delivery: (clientId: string) => unknown = () => null): Promise<void> {
-  for (const client of clients) {
-    const row = {
-      id: client.id,
-      name: client.name,
-      environment: client.environment,
-      timezone: client.timezone,
-      frequency: client.frequency,
-      enabled: true,
-      after_hours: jsonOrNull(client.afterHours),
-      delivery: jsonOrNull(delivery(client.id)),
-      file_name_template: client.fileNameTemplate ?? null,
-    };
-    await knex('clients').insert(row).onConflict('id').merge();
+  const rows = clients.map((client) => ({
+    id: client.id,
+    name: client.name,
+    environment: client.environment,
+    timezone: client.timezone,
+    frequency: client.frequency,
+    enabled: true,
+    after_hours: jsonOrNull(client.afterHours),
+    delivery: jsonOrNull(delivery(client.id)),
+    file_name_template: client.fileNameTemplate ?? null,
+  }));
+  // In batches: one statement per batch whatever the number of clients, under PostgreSQL's limit of bind parameters.
+  for (let first = 0; first < rows.length; first += CLIENTS_PER_STATEMENT) {
+    await knex('clients')
+      .insert(rows.slice(first, first + CLIENTS_PER_STATEMENT))
+      .onConflict('id')
+      .merge();
   }
 }
 
@@ -151,16 +158,19 @@ export async function seedAgents(knex: Knex): Promise<void> {
   );
 }
 
-async function seedCustomers(knex: Knex, clientId: string, count: number): Promise<void> {
+/** Customers of every client in one statement (thousands of clients: one round trip, not one each). */
+async function seedCustomers(knex: Knex, clientIds: readonly string[], count: number): Promise<void> {
   await knex.raw(
     `INSERT INTO customers (client_id, ccid, first_name, last_name, product_group_id)
-     SELECT ?, 'cc-' || g,
+     SELECT client_id, 'cc-' || g,
             (${sqlTextArray(FIRST_NAMES)})[1 + (g * 3) % ${FIRST_NAMES.length}],
             (${sqlTextArray(LAST_NAMES)})[1 + (g * 5) % ${LAST_NAMES.length}],
             CASE WHEN g % 23 = 0 THEN NULL ELSE 'pg-' || (g % 40) END
-     FROM generate_series(1, ?) AS g
+     FROM unnest(?::text[]) AS client_id CROSS JOIN generate_series(1, ?) AS g
+     -- A client's customers together, as one statement per client stored them.
+     ORDER BY client_id, g
      ON CONFLICT (client_id, ccid) DO NOTHING`,
-    [clientId, count],
+    [[...clientIds], count],
   );
 }
 
@@ -170,7 +180,7 @@ async function seedCustomers(knex: Knex, clientId: string, count: number): Promi
  */
 export async function seedEvents(knex: Knex, options: SeedEventsOptions): Promise<void> {
   const customers = options.customersPerClient ?? DEFAULT_CUSTOMERS_PER_CLIENT;
-  for (const clientId of options.clientIds) await seedCustomers(knex, clientId, customers);
+  await seedCustomers(knex, options.clientIds, customers);
   await seedAgents(knex);
   const spanMs = options.to - options.from;
   for (let first = 1; first <= options.count; first += EVENTS_PER_STATEMENT) {

@@ -1,4 +1,7 @@
-/** Host key pinning [SPEC §6]: the server must present the key whose fingerprint the client setting holds. */
+/**
+ * Host key pinning [SPEC §6]: the server must present a key whose fingerprint the client setting
+ * holds; during a rotation the setting lists the old and the new key, and either is accepted.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** OpenSSH's fingerprint of a public key blob: `SHA256:` + unpadded base64 of its sha256. */
@@ -18,14 +21,19 @@ export interface HostKeyPin {
   readonly refusedFingerprint: () => string | null;
 }
 
-export function pinHostKey(expectedSha256: string): HostKeyPin {
-  const expected = Buffer.from(normalizeFingerprint(expectedSha256));
+/** The pins of a `hostKeySha256` setting, as a list. */
+export function hostKeyPins(setting: string | readonly string[]): readonly string[] {
+  return typeof setting === 'string' ? [setting] : setting;
+}
+
+export function pinHostKey(setting: string | readonly string[]): HostKeyPin {
+  const pins = hostKeyPins(setting).map((pin) => Buffer.from(normalizeFingerprint(pin)));
   let refused: string | null = null;
   return {
     verify(keyBlob: Buffer): boolean {
       const presented = hostKeyFingerprint(keyBlob);
       const given = Buffer.from(presented);
-      const matches = given.length === expected.length && timingSafeEqual(given, expected);
+      const matches = pins.some((expected) => given.length === expected.length && timingSafeEqual(given, expected));
       if (!matches) refused = presented;
       return matches;
     },

@@ -4,28 +4,25 @@
  * upload, record the intent, take the final name without ever replacing a file, record it
  * delivered. The caller holds the period's lock (db/period-lock.ts) for the whole call, and
  * the ledger it passes writes through that lock.
+ *
+ * PGP output differs at every encryption (a new session key): whether a period changed is
+ * decided by the sha256 of its CSV, and an upload already made is recognised on the server
+ * only by the delivered sha256 and size the ledger recorded for it.
+ *
+ * A client with a manifest or parts gets a revision of several files (revision-publisher.ts).
  */
 import { RemoteFileConflictError } from '../domain/errors.js';
 import { revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
+import { deliveredFileName, GZIP_SUFFIX } from './local-file.js';
 import type { RemoteFolder } from './remote-folder.js';
-import { checkFileName, checksumPlacement, dataPlacement, placeFile, prepareBuiltFile, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
+import { finishRevision, prepareRevisionData, publishRevisionFiles, type RevisionRequest } from './revision-publisher.js';
+import { checkFileName, dataPlacement, placeChecksumFile, prepareBuiltFile, withPgpKeyring, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';
 
-export interface PeriodPublishRequest {
-  readonly clientId: string;
-  readonly settings: SftpDeliverySettings;
-  /** The built CSV on this host. */
-  readonly localPath: string;
-  /** Name of revision 1 (the period's planned file name); later revisions derive theirs. */
-  readonly baseFileName: string;
-  /** sha256 and rows of the built CSV. */
-  readonly sha256: string;
-  readonly rowCount: number;
-  readonly run: { readonly workflowId: string; readonly runId: string };
-  readonly force: boolean;
-}
+/** One request for both paths: a single file here, a revision of several in revision-publisher.ts. */
+export type PeriodPublishRequest = RevisionRequest;
 
 export interface PeriodPublishResult {
   /** delivered: this run's file is on the server (now, or by an earlier attempt of this run). */
@@ -44,7 +41,20 @@ async function reconcile(
   clientId: string,
   logger: Logger,
 ): Promise<void> {
-  const expected = { bytes: file.bytes, sha256: file.deliveredSha256, contentSha256: settings.gzip ? file.sha256 : null };
+  if (file.parts.length > 0) await finishRevision(folder, ledger, file, { clientId, settings, logger }, 'completed by a later attempt');
+  else await reconcileOne(folder, ledger, file, settings, clientId, logger);
+}
+
+async function reconcileOne(
+  folder: RemoteFolder,
+  ledger: PublicationLedger,
+  file: PeriodFile,
+  settings: SftpDeliverySettings,
+  clientId: string,
+  logger: Logger,
+): Promise<void> {
+  // Judged by what was recorded, not by today's settings: a gzip may also be recognised by its CSV, an encrypted file only by its own bytes.
+  const expected = { bytes: file.bytes, sha256: file.deliveredSha256, contentSha256: file.fileName.endsWith(GZIP_SUFFIX) ? file.sha256 : null };
   const final = (await folder.compare(file.remotePath, expected)).verdict;
   const temporarySize = file.temporaryPath === null ? null : await folder.sizeOf(file.temporaryPath);
   const temporary = temporarySize === null ? 'absent' : temporarySize === file.bytes ? 'complete' : 'incomplete';
@@ -56,15 +66,15 @@ async function reconcile(
   switch (verdict) {
     case 'delivered':
       await removeTemporary();
-      await placeCompanion(folder, clientId, settings, file, logger);
+      await placeChecksumFile(folder, clientId, settings, file, logger);
       await ledger.markDelivered(file.revision, 'found in place by a later attempt');
       log.info('an earlier attempt had published this revision; recorded delivered');
       return;
     case 'finish-rename': {
       const how = await folder.publish(file.temporaryPath as string, file.remotePath);
       // Something took the name between the look and the rename: judge again with what is there now.
-      if (how === 'exists') return reconcile(folder, ledger, file, settings, clientId, logger);
-      await placeCompanion(folder, clientId, settings, file, logger);
+      if (how === 'exists') return reconcileOne(folder, ledger, file, settings, clientId, logger);
+      await placeChecksumFile(folder, clientId, settings, file, logger);
       await ledger.markDelivered(file.revision, 'renamed into place by a later attempt');
       log.info('an earlier attempt had uploaded and verified this revision; renamed it into place');
       return;
@@ -82,16 +92,6 @@ async function reconcile(
       log.warn('revision abandoned; its number is not used again');
       return;
   }
-}
-
-async function placeCompanion(
-  folder: RemoteFolder,
-  clientId: string,
-  settings: SftpDeliverySettings,
-  file: Pick<PeriodFile, 'deliveredSha256' | 'fileName'>,
-  logger: Logger,
-): Promise<void> {
-  if (settings.checksumFile) await placeFile(folder, clientId, checksumPlacement({ sha256: file.deliveredSha256 }, file.fileName), logger);
 }
 
 function result(status: PeriodPublishResult['status'], file: PeriodFile, uploaded = false): PeriodPublishResult {
@@ -117,14 +117,26 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     if (decided.kind === 'delivered-by-this-run') return result('delivered', decided.file);
     if (decided.kind !== 'publish') return result(decided.kind, decided.file);
 
-    const local = await prepareBuiltFile(
-      { clientId, localPath: request.localPath, fileName: request.baseFileName, gzip: settings.gzip, sha256: request.sha256 },
-      options.signal,
-      progress,
+    if (settings.manifest === true || settings.maxRowsPerFile !== undefined) {
+      const data = await withPgpKeyring(request, options, (pgp) => prepareRevisionData(request, pgp, options.signal, progress));
+      try {
+        const published = await publishRevisionFiles(folder, ledger, request, decided.revision, data, logger);
+        return result('delivered', published.file, published.uploaded);
+      } finally {
+        await data.dispose();
+      }
+    }
+
+    const local = await withPgpKeyring(request, options, (pgp) =>
+      prepareBuiltFile(
+        { clientId, localPath: request.localPath, fileName: request.baseFileName, gzip: settings.gzip, pgp, sha256: request.sha256 },
+        options.signal,
+        progress,
+      ),
     );
     try {
       for (let revision = decided.revision; ; revision++) {
-        const fileName = `${revisionFileName(request.baseFileName, revision)}${settings.gzip ? '.gz' : ''}`;
+        const fileName = deliveredFileName(revisionFileName(request.baseFileName, revision), settings);
         checkFileName(clientId, fileName);
         const item = dataPlacement(local, fileName, request.sha256);
         const record: PublishingFile = {
@@ -146,7 +158,7 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
         const conflict = () =>
           new RemoteFileConflictError(clientId, record.remotePath, 'the ledger has no record of that file; a forced rerun delivers the next revision');
         const delivered = async (note: string) => {
-          await placeCompanion(folder, clientId, settings, record, logger);
+          await placeChecksumFile(folder, clientId, settings, record, logger);
           log.info('this file already stands under its name; recorded delivered, nothing uploaded');
           return result('delivered', await ledger.markDelivered(revision, note));
         };
@@ -172,7 +184,7 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
           if (!request.force) throw conflict();
           continue;
         }
-        await placeCompanion(folder, clientId, settings, record, logger);
+        await placeChecksumFile(folder, clientId, settings, record, logger);
         const file = await ledger.markDelivered(revision, null);
         log.info({ bytes: file.bytes, sha256: file.deliveredSha256, publish: how }, 'delivered file');
         return result('delivered', file, true);

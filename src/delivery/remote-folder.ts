@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { hashLocalFile } from './local-file.js';
 import { describeForLog } from './sftp-log.js';
 import type { SftpSession } from './sftp-session.js';
-import { hashRemoteFile, upload, type UploadSource } from './sftp-transfer.js';
+import { hashRemoteFile, upload, type RemoteDigest, type UploadSource } from './sftp-transfer.js';
 
 /** Suffix of temporary names: hidden (leading dot) and neither `.csv` nor `.gz`, so a receiver ignores them. */
 export const TEMPORARY_SUFFIX = '.part';
@@ -51,6 +51,12 @@ function temporaryName(name: string): string {
 export function isTemporaryOf(entry: string, name: string): boolean {
   const id = entry.slice(name.length + 2, entry.length - TEMPORARY_SUFFIX.length);
   return entry.startsWith(`.${name}.`) && entry.endsWith(TEMPORARY_SUFFIX) && new RegExp(`^[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}$`).test(id);
+}
+
+/** For a temporary name of ours, the final name it was uploaded for; null for any other name. */
+export function temporaryTargetOf(entry: string): string | null {
+  const match = new RegExp(`^\\.(.+)\\.[0-9a-f]{${TEMPORARY_ID_BYTES * 2}}${TEMPORARY_SUFFIX.replace('.', '\\.')}$`).exec(entry);
+  return match?.[1] ?? null;
 }
 
 export function sha256Hex(bytes: Buffer): string {
@@ -100,6 +106,24 @@ export class RemoteFolder {
     return { verdict: same ? 'same' : 'other', bytes: remote.bytes, sha256: remote.sha256 };
   }
 
+  /** Names in the delivery folder. */
+  list(): Promise<string[]> {
+    return this.session.list(this.settings.remoteDir);
+  }
+
+  /** What a remote file holds, streamed through sha256 (and gunzip when asked); null when no file is there. */
+  async digest(remotePath: string, options: { readonly gunzip: boolean }): Promise<RemoteDigest | null> {
+    const stats = await this.session.stat(remotePath);
+    if (!stats?.isFile()) return null;
+    try {
+      return await hashRemoteFile(this.session, remotePath, { gunzip: options.gunzip, onBytes: this.progress });
+    } catch (error) {
+      // Taken away between the look and the read (a receiver picking it up): nothing there.
+      if ((await this.session.stat(remotePath)) === null) return null;
+      throw error;
+    }
+  }
+
   /** The bytes a placement stands for (hashing a local file when its sha256 is not known yet). */
   async expectedOf(item: Placement): Promise<ExpectedBytes> {
     const sha256 =
@@ -137,6 +161,18 @@ export class RemoteFolder {
   /** Temporary files of `name` left by earlier attempts (crashed, cut off, or doomed), except those in `keep`. */
   async removeStaleTemporaries(name: string, keep: ReadonlySet<string> = new Set()): Promise<void> {
     const stale = (await this.session.list(this.settings.remoteDir)).filter((entry) => isTemporaryOf(entry, name) && !keep.has(this.pathOf(entry)));
+    for (const entry of stale) {
+      this.logger.info({ stale: entry }, 'removing a temporary file left by an earlier attempt');
+      await this.session.remove(this.pathOf(entry));
+    }
+  }
+
+  /** removeStaleTemporaries for several names, with one listing of the folder. */
+  async removeStaleTemporariesOf(names: readonly string[]): Promise<void> {
+    const wanted = new Set(names);
+    // `.<name>.<hex>.part`: the name is what is left without the dot, the id and the suffix.
+    const nameIn = (entry: string) => entry.slice(1, entry.length - (TEMPORARY_ID_BYTES * 2 + 1 + TEMPORARY_SUFFIX.length));
+    const stale = (await this.session.list(this.settings.remoteDir)).filter((entry) => wanted.has(nameIn(entry)) && isTemporaryOf(entry, nameIn(entry)));
     for (const entry of stale) {
       this.logger.info({ stale: entry }, 'removing a temporary file left by an earlier attempt');
       await this.session.remove(this.pathOf(entry));

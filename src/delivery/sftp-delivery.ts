@@ -17,10 +17,12 @@
  */
 import { DEFAULT_SFTP_TIMEOUTS } from '../config/env.js';
 import { BuiltFileMissingError, InvalidClientSettingError, RemoteFileConflictError, UploadVerificationError } from '../domain/errors.js';
+import { CHECKSUM_SUFFIX, checksumFileText } from '../domain/file-name.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { createSilentLogger, type Logger } from '../observability/logger.js';
 import { abortReason } from './bounded-wait.js';
-import { prepareLocalFile, type LocalFile } from './local-file.js';
+import { prepareLocalFile, type FileTransforms, type LocalFile } from './local-file.js';
+import { openPgpKeyring, type PgpKeyring } from './pgp.js';
 import { RemoteFolder, sha256Hex, type Placement } from './remote-folder.js';
 import { resolveCredentials } from './secrets.js';
 import { describeForLog } from './sftp-log.js';
@@ -31,7 +33,7 @@ export interface DeliveryRequest {
   readonly settings: SftpDeliverySettings;
   /** The built CSV on this host. */
   readonly localPath: string;
-  /** Final remote name chosen by the caller (with `settings.gzip`, `${fileName}.gz` is delivered). */
+  /** Final remote name chosen by the caller (with gzip or PGP, the name local-file.ts deliveredFileName gives is delivered). */
   readonly fileName: string;
   /** The built file's sha256 (BuiltFile.sha256), when known: bytes that hash differently are never published. */
   readonly sha256?: string;
@@ -68,7 +70,6 @@ export interface DeliveryOptions {
 
 /** At most two progress calls a second. */
 export const PROGRESS_INTERVAL_MS = 500;
-const CHECKSUM_SUFFIX = '.sha256';
 
 export interface Placed {
   readonly remotePath: string;
@@ -126,8 +127,19 @@ export async function placeFile(folder: RemoteFolder, clientId: string, item: Pl
 }
 
 export function checksumPlacement(data: { readonly sha256: string }, dataName: string): Placement {
-  const bytes = Buffer.from(`${data.sha256}  ${dataName}\n`, 'utf8');
+  const bytes = Buffer.from(checksumFileText(data.sha256, dataName), 'utf8');
   return { name: `${dataName}${CHECKSUM_SUFFIX}`, source: { bytes }, bytes: bytes.length, sha256: sha256Hex(bytes), contentSha256: null };
+}
+
+/** The `.sha256` companion of a data file, when the client wants one; put in place right after the data file. */
+export async function placeChecksumFile(
+  folder: RemoteFolder,
+  clientId: string,
+  settings: SftpDeliverySettings,
+  file: { readonly deliveredSha256: string; readonly fileName: string },
+  logger: Logger,
+): Promise<void> {
+  if (settings.checksumFile) await placeFile(folder, clientId, checksumPlacement({ sha256: file.deliveredSha256 }, file.fileName), logger);
 }
 
 /** For a plain CSV the built file's sha256 (when the caller knows it) is what the upload must match. */
@@ -135,26 +147,41 @@ export function dataPlacement(file: LocalFile, name: string, builtSha256: string
   return { name, source: { path: file.path }, bytes: file.bytes, sha256: file.sha256 ?? builtSha256 ?? null, contentSha256: file.contentSha256 };
 }
 
-/** The built file as it is sent (gzipped when the client wants it), checked against the built sha256. */
+/** The built file as it is sent (gzipped, encrypted when the client wants it), checked against the built sha256. */
 export async function prepareBuiltFile(
-  built: { readonly clientId: string; readonly localPath: string; readonly fileName: string; readonly gzip: boolean; readonly sha256?: string | undefined },
+  built: { readonly clientId: string; readonly localPath: string; readonly fileName: string; readonly sha256?: string | undefined } & FileTransforms,
   signal: AbortSignal | undefined,
   progress: (bytes: number) => void,
 ): Promise<LocalFile> {
   let file: LocalFile;
   try {
-    file = await prepareLocalFile(built.localPath, built.fileName, { gzip: built.gzip, signal, onBytes: progress });
+    file = await prepareLocalFile(built.localPath, built.fileName, { gzip: built.gzip, pgp: built.pgp, signal, onBytes: progress });
   } catch (error) {
     if (signal?.aborted) throw abortReason(signal);
     const code = (error as NodeJS.ErrnoException).code ?? describeForLog(error).message;
     if (code === 'ENOENT') throw new BuiltFileMissingError(built.clientId, built.localPath);
     throw new Error(`client "${built.clientId}": the built file ${built.localPath} cannot be read for delivery (${code})`, { cause: error });
   }
-  if (file.contentSha256 !== null && built.sha256 !== undefined && file.contentSha256 !== built.sha256) {
+  if (file.csvSha256 !== null && built.sha256 !== undefined && file.csvSha256 !== built.sha256) {
     await file.dispose();
-    throw new UploadVerificationError(built.clientId, built.localPath, `the local file has sha256 ${file.contentSha256}, not the built file's ${built.sha256}`);
+    throw new UploadVerificationError(built.clientId, built.localPath, `the local file has sha256 ${file.csvSha256}, not the built file's ${built.sha256}`);
   }
   return file;
+}
+
+/** Runs `work` with the client's PGP keys read and checked (pgp.ts), or with null when the client has no `delivery.pgp`; the keyring is always removed. */
+export async function withPgpKeyring<T>(
+  target: { readonly clientId: string; readonly settings: SftpDeliverySettings },
+  options: Pick<DeliveryOptions, 'env'>,
+  work: (pgp: PgpKeyring | null) => Promise<T>,
+): Promise<T> {
+  if (!target.settings.pgp) return work(null);
+  const keyring = await openPgpKeyring(target.clientId, target.settings.pgp, options.env ?? process.env);
+  try {
+    return await work(keyring);
+  } finally {
+    await keyring.dispose();
+  }
 }
 
 /**
@@ -190,14 +217,16 @@ export async function withRemoteFolder<T>(
 export async function deliverFile(request: DeliveryRequest, options: DeliveryOptions = {}): Promise<DeliveryResult> {
   options.signal?.throwIfAborted();
   checkFileName(request.clientId, request.fileName);
-  return withRemoteFolder(request, options, async (folder, logger, progress) => {
-    const file = await prepareBuiltFile({ ...request, gzip: request.settings.gzip }, options.signal, progress);
-    try {
-      const data = await placeFile(folder, request.clientId, dataPlacement(file, file.name, request.sha256), logger);
-      const checksum = request.settings.checksumFile ? await placeFile(folder, request.clientId, checksumPlacement(data, file.name), logger) : null;
-      return { ...data, checksumPath: checksum?.remotePath ?? null };
-    } finally {
-      await file.dispose();
-    }
-  });
+  return withRemoteFolder(request, options, (folder, logger, progress) =>
+    withPgpKeyring(request, options, async (pgp) => {
+      const file = await prepareBuiltFile({ ...request, gzip: request.settings.gzip, pgp }, options.signal, progress);
+      try {
+        const data = await placeFile(folder, request.clientId, dataPlacement(file, file.name, request.sha256), logger);
+        const checksum = request.settings.checksumFile ? await placeFile(folder, request.clientId, checksumPlacement(data, file.name), logger) : null;
+        return { ...data, checksumPath: checksum?.remotePath ?? null };
+      } finally {
+        await file.dispose();
+      }
+    }),
+  );
 }

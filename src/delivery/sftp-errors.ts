@@ -5,6 +5,7 @@
  */
 import { AuthenticationFailedError, HostKeyMismatchError, InvalidClientSettingError, SftpTransientError, TwowayError } from '../domain/errors.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
+import { hostKeyPins } from './host-key.js';
 import { unusablePrivateKeyError } from './secrets.js';
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02 §7). */
@@ -115,7 +116,7 @@ function authenticationMethod(settings: SftpDeliverySettings): string {
 export function connectError(target: DeliveryTarget, error: unknown, refusedHostKey: string | null): Error {
   const { clientId, settings } = target;
   if (error instanceof TwowayError) return error;
-  if (refusedHostKey !== null) return new HostKeyMismatchError(clientId, settings.host, settings.port, settings.hostKeySha256, refusedHostKey);
+  if (refusedHostKey !== null) return new HostKeyMismatchError(clientId, settings.host, settings.port, hostKeyPins(settings.hostKeySha256), refusedHostKey);
   const { code, level } = fields(error);
   const message = messageOf(error);
   if (level === 'client-authentication' || AUTH_FAILED.test(message) || (typeof code === 'number' && AUTH_DISCONNECT_REASONS.has(code))) {

@@ -17,6 +17,21 @@ import type { SftpServer } from './sftp-server.js';
 
 const STATE_FILE = 'demo-state.json';
 
+/** The environment variables the demo's worker resolves its clients' references from, under the default TWOWAY_SECRET_ENV_PREFIX. */
+export const DEMO_SECRET_VARIABLES = {
+  password: 'TWOWAY_SECRET_DEMO_SFTP_PASSWORD',
+  /** The broken client's: a password the server refuses. */
+  wrongPassword: 'TWOWAY_SECRET_HOOLI_SFTP_PASSWORD',
+  /** The user key's text: a file reference would have to lie in the TWOWAY_SECRETS_DIR of every `clients set` beside the demo. */
+  privateKey: 'TWOWAY_SECRET_DEMO_SFTP_KEY',
+} as const;
+
+/** Names the demo used before references were confined to TWOWAY_SECRET_ENV_PREFIX; a kept row's references are renamed. */
+const EARLIER_VARIABLES: Readonly<Record<string, string>> = {
+  DEMO_SFTP_PASSWORD: DEMO_SECRET_VARIABLES.password,
+  HOOLI_SFTP_PASSWORD: DEMO_SECRET_VARIABLES.wrongPassword,
+};
+
 /** What the state file records: when the events were seeded, and how many. */
 export interface DemoState {
   readonly seededAt: string;
@@ -68,11 +83,18 @@ function isInside(path: string, dir: string): boolean {
   return below !== '' && !below.startsWith('..') && !isAbsolute(below);
 }
 
+/** A kept row's password reference under the demo's current name, when it had an earlier one. */
+function renamedPassword(password: unknown): Record<string, unknown> {
+  const renamed = isRecord(password) && typeof password.env === 'string' ? EARLIER_VARIABLES[password.env] : undefined;
+  return renamed ? { password: { env: renamed } } : {};
+}
+
 /**
- * Points the kept demo clients' deliveries at this start's sshd: its port, user and host key,
- * and its key file for a private key that was the last sshd's (in `sshdDir`). Everything else
- * stays as an operator left it (hooli's fixed password reference, say); so does a delivery
- * removed or pointed at a host other than the demo's.
+ * Points the kept demo clients' deliveries at this start's sshd: its port, user and host key;
+ * a private key file of an earlier sshd (in `sshdDir`) becomes the demo's key reference, and
+ * password references of earlier demo versions get their current names. Everything else stays
+ * as an operator left it (hooli's fixed password reference, say); so does a delivery removed or
+ * pointed at a host other than the demo's.
  */
 export async function pointDeliveriesAt(knex: Knex, clientIds: readonly string[], sftp: SftpServer, sshdDir: string): Promise<void> {
   const rows = (await knex('clients').whereIn('id', clientIds).select('id', 'delivery')) as { id: string; delivery: unknown }[];
@@ -80,13 +102,14 @@ export async function pointDeliveriesAt(knex: Knex, clientIds: readonly string[]
     const delivery = row.delivery;
     if (!isRecord(delivery) || delivery.host !== sftp.host) continue;
     const privateKey = delivery.privateKey;
-    const movedKey = isRecord(privateKey) && typeof privateKey.file === 'string' && isInside(privateKey.file, sshdDir);
+    const earlierKey = isRecord(privateKey) && typeof privateKey.file === 'string' && isInside(privateKey.file, sshdDir);
     const refreshed = {
       ...delivery,
       port: sftp.port,
       username: sftp.username,
       hostKeySha256: sftp.hostKeySha256,
-      ...(movedKey ? { privateKey: { ...privateKey, file: sftp.userKeyPath } } : {}),
+      ...(earlierKey ? { privateKey: { env: DEMO_SECRET_VARIABLES.privateKey } } : {}),
+      ...renamedPassword(delivery.password),
     };
     await knex('clients')
       .where({ id: row.id })

@@ -3,12 +3,13 @@
  * server with its Web UI, a loopback OpenSSH SFTP server, a webhook receiver and a worker;
  * demo clients with schedules, a backfill of recent periods, and a summary of what was
  * delivered. One client's SFTP login is broken on purpose so a failed period can be found and
- * rerun from the UI. A start keeps what the last one left (see demo-state.ts) unless --fresh.
+ * rerun from the UI; another receives its files encrypted and signed (demo-pgp.ts). A start
+ * keeps what the last one left (see demo-state.ts) unless --fresh.
  */
 import { createHash } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -27,6 +28,8 @@ import {
   type UiSettings,
 } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
+import { PGP_SUFFIX } from '../delivery/pgp.js';
+import { MANIFEST_SUFFIX } from '../domain/file-name.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
 import { REPORT_HEADER } from '../domain/report-row.js';
@@ -48,7 +51,8 @@ import { temporalLogger } from '../observability/temporal-logger.js';
 import { createReportWorkers } from '../worker.js';
 import { startStatusServer, type StatusServer } from '../ui/server.js';
 import type { BackfillProgress, backfillReportsWorkflow } from '../workflows/backfill-reports-workflow.js';
-import { keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
+import { decryptDemoFile, demoPgpSecrets, demoPgpSetting, PGP_CLIENT, prepareDemoPgp, type DemoPgp } from './demo-pgp.js';
+import { DEMO_SECRET_VARIABLES, keptState, pointDeliveriesAt, saveState, wipeDemo } from './demo-state.js';
 import { startDemoWebhook, type DemoWebhook } from './demo-webhook.js';
 import { freePort, isPortFree } from './ports.js';
 import { startSftpServer, type SftpServer } from './sftp-server.js';
@@ -66,8 +70,8 @@ const DAILY_BACKFILL_DAYS = 3;
 const DEMO_BACKFILL_CONCURRENCY = 4;
 /** The broken client: its password reference resolves to a password the server refuses. */
 export const BROKEN_CLIENT = 'hooli';
-const CORRECT_PASSWORD_VARIABLE = 'DEMO_SFTP_PASSWORD';
-const WRONG_PASSWORD_VARIABLE = 'HOOLI_SFTP_PASSWORD';
+/** Initech's monthly file (≈ 3,000 rows with the default events) arrives in parts of this many rows, with a manifest. */
+const DEMO_ROWS_PER_PART = 1_000;
 
 export interface DemoOptions {
   /** Verify every delivered file, stop everything and return instead of waiting for Ctrl-C. */
@@ -116,19 +120,27 @@ async function makeScratchDir(env: NodeJS.ProcessEnv): Promise<string> {
   return mkdtemp(join(parent, 'twoway-demo-'));
 }
 
-/** Each demo client's delivery settings: folders of its own, several login and file options. */
+/**
+ * Each demo client's delivery settings: folders of its own, several login and file options.
+ * Every secret is an environment reference of the demo's worker (the key too), so the rows pass
+ * the default reference rules of any `clients set` run beside the demo.
+ */
 function demoDelivery(sftp: SftpServer, folder: (clientId: string) => string) {
   const base = { protocol: 'sftp', host: sftp.host, port: sftp.port, username: sftp.username, hostKeySha256: sftp.hostKeySha256 };
-  const key = { privateKey: { file: sftp.userKeyPath } };
+  const key = { privateKey: { env: DEMO_SECRET_VARIABLES.privateKey } };
   return (clientId: string): unknown => {
     const remoteDir = folder(clientId);
     switch (clientId) {
       case 'acme':
         return { ...base, ...key, remoteDir, checksumFile: true };
       case 'globex':
-        return { ...base, remoteDir, password: { env: CORRECT_PASSWORD_VARIABLE }, gzip: true };
+        return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.password }, gzip: true };
+      case 'initech':
+        return { ...base, ...key, remoteDir, manifest: true, maxRowsPerFile: DEMO_ROWS_PER_PART };
       case BROKEN_CLIENT:
-        return { ...base, remoteDir, password: { env: WRONG_PASSWORD_VARIABLE } };
+        return { ...base, remoteDir, password: { env: DEMO_SECRET_VARIABLES.wrongPassword } };
+      case PGP_CLIENT:
+        return { ...base, ...key, remoteDir, pgp: demoPgpSetting() };
       default:
         return { ...base, ...key, remoteDir };
     }
@@ -163,8 +175,35 @@ interface Check {
   readonly text: string;
 }
 
-/** Checks every delivered file against the ledger and an independent count of its period's events. */
-async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<Check[]> {
+/**
+ * A split delivery as a receiver reads it: every file its manifest lists, with the size and
+ * sha256 it gives, and the CSV they make together (the first part whole, the others without
+ * their header), to be checked against the ledger like a single file.
+ */
+async function readSplitDelivery(manifestPath: string, manifestBytes: Buffer): Promise<{ csv: Buffer; check: Check }> {
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
+    rowCount: number;
+    files: { name: string; bytes: number; sha256: string; csvSha256: string }[];
+  };
+  const header = Buffer.byteLength(`${REPORT_HEADER.join(',')}\r\n`);
+  const csvs: Buffer[] = [];
+  let ok = manifest.files.length > 0;
+  for (const file of manifest.files) {
+    const bytes = await readFile(join(dirname(manifestPath), file.name)).catch(() => Buffer.alloc(0));
+    const csv = file.name.endsWith('.gz') && bytes.length > 0 ? gunzipSync(bytes) : bytes;
+    ok &&= bytes.length === file.bytes && createHash('sha256').update(bytes).digest('hex') === file.sha256;
+    ok &&= createHash('sha256').update(csv).digest('hex') === file.csvSha256;
+    csvs.push(csvs.length === 0 ? csv : csv.subarray(header));
+  }
+  const name = manifestPath.slice(manifestPath.lastIndexOf('/') + 1);
+  return {
+    csv: Buffer.concat(csvs),
+    check: { ok, text: `${name}: ${manifest.files.length} part${manifest.files.length === 1 ? '' : 's'}, each as the manifest says` },
+  };
+}
+
+/** Checks every delivered file against the ledger and an independent count of its period's events; encrypted ones are decrypted and verified as the client does. */
+async function verifyDeliveries(database: Database, sftp: SftpServer, pgp: DemoPgp): Promise<Check[]> {
   const checks: Check[] = [];
   const delivered = (await database.knex('report_runs').where({ status: 'delivered' }).orderBy(['client_id', 'period_start'])) as {
     client_id: string;
@@ -177,7 +216,18 @@ async function verifyDeliveries(database: Database, sftp: SftpServer): Promise<C
   checks.push({ ok: delivered.length > 0, text: `${delivered.length} files delivered` });
   for (const run of delivered) {
     const bytes = await readFile(run.remote_path);
-    const csv = run.remote_path.endsWith('.gz') ? gunzipSync(bytes) : bytes;
+    const split = run.remote_path.endsWith(MANIFEST_SUFFIX) ? await readSplitDelivery(run.remote_path, bytes) : null;
+    if (split) checks.push(split.check);
+    let delivered: Buffer = bytes;
+    if (run.remote_path.endsWith(PGP_SUFFIX)) {
+      const decrypted = await decryptDemoFile(pgp, bytes);
+      checks.push({
+        ok: decrypted.signedBy === pgp.signerFingerprint,
+        text: `${run.remote_path.slice(sftp.rootDir.length + 1)}: decrypted with ${run.client_id}'s key, ${decrypted.signedBy === pgp.signerFingerprint ? 'good signature by our signing key' : 'NOT signed by our signing key'}`,
+      });
+      delivered = decrypted.plaintext;
+    }
+    const csv = split ? split.csv : run.remote_path.replace(PGP_SUFFIX, '').endsWith('.gz') ? gunzipSync(delivered) : delivered;
     const sha256 = createHash('sha256').update(csv).digest('hex');
     const headerOk = csv.subarray(0, csv.indexOf('\r\n') + 2).toString('utf8') === `${REPORT_HEADER.join(',')}\r\n`;
     const client = DEMO_CLIENTS.find((candidate) => candidate.id === run.client_id);
@@ -337,6 +387,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     const sftp = services.sftp;
     const folder = (clientId: string) => join(sftp.rootDir, 'inbound', clientId);
 
+    const pgp = await prepareDemoPgp(home);
     const now = Date.now();
     if (kept) {
       options.out(
@@ -366,7 +417,13 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       databaseUrl: services.database.url,
       workDir: env.TWOWAY_WORK_DIR?.trim() || join(home, 'work'),
       policy: parseRunPolicy(env),
-      secretsEnv: { ...env, [CORRECT_PASSWORD_VARIABLE]: sftp.password, [WRONG_PASSWORD_VARIABLE]: 'an-expired-password' },
+      secretsEnv: {
+        ...env,
+        [DEMO_SECRET_VARIABLES.password]: sftp.password,
+        [DEMO_SECRET_VARIABLES.wrongPassword]: 'an-expired-password',
+        [DEMO_SECRET_VARIABLES.privateKey]: await readFile(sftp.userKeyPath, 'utf8'),
+        ...(await demoPgpSecrets(pgp)),
+      },
       logger,
       metrics: createReportMetrics(Runtime.instance().metricMeter),
       sftpTimeouts: parseSftpTimeouts(env),
@@ -433,12 +490,13 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       databaseUrl: services.database.url,
       sftp,
       webhook,
+      pgp,
     });
 
     if (options.once) {
       options.out('');
       const checks = [
-        ...(await verifyDeliveries(services.database, sftp)),
+        ...(await verifyDeliveries(services.database, sftp, pgp)),
         ...(await verifyWatchdog(knex, clientIds)),
         ...backfillFailures.map((text) => ({ ok: false, text })),
       ];
@@ -493,6 +551,7 @@ interface WhereToLook {
   readonly databaseUrl: string;
   readonly sftp: SftpServer;
   readonly webhook: DemoWebhook;
+  readonly pgp: DemoPgp;
 }
 
 function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
@@ -508,11 +567,14 @@ function printWhereToLook(options: DemoOptions, where: WhereToLook): void {
   options.out(`worker metrics:    ${where.metricsAddress ? `http://${where.metricsAddress}/metrics` : 'off (TWOWAY_METRICS_ADDRESS=off)'}`);
   options.out(`worker log:        ${where.logPath}`);
   options.out(`delivered files:   ${join(sftp.rootDir, 'inbound')}`);
+  options.out(
+    `${PGP_CLIENT}'s files:   encrypted and signed (delivery.pgp); as the client: gpg --homedir ${where.pgp.clientHome} --decrypt ${join(sftp.rootDir, 'inbound', PGP_CLIENT)}/<file>.csv.pgp`,
+  );
   options.out(webhook.receiver ? `webhook receiver:  ${webhook.description}` : `webhooks:          ${webhook.description}`);
   options.out(`Temporal database: ${join(where.home, TEMPORAL_DB_FILE)}`);
   options.out(`demo state:        ${where.home}  (${options.once ? 'deleted at the end' : 'kept for the next start; `demo --fresh` starts over'})`);
   options.out(`CLI against this demo: ${cliEnv} npx twoway-report status`);
-  options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${CORRECT_PASSWORD_VARIABLE}`);
+  options.out(`fix ${BROKEN_CLIENT}: npx twoway-report clients set --client ${BROKEN_CLIENT} --set delivery.password.env=${DEMO_SECRET_VARIABLES.password}`);
   options.out(
     `then rerun a failed period from the status page (open its cell), or the Temporal UI (Reset), or: TEMPORAL_ADDRESS=${temporal.address} npx twoway-report run --client ${BROKEN_CLIENT} --period <date>`,
   );

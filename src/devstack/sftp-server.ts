@@ -23,8 +23,10 @@ export interface SftpServer {
   readonly port: number;
   readonly username: string;
   readonly password: string;
-  /** Unencrypted private key (OpenSSH format) authorized for the user. */
+  /** Unencrypted private key (OpenSSH format, chmod 600) authorized for the user, inside `secretsDir`. */
   readonly userKeyPath: string;
+  /** A folder of the client side's secrets only (the user key): a delivering process's TWOWAY_SECRETS_DIR. */
+  readonly secretsDir: string;
   /** The host key's fingerprint, OpenSSH form `SHA256:<base64 without padding>`. */
   readonly hostKeySha256: string;
   /** Absolute folder the user can write (the user's home). */
@@ -164,6 +166,7 @@ class OpenSshSftpServer implements SftpServer {
     readonly username: string,
     readonly password: string,
     readonly userKeyPath: string,
+    readonly secretsDir: string,
     readonly hostKeySha256: string,
     readonly rootDir: string,
     private readonly logger: Logger,
@@ -265,13 +268,16 @@ export async function startSftpServer(options: StartSftpServerOptions): Promise<
   const password = randomBytes(PASSWORD_RANDOM_BYTES).toString('base64url');
   const rootDir = options.homeDir ? resolve(options.homeDir) : join(baseDir, 'home');
   const hostKeyPath = join(baseDir, 'ssh_host_ed25519_key');
-  const userKeyPath = join(baseDir, 'user_ed25519_key');
+  // Apart from the host key: a delivery's secrets folder must hold the client's secrets only.
+  const secretsDir = join(baseDir, 'client-secrets');
+  const userKeyPath = join(secretsDir, 'user_ed25519_key');
   const authorizedKeysPath = join(baseDir, 'authorized_keys');
   const configPath = join(baseDir, 'sshd_config');
 
   await mkdir(baseDir, { recursive: true });
   await chmod(baseDir, 0o711);
   await openParentsToOthers(baseDir);
+  await mkdir(secretsDir, { recursive: true, mode: 0o700 });
   await generateKey(hostKeyPath, 'twoway-test-host');
   await generateKey(userKeyPath, username);
   const hostKeySha256 = fingerprintOfPublicKeyLine(await readFile(`${hostKeyPath}.pub`, 'utf8'));
@@ -284,7 +290,7 @@ export async function startSftpServer(options: StartSftpServerOptions): Promise<
 
   await createSystemUser({ username, password, homeDir: rootDir, homeKept: Boolean(options.homeDir) });
 
-  const server = new OpenSshSftpServer(sshdPath, baseDir, configPath, port, username, password, userKeyPath, hostKeySha256, rootDir, logger);
+  const server = new OpenSshSftpServer(sshdPath, baseDir, configPath, port, username, password, userKeyPath, secretsDir, hostKeySha256, rootDir, logger);
   try {
     await server.start();
   } catch (error) {

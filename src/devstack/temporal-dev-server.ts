@@ -44,6 +44,8 @@ export interface TemporalDevServer {
   readonly address: string;
   /** Web UI, or null when headless. */
   readonly uiUrl: string | null;
+  /** The server's Prometheus endpoint, when a metrics port was given. */
+  readonly metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,8 @@ export interface TemporalDevServerOptions {
   readonly dbFile?: string;
   /** Register the project's search attributes at start (default true); false gives a bare server, as a new cluster is. */
   readonly searchAttributes?: boolean;
+  /** Serve the server's own metrics (its `action` counter, for one) on this port. */
+  readonly metricsPort?: number;
   readonly onLog?: (line: string) => void;
 }
 
@@ -67,6 +71,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.metricsPort) args.push('--metrics-port', String(options.metricsPort));
   if (options.searchAttributes !== false) for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=Keyword`);
   const child: ChildProcess = spawn(findTemporalCli(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = options.onLog ?? (() => {});
@@ -89,6 +94,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   return {
     address: `127.0.0.1:${options.port}`,
     uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : null,
+    metricsUrl: options.metricsPort ? `http://127.0.0.1:${options.metricsPort}/metrics` : null,
     stop: async () => {
       process.removeListener('exit', killOnExit);
       if (exited) return;

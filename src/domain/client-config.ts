@@ -3,7 +3,9 @@ import { parseAfterHours } from './after-hours-settings.js';
 import { ClientNotEligibleError, InvalidClientSettingError, describeValue } from './errors.js';
 import { parseDueSetting } from './deadlines.js';
 import { parseFileNameTemplate } from './file-name.js';
+import { parsePgpSettings } from './pgp-settings.js';
 import { isLocalDate } from './local-date.js';
+import { isPlainAbsolutePath } from './secret-references.js';
 import { parseTimeZoneSetting } from './time-zone.js';
 import {
   ENVIRONMENTS,
@@ -41,9 +43,27 @@ const MAX_PORT = 65_535;
 const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/;
 const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 const HOST_KEY_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** Pins at once: the old and the new key during a rotation, with room for a server that offers several. */
+const MAX_HOST_KEY_PINS = 4;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DELIVERY_KEYS = ['protocol', 'host', 'port', 'username', 'remoteDir', 'hostKeySha256', 'password', 'privateKey', 'passphrase', 'checksumFile', 'gzip'];
-const SECRET_ALLOWED = '{"env": "VARIABLE_NAME"} or {"file": "/absolute/path"} (a reference, never the secret itself)';
+const DELIVERY_KEYS = [
+  'protocol',
+  'host',
+  'port',
+  'username',
+  'remoteDir',
+  'hostKeySha256',
+  'password',
+  'privateKey',
+  'passphrase',
+  'checksumFile',
+  'gzip',
+  'pgp',
+  'manifest',
+  'maxRowsPerFile',
+];
+const SECRET_ALLOWED =
+  '{"env": "TWOWAY_SECRET_NAME"} (a variable under TWOWAY_SECRET_ENV_PREFIX) or {"file": "/run/secrets/twoway/name"} (a plain absolute path inside TWOWAY_SECRETS_DIR): a reference, never the secret itself';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -128,7 +148,7 @@ function parseSecretReference(clientId: string, field: string, value: unknown): 
   }
   const keys = Object.keys(value);
   if (keys.length === 1 && typeof value.env === 'string' && ENV_NAME_PATTERN.test(value.env)) return { env: value.env };
-  if (keys.length === 1 && typeof value.file === 'string' && value.file.startsWith('/')) return { file: value.file };
+  if (keys.length === 1 && typeof value.file === 'string' && isPlainAbsolutePath(value.file)) return { file: value.file };
   throw refuse(`an object with keys ${keys.map((key) => `"${key}"`).join(', ') || '(none)'}`);
 }
 
@@ -153,6 +173,44 @@ function optionalBoolean(clientId: string, field: string, value: unknown): boole
   if (value === undefined) return false;
   if (typeof value === 'boolean') return value;
   throw new InvalidClientSettingError(clientId, field, describeValue(value), 'true or false');
+}
+
+/** One pinned fingerprint, or a list of 1 to MAX_HOST_KEY_PINS distinct ones while the server's key is rotated. */
+function parseHostKeyPins(clientId: string, value: unknown): string | readonly string[] {
+  const isPin = (pin: unknown) => typeof pin === 'string' && HOST_KEY_PATTERN.test(pin);
+  if (isPin(value)) return value as string;
+  if (Array.isArray(value) && value.length >= 1 && value.length <= MAX_HOST_KEY_PINS && value.every(isPin) && new Set(value).size === value.length) {
+    return [...(value as string[])];
+  }
+  throw new InvalidClientSettingError(
+    clientId,
+    'delivery.hostKeySha256',
+    describeValue(value),
+    `the pinned host key fingerprint as ssh-keygen -lf prints it, "SHA256:" and 43 base64 characters, or during a host key rotation a list of 1 to ${MAX_HOST_KEY_PINS} different ones`,
+  );
+}
+
+/**
+ * `manifest` and `maxRowsPerFile`, present only when set, so that a client without them keeps
+ * the settings it had. Parts need the manifest: it is how a receiver knows that every part of
+ * the revision has arrived, and which.
+ */
+function parseFileOptions(clientId: string, raw: Record<string, unknown>): Pick<SftpDeliverySettings, 'manifest' | 'maxRowsPerFile'> {
+  const manifest = optionalBoolean(clientId, 'delivery.manifest', raw.manifest);
+  const maxRows = raw.maxRowsPerFile;
+  if (maxRows === undefined) return manifest ? { manifest } : {};
+  if (typeof maxRows !== 'number' || !Number.isSafeInteger(maxRows) || maxRows < 1) {
+    throw new InvalidClientSettingError(clientId, 'delivery.maxRowsPerFile', describeValue(maxRows), 'a whole number of data rows per file, from 1');
+  }
+  if (!manifest) {
+    throw new InvalidClientSettingError(
+      clientId,
+      'delivery.maxRowsPerFile',
+      `${describeValue(maxRows)} without delivery.manifest`,
+      'parts only together with "manifest": true (the manifest tells the receiver every part has arrived)',
+    );
+  }
+  return { manifest, maxRowsPerFile: maxRows };
 }
 
 /** Checks `clients.delivery` [§6]; null when the client has none. */
@@ -185,15 +243,8 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
       'an absolute folder path such as "/inbound/twoway", without ".." parts',
     );
   }
-  const hostKeySha256 = raw.hostKeySha256;
-  if (typeof hostKeySha256 !== 'string' || !HOST_KEY_PATTERN.test(hostKeySha256)) {
-    throw new InvalidClientSettingError(
-      clientId,
-      'delivery.hostKeySha256',
-      describeValue(hostKeySha256),
-      'the pinned host key fingerprint as ssh-keygen -lf prints it, "SHA256:" and 43 base64 characters',
-    );
-  }
+  const hostKeySha256 = parseHostKeyPins(clientId, raw.hostKeySha256);
+  const pgp = parsePgpSettings(clientId, raw.pgp, (field, value) => parseSecretReference(clientId, field, value));
   return {
     protocol: 'sftp',
     host,
@@ -204,5 +255,7 @@ export function parseDeliverySettings(clientId: string, raw: unknown): SftpDeliv
     auth: parseAuthentication(clientId, raw),
     checksumFile: optionalBoolean(clientId, 'delivery.checksumFile', raw.checksumFile),
     gzip: optionalBoolean(clientId, 'delivery.gzip', raw.gzip),
+    ...(pgp ? { pgp } : {}),
+    ...parseFileOptions(clientId, raw),
   };
 }

@@ -87,15 +87,46 @@ export class SecretUnavailableError extends TwowayError {
   }
 }
 
+/** A client's reference that names what it refers to, the problem and what is allowed; never a value. */
+abstract class UnusableReferenceError extends TwowayError {
+  constructor(
+    readonly clientId: string,
+    readonly field: string,
+    readonly reference: string,
+    readonly problem: string,
+    readonly allowed: string,
+  ) {
+    super(`client "${clientId}": ${field} refers to ${reference}, which ${problem}; allowed: ${allowed}`);
+  }
+}
+
+/**
+ * A secret reference the delivering process refuses to resolve: outside TWOWAY_SECRET_ENV_PREFIX or
+ * TWOWAY_SECRETS_DIR, one of the worker's own settings, or a file others can read. Names the
+ * reference and the rule, never a value.
+ */
+export class SecretReferenceRefusedError extends UnusableReferenceError {}
+
+/**
+ * A PGP key a client's delivery refers to that cannot be used as given: not an OpenPGP key,
+ * the wrong kind (a secret key as recipient, a public key as signing key, no encryption or
+ * signing capability), expired or revoked, or a passphrase that does not unlock it. Names the
+ * reference, never key material.
+ */
+export class UnusablePgpKeyError extends UnusableReferenceError {}
+
 export class HostKeyMismatchError extends TwowayError {
   constructor(
     readonly clientId: string,
     readonly host: string,
     readonly port: number,
-    readonly expected: string,
+    /** Every pinned fingerprint (two or more during a host key rotation). */
+    readonly expected: readonly string[],
     readonly presented: string,
   ) {
-    super(`client "${clientId}": SFTP server ${host}:${port} presented host key ${presented}; allowed: the pinned delivery.hostKeySha256 ${expected}`);
+    super(
+      `client "${clientId}": SFTP server ${host}:${port} presented host key ${presented}; allowed: ${expected.length === 1 ? 'the pinned' : 'one of the pinned'} delivery.hostKeySha256 ${expected.join(', ')}`,
+    );
   }
 }
 
@@ -271,6 +302,8 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   ClientNotFoundError.name,
   ClientNotEligibleError.name,
   SecretUnavailableError.name,
+  SecretReferenceRefusedError.name,
+  UnusablePgpKeyError.name,
   HostKeyMismatchError.name,
   AuthenticationFailedError.name,
   RemoteDirectoryMissingError.name,

@@ -1,4 +1,4 @@
-/** File names of the report [SPEC §4] and of its revisions [§6]. */
+/** File names of the report [SPEC §4], of its revisions [§6] and of its companions. */
 import { InvalidClientSettingError, describeValue } from './errors.js';
 import { compactDate } from './local-date.js';
 import type { Frequency, Period } from './types.js';
@@ -6,7 +6,10 @@ import type { Frequency, Period } from './types.js';
 export const DEFAULT_FILE_NAME_TEMPLATE = 'twoway_activity_{client}_{frequency}_{start}.csv';
 export const FILE_NAME_PLACEHOLDERS = ['client', 'frequency', 'start', 'end'] as const;
 const REQUIRED_EXTENSION = '.csv';
-/** Leaves room under common 255-byte file name limits for `_r99`, `.gz` and `.sha256`. */
+/**
+ * Leaves room under common 255-byte file name limits for what delivery adds: `_r99`, `_part001`,
+ * `.gz`, `.pgp`, `.manifest.json`, `.sig` or `.sha256`, and a temporary name's `.` and `.<8 hex>.part`.
+ */
 const MAX_FILE_NAME_LENGTH = 200;
 const SAFE_LITERAL = /^[A-Za-z0-9._-]*$/;
 const SAFE_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -64,4 +67,57 @@ export function revisionFileName(fileName: string, revision: number): string {
   if (revision === 1) return fileName;
   const dot = fileName.lastIndexOf('.');
   return dot <= 0 ? `${fileName}_r${revision}` : `${fileName.slice(0, dot)}_r${revision}${fileName.slice(dot)}`;
+}
+
+/** Suffix of the checksum companion (`<data file>.sha256`) a client with `checksumFile` receives. */
+export const CHECKSUM_SUFFIX = '.sha256';
+
+/** The checksum companion's content: one `sha256sum` line, so `sha256sum -c` checks the data file beside it. */
+export function checksumFileText(sha256: string, dataName: string): string {
+  return `${sha256}  ${dataName}\n`;
+}
+
+/** Parts of a split revision are numbered with three digits, so that they sort by name: `_part001` to `_part999`. */
+export const MAX_PARTS_PER_REVISION = 999;
+const PART_NUMBER_DIGITS = 3;
+
+/** A manifest is named after its revision's data file as if unsplit: `{name}.manifest.json`. */
+export const MANIFEST_SUFFIX = '.manifest.json';
+/** A detached signature of the manifest: `{manifest}.sig`. */
+export const SIGNATURE_SUFFIX = '.sig';
+
+/** Inserts `_part<nnn>` before the extension of a revision's name: `…_20261124_r2.csv` → `…_20261124_r2_part001.csv`. */
+export function partFileName(revisionName: string, part: number): string {
+  if (!Number.isInteger(part) || part < 1 || part > MAX_PARTS_PER_REVISION) {
+    throw new RangeError(`part is ${part}; allowed: a whole number from 1 to ${MAX_PARTS_PER_REVISION}`);
+  }
+  const suffix = `_part${String(part).padStart(PART_NUMBER_DIGITS, '0')}`;
+  const dot = revisionName.lastIndexOf('.');
+  return dot <= 0 ? `${revisionName}${suffix}` : `${revisionName.slice(0, dot)}${suffix}${revisionName.slice(dot)}`;
+}
+
+/** Parts a file of `rowCount` data rows is cut into, at most `maxRowsPerFile` rows each; an empty file is one part (its header). */
+export function partCount(rowCount: number, maxRowsPerFile: number): number {
+  return Math.max(1, Math.ceil(rowCount / maxRowsPerFile));
+}
+
+export interface RevisionFileNames {
+  /** The data files, in order: one unsplit file, or the parts. */
+  readonly data: readonly string[];
+  /** The manifest: the unsplit data file's name (which a split revision does not use) and `.manifest.json`. */
+  readonly manifest: string;
+  /** The manifest's detached signature, when the client signs. */
+  readonly signature: string;
+}
+
+/**
+ * The names of revision `revision` of a period whose revision-1 CSV is `baseName`: `suffix` is
+ * what delivery appends to a CSV's name (`.gz`, …); `parts` is null for an unsplit file.
+ * `…_20261124_r2.csv.gz`, or `…_20261124_r2_part001.csv.gz` … with `…_20261124_r2.csv.gz.manifest.json`.
+ */
+export function revisionFileNames(baseName: string, revision: number, suffix: string, parts: number | null): RevisionFileNames {
+  const name = revisionFileName(baseName, revision);
+  const data = parts === null ? [`${name}${suffix}`] : Array.from({ length: parts }, (_, index) => `${partFileName(name, index + 1)}${suffix}`);
+  const manifest = `${name}${suffix}${MANIFEST_SUFFIX}`;
+  return { data, manifest, signature: `${manifest}${SIGNATURE_SUFFIX}` };
 }

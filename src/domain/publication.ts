@@ -11,6 +11,13 @@
  * 3. Publish: upload under a temporary name, check size and sha256, record the intent
  *    (revision, name, temporary path, sha256), put the file under its final name with an
  *    operation that cannot replace an existing file, record it delivered.
+ *
+ * A revision of several files (a split file's parts, a manifest, its signature) follows the
+ * same protocol file by file: every file is uploaded and verified under a temporary name and
+ * every intent recorded (`parts`, in one transaction) before the first rename; the renames then
+ * go in part order, the manifest last. Reconciling judges each part that is not yet delivered
+ * as above and finishes the renames in the same order; one part whose name is taken by other
+ * bytes abandons the whole revision before its manifest is in place.
  */
 export const PERIOD_FILE_STATUSES = ['publishing', 'delivered', 'abandoned'] as const;
 export type PeriodFileStatus = (typeof PERIOD_FILE_STATUSES)[number];
@@ -19,14 +26,14 @@ export type PeriodFileStatus = (typeof PERIOD_FILE_STATUSES)[number];
 export interface PeriodFile {
   readonly revision: number;
   readonly status: PeriodFileStatus;
-  /** Name of the data file on the server (with `.gz` when gzipped). */
+  /** Name of the data file on the server (with `.gz` when gzipped, `.pgp` or `.asc` when encrypted). */
   readonly fileName: string;
   readonly remotePath: string;
   /** Where the verified upload waits for its rename; null once resolved. */
   readonly temporaryPath: string | null;
   /** sha256 of the CSV. */
   readonly sha256: string;
-  /** sha256 of the bytes on the server (differs from `sha256` for gzip). */
+  /** sha256 of the bytes on the server (differs from `sha256` for gzip and PGP; for PGP it identifies that one upload). */
   readonly deliveredSha256: string;
   /** Bytes on the server. */
   readonly bytes: number;
@@ -35,20 +42,51 @@ export interface PeriodFile {
   readonly workflowId: string;
   readonly runId: string;
   readonly note: string | null;
+  /**
+   * The files of a revision of several (split data, manifest, signature), in the order they
+   * are renamed into place; empty when the revision is this one file. When there are parts,
+   * this row stands for the revision: its data file when unsplit, its manifest when split.
+   */
+  readonly parts: readonly PeriodFilePart[];
 }
 
+export const PART_KINDS = ['data', 'signature', 'manifest'] as const;
+export type PartKind = (typeof PART_KINDS)[number];
+
+/** One file of a revision of several. */
+export interface PeriodFilePart {
+  /** 1, 2, …: the order of the renames; data parts first, the manifest last. */
+  readonly part: number;
+  readonly kind: PartKind;
+  readonly status: PeriodFileStatus;
+  readonly fileName: string;
+  readonly remotePath: string;
+  readonly temporaryPath: string | null;
+  /** sha256 of the CSV of a data part; of the bytes themselves for a manifest or signature. */
+  readonly sha256: string;
+  readonly deliveredSha256: string;
+  readonly bytes: number;
+  /** Data rows of a data part; null for a manifest or signature. */
+  readonly rowCount: number | null;
+  readonly note: string | null;
+}
+
+export type PublishingPart = Omit<PeriodFilePart, 'status' | 'note'>;
+
 /** A revision about to be published: recorded before the rename. */
-export type PublishingFile = Omit<PeriodFile, 'status' | 'note'>;
+export type PublishingFile = Omit<PeriodFile, 'status' | 'note' | 'parts'> & { readonly parts?: readonly PublishingPart[] };
 
 /** The ledger operations the publisher needs, bound to one period and held under its lock. */
 export interface PublicationLedger {
   /** Every revision of the period, ascending. */
   files(): Promise<PeriodFile[]>;
-  /** Records the intent to publish (status `publishing`). */
+  /** Records the intent to publish (status `publishing`), with every part of a revision of several. */
   recordPublishing(file: PublishingFile): Promise<void>;
+  /** One part of a revision of several is in place (or was, and has been picked up). */
+  markPartDelivered(revision: number, part: number, note: string | null): Promise<void>;
   /** The revision is on the server (or was, and has been picked up); its run is recorded delivered too. */
   markDelivered(revision: number, note: string | null): Promise<PeriodFile>;
-  /** The revision's name is taken by other bytes; the number is not used again. */
+  /** The revision's name (or one of its parts') is taken by other bytes; the number is not used again. Parts not in place are abandoned with it. */
   markAbandoned(revision: number, note: string): Promise<void>;
   /** A revision number skipped because a file the ledger does not know stands under its name. */
   recordSkippedName(file: PublishingFile, note: string): Promise<void>;

@@ -90,13 +90,30 @@ export interface SftpDeliverySettings {
   readonly username: string;
   /** Absolute folder on the server that receives the files. */
   readonly remoteDir: string;
-  /** Pinned host key, OpenSSH form `SHA256:<base64 without padding>`. */
-  readonly hostKeySha256: string;
+  /** Pinned host key, OpenSSH form `SHA256:<base64 without padding>`; during a rotation, a list of the keys the server may present. */
+  readonly hostKeySha256: string | readonly string[];
   readonly auth: SftpAuthentication;
   /** Also upload `<file>.sha256` (sha256sum format) after the data file. */
   readonly checksumFile: boolean;
   /** Deliver `<file>.gz` instead of the plain CSV. */
   readonly gzip: boolean;
+  /** Encrypt (and sign) what is delivered with OpenPGP; absent: sent as it is. */
+  readonly pgp?: PgpSettings;
+  /** Put `<file>.manifest.json` in place after the data file(s); absent: false. */
+  readonly manifest?: boolean;
+  /** Cut the CSV into parts of at most this many data rows (`…_part001.csv`, …); needs `manifest`. Absent: one file. */
+  readonly maxRowsPerFile?: number;
+}
+
+/** A client's validated `delivery.pgp` setting: references to keys, never keys. */
+export interface PgpSettings {
+  /** Public keys the file is encrypted to; each alone decrypts it (two during a key rotation). */
+  readonly recipients: readonly SecretReference[];
+  /** Our secret key that signs the file, when the client verifies signatures. */
+  readonly signingKey: SecretReference | null;
+  readonly signingPassphrase: SecretReference | null;
+  /** ASCII armor (`.asc`) instead of binary OpenPGP (`.pgp`). */
+  readonly armor: boolean;
 }
 
 /** A validated `clients` row. */

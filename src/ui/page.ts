@@ -231,7 +231,7 @@ export function renderPeriodPage(detail: PeriodDetail, context: PageContext): st
   ];
   const revisions = detail.revisions.map(
     (file) =>
-      `<tr><td>${file.revision}</td><td>${escapeHtml(file.status)}</td><td>${escapeHtml(file.fileName)}</td><td>${file.rowCount}</td><td>${file.bytes}</td><td><code>${escapeHtml(file.sha256)}</code></td><td>${escapeHtml(file.remotePath)}</td><td>${time(file.deliveredAt)}</td><td>${escapeHtml(file.note ?? (file.revision === 1 ? 'first delivery' : ''))}</td></tr>`,
+      `<tr><td>${file.revision}</td><td>${escapeHtml(file.status)}</td><td>${escapeHtml(file.fileName)}${file.otherFiles.map((name) => `<br>+ ${escapeHtml(name)}`).join('')}</td><td>${file.rowCount}</td><td>${file.bytes}</td><td><code>${escapeHtml(file.sha256)}</code></td><td>${escapeHtml(file.remotePath)}</td><td>${time(file.deliveredAt)}</td><td>${escapeHtml(file.note ?? (file.revision === 1 ? 'first delivery' : ''))}</td></tr>`,
   );
   const runs = detail.runs.map(
     (run) =>

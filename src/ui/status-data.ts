@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import type { PeriodState } from '../domain/period-states.js';
 import { FREQUENCIES, type Frequency, type Instant, type LocalDate } from '../domain/types.js';
+import { revisionKeyText, revisionPartNames } from '../db/report-files.js';
 
 /** Periods shown per frequency: a month of a daily client. */
 export const DEFAULT_COLUMNS = 31;
@@ -168,6 +169,8 @@ export interface RevisionDetail {
   readonly revision: number;
   readonly status: string;
   readonly fileName: string;
+  /** The other files of a revision of several (split parts, manifest, signature), in part order. */
+  readonly otherFiles: readonly string[];
   readonly remotePath: string;
   readonly rowCount: number;
   readonly bytes: number;
@@ -257,6 +260,10 @@ export async function loadPeriodDetail(knex: Knex, clientId: string, frequency: 
       }[]
     >,
   ]);
+  const partNames = await revisionPartNames(
+    knex,
+    files.map((file) => ({ clientId, frequency, periodStart, revision: file.revision })),
+  );
   const newestDelivered = files.filter((file) => file.status === 'delivered').at(-1)?.revision ?? null;
   const [newestRun] = runs;
   return {
@@ -269,6 +276,9 @@ export async function loadPeriodDetail(knex: Knex, clientId: string, frequency: 
       revision: file.revision,
       status: file.status,
       fileName: file.file_name,
+      otherFiles: (partNames.get(revisionKeyText({ clientId, frequency, periodStart, revision: file.revision })) ?? []).filter(
+        (name) => name !== file.file_name,
+      ),
       remotePath: file.remote_path,
       rowCount: Number(file.row_count),
       bytes: Number(file.bytes),

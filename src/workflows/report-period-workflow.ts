@@ -1,9 +1,18 @@
-import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DeliverOutcome, HostActivities, PeriodInput, SharedActivities } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Frequency, LocalDate, RunPolicy } from '../domain/types.js';
 import { describeFailure, describeFailureType, failWithRootReason, isHostLost } from './failures.js';
-import { periodSearchAttributes } from './search-attributes.js';
+import { CLIENT_ATTRIBUTE, FREQUENCY_ATTRIBUTE, PERIOD_ATTRIBUTE, periodSearchAttributes } from './search-attributes.js';
 
 export interface ReportPeriodInput {
   readonly clientId: string;
@@ -26,10 +35,22 @@ export type ReportPeriodOutcome = DeliverOutcome & {
 };
 
 // Ledger and planning steps: quick database work on any worker, retried until the database answers.
-const shared = proxyActivities<SharedActivities>({
+const SHARED_STEP_OPTIONS = {
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
-});
+};
+const shared = proxyActivities<SharedActivities>(SHARED_STEP_OPTIONS);
+// The same steps run by the worker that runs the workflow task: no task of their own, and the
+// markers of one workflow task count as one Temporal Action (a scheduled activity is one each).
+const sharedLocal = proxyLocalActivities<SharedActivities>(SHARED_STEP_OPTIONS);
+
+/**
+ * Runs started from here on: no search attribute upsert when the starter set them (every
+ * starter does: schedules, backfills, `run`, the status page), startRun and finishRun as local
+ * activities, and the first host taken from startRun instead of a claimHost activity. Runs in
+ * flight that were started before replay the steps they recorded.
+ */
+export const LEAN_RUN_PATCH = 'period-run-fewer-actions';
 
 function hostActivities(taskQueue: string, policy: RunPolicy) {
   const retry = {
@@ -66,6 +87,16 @@ function outcomeOf(
   return { status, clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart, ...file };
 }
 
+/** Whether the run's starter set its period's search attributes (the UI and the watchdog find it by them). */
+function startedWithAttributes(period: PeriodInput): boolean {
+  const attributes = workflowInfo().typedSearchAttributes;
+  return (
+    attributes.get(CLIENT_ATTRIBUTE) === period.clientId &&
+    attributes.get(FREQUENCY_ATTRIBUTE) === period.frequency &&
+    attributes.get(PERIOD_ATTRIBUTE) === period.periodStart
+  );
+}
+
 /**
  * One client's report for one period: check the client, build the file, deliver it once,
  * record the ledger. A delivered period is left alone unless forced; a forced rerun delivers
@@ -75,10 +106,12 @@ function outcomeOf(
  */
 export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<ReportPeriodOutcome> {
   const period: PeriodInput = { clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart };
-  upsertSearchAttributes(periodSearchAttributes(input.clientId, input.frequency, input.periodStart));
+  const lean = patched(LEAN_RUN_PATCH);
+  if (!lean || !startedWithAttributes(period)) upsertSearchAttributes(periodSearchAttributes(input.clientId, input.frequency, input.periodStart));
+  const ledger = lean ? sharedLocal : shared;
   let start: Awaited<ReturnType<typeof shared.startRun>>;
   try {
-    start = await shared.startRun({ ...period, force: input.force ?? false });
+    start = await ledger.startRun({ ...period, force: input.force ?? false });
   } catch (error) {
     // Refused before the run was recorded (unknown client, bad settings, a period not ended).
     throw failWithRootReason(error);
@@ -89,14 +122,16 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
   }
   try {
     for (let host = 1; ; host++) {
-      const onHost = hostActivities(await shared.claimHost(), start.policy);
+      // A later host is claimed through the shared queue, by any worker that is alive.
+      const firstHost = lean && host === 1 ? start.hostTaskQueue : undefined;
+      const onHost = hostActivities(firstHost ?? (await shared.claimHost()), start.policy);
       try {
         const built = await onHost.buildReport(period);
         if (start.latest && start.latest.sha256 === built.sha256) {
           await onHost.discardFile({ path: built.path });
           const { revision, fileName, remotePath } = start.latest;
           const unchanged = { revision, fileName, remotePath, rowCount: built.rowCount, bytes: built.bytes, sha256: built.sha256 };
-          await shared.finishRun({ status: 'unchanged', ...unchanged });
+          await ledger.finishRun({ status: 'unchanged', ...unchanged });
           return outcomeOf('unchanged', period, unchanged);
         }
         // The activity decides the revision under the period's lock and reconciles what earlier attempts left.
@@ -109,7 +144,7 @@ export async function reportPeriodWorkflow(input: ReportPeriodInput): Promise<Re
           force: input.force ?? false,
         });
         const { status, ...file } = delivered;
-        await shared.finishRun({ status: status === 'already-delivered' ? 'skipped' : status, ...file });
+        await ledger.finishRun({ status: status === 'already-delivered' ? 'skipped' : status, ...file });
         return outcomeOf(status, period, file);
       } catch (error) {
         if (!isHostLost(error) || host >= start.policy.maxHosts) throw error;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../src/domain/errors.js';
+import { parseDeliverySettings } from '../../src/domain/client-config.js';
+import { InvalidClientSettingError, UsageError } from '../../src/domain/errors.js';
 import { applyEdits, parseSetEdit, parseUnsetEdit } from '../../src/cli/setting-edits.js';
 
 describe('setting edits', () => {
@@ -30,5 +31,46 @@ describe('setting edits', () => {
     assert.throws(() => parseSetEdit('timezone.x=1'), /timezone has no fields/);
     assert.throws(() => parseSetEdit('frequency'), /allowed: path=value/);
     assert.throws(() => parseUnsetEdit('delivery..x'), UsageError);
+  });
+
+  it('refuses path parts that reach object prototypes, naming the part and what is allowed', () => {
+    for (const [raw, part] of [
+      ['delivery.__proto__.protocol=sftp', '__proto__'],
+      ['delivery.constructor.prototype.protocol=sftp', 'constructor'],
+      ['after_hours.prototype=1', 'prototype'],
+      ['__proto__=1', '__proto__'],
+    ] as const) {
+      assert.throws(
+        () => parseSetEdit(raw),
+        (error: unknown) =>
+          error instanceof UsageError &&
+          error.message.startsWith(`setting "${raw.slice(0, raw.indexOf('='))}": "${part}" is not a setting name`) &&
+          error.message.endsWith('allowed: the names of columns and of their fields, such as delivery.password.env'),
+        raw,
+      );
+    }
+    assert.throws(() => parseUnsetEdit('delivery.__proto__'), /"__proto__" is not a setting name/);
+  });
+
+  it('never changes a prototype, even given a path parsePath would refuse', () => {
+    const invalid = { id: 'acme', delivery: { host: 'sftp.example.com' } };
+    const edited = applyEdits(invalid, [
+      { kind: 'set', path: ['delivery', '__proto__', 'protocol'], value: 'sftp' },
+      { kind: 'set', path: ['delivery', 'constructor', 'prototype', 'protocol'], value: 'sftp' },
+      { kind: 'set', path: ['__proto__'], value: { polluted: true } },
+      { kind: 'unset', path: ['delivery', 'toString'] },
+    ]);
+    assert.equal(({} as Record<string, unknown>).protocol, undefined, 'Object.prototype is untouched');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(edited), Object.prototype);
+    const delivery = edited.delivery as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(delivery), Object.prototype);
+    assert.equal(delivery.protocol, undefined, 'no protocol, own or inherited');
+    assert.deepEqual(Object.keys(delivery), ['host', '__proto__', 'constructor']);
+    // What was written is data the domain refuses by name, as JSON round-trips it.
+    assert.throws(
+      () => parseDeliverySettings('acme', JSON.parse(JSON.stringify(delivery))),
+      (error: unknown) => error instanceof InvalidClientSettingError && /delivery\.__proto__ is present/.test(error.message),
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   InvalidEnvironmentError,
   parseLogLevel,
   parseRunPolicy,
+  parseSecretRules,
   parseScheduleTime,
   parseWatchSettings,
   parseWholeNumber,
@@ -154,6 +155,62 @@ describe('configuration: durations', () => {
     });
     assert.equal(result.status, 1);
     assert.equal(result.stderr, 'twoway-report: TWOWAY_DELIVERY_DEADLINE is "0s"; allowed: a duration from 5s to 30d, such as 500ms, 30s, 15m, 6h or 2d\n');
+  });
+});
+
+describe('configuration: secret references', () => {
+  it("defaults to TWOWAY_SECRET_ and /run/secrets/twoway, and never allows the worker's own settings", () => {
+    const rules = parseSecretRules({});
+    assert.equal(rules.envPrefix, 'TWOWAY_SECRET_');
+    assert.equal(rules.secretsDir, '/run/secrets/twoway');
+    for (const entry of ENVIRONMENT_VARIABLES) assert.ok(rules.ownVariables.has(entry.name), entry.name);
+    assert.ok(rules.ownVariables.has('DATABASE_URL') && rules.ownVariables.has('TEMPORAL_API_KEY') && rules.ownVariables.has('TWOWAY_SECRET_ENV_PREFIX'));
+    assert.deepEqual(rules.ownFiles, []);
+    const row = (name: string) => ENVIRONMENT_VARIABLES.find((entry) => entry.name === name)?.default;
+    assert.deepEqual([row('TWOWAY_SECRET_ENV_PREFIX'), row('TWOWAY_SECRETS_DIR')], [rules.envPrefix, rules.secretsDir]);
+    assert.deepEqual(parseWorkerConfig({}).secrets, rules);
+  });
+
+  it("takes an operator's prefix and folder, and the files the worker's own settings name", () => {
+    const rules = parseSecretRules({
+      TWOWAY_SECRET_ENV_PREFIX: ' ACME_SECRET_ ',
+      TWOWAY_SECRETS_DIR: '/srv//secrets/',
+      TEMPORAL_TLS_KEY: '/srv/secrets/../tls/worker.key',
+      TEMPORAL_TLS_CA: ' ',
+    });
+    assert.equal(rules.envPrefix, 'ACME_SECRET_');
+    assert.equal(rules.secretsDir, '/srv/secrets');
+    assert.deepEqual(rules.ownFiles, [{ variable: 'TEMPORAL_TLS_KEY', path: '/srv/tls/worker.key' }]);
+  });
+
+  it('refuses an empty prefix (it would allow every variable), a prefix that is not a whole word, and a folder that is not a plain absolute one', () => {
+    const refused = (env: NodeJS.ProcessEnv, message: string) =>
+      assert.throws(
+        () => parseSecretRules(env),
+        (error: unknown) => error instanceof InvalidEnvironmentError && error.message === message,
+        JSON.stringify(env),
+      );
+    const prefixAllowed = 'allowed: letters, digits and "_", starting with a letter and ending with "_", such as TWOWAY_SECRET_';
+    refused({ TWOWAY_SECRET_ENV_PREFIX: '' }, `TWOWAY_SECRET_ENV_PREFIX is empty (which would allow every variable); ${prefixAllowed}`);
+    refused({ TWOWAY_SECRET_ENV_PREFIX: '  ' }, `TWOWAY_SECRET_ENV_PREFIX is empty (which would allow every variable); ${prefixAllowed}`);
+    refused({ TWOWAY_SECRET_ENV_PREFIX: 'ACME' }, `TWOWAY_SECRET_ENV_PREFIX is "ACME"; ${prefixAllowed}`);
+    refused({ TWOWAY_SECRET_ENV_PREFIX: '_' }, `TWOWAY_SECRET_ENV_PREFIX is "_"; ${prefixAllowed}`);
+    refused({ TWOWAY_SECRET_ENV_PREFIX: 'A-B_' }, `TWOWAY_SECRET_ENV_PREFIX is "A-B_"; ${prefixAllowed}`);
+    const dirAllowed = 'allowed: an absolute folder other than /, without ".." parts, holding client secrets only, such as /run/secrets/twoway';
+    for (const dir of ['secrets', './secrets', '/', '//', '/run/secrets/../..', '/run/../etc']) {
+      refused({ TWOWAY_SECRETS_DIR: dir }, `TWOWAY_SECRETS_DIR is ${JSON.stringify(dir)}; ${dirAllowed}`);
+    }
+  });
+
+  it('stops a worker at start on an empty prefix', async () => {
+    const result = await runCliProcess(['worker'], {
+      TWOWAY_SECRET_ENV_PREFIX: '',
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      TWOWAY_METRICS_ADDRESS: 'off',
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^twoway-report: TWOWAY_SECRET_ENV_PREFIX is empty \(which would allow every variable\); allowed: /);
   });
 });
 

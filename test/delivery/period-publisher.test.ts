@@ -9,6 +9,7 @@ import { withPeriodLock } from '../../src/db/period-lock.js';
 import { createPublicationLedger, listPeriodFiles } from '../../src/db/report-files.js';
 import { publishPeriodFile, type PeriodPublishResult } from '../../src/delivery/period-publisher.js';
 import { BuiltFileMissingError, PeriodBusyError, RemoteFileConflictError } from '../../src/domain/errors.js';
+import { periodContaining } from '../../src/domain/periods.js';
 import type { PublicationLedger } from '../../src/domain/publication.js';
 import type { SftpDeliverySettings } from '../../src/domain/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -62,7 +63,17 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
     return withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: LOCK_WAIT_MS }, (lock) => {
       const ledger = createPublicationLedger(lock, PERIOD);
       return publishPeriodFile(
-        { clientId: 'acme', settings, localPath, baseFileName: NAME, sha256: sha256OfBytes(spec.content), rowCount: 1, run, force: spec.force ?? false },
+        {
+          clientId: 'acme',
+          settings,
+          localPath,
+          baseFileName: NAME,
+          sha256: sha256OfBytes(spec.content),
+          rowCount: 1,
+          run,
+          force: spec.force ?? false,
+          period: periodContaining('daily', PERIOD.periodStart, 'UTC'),
+        },
         spec.ledger ? spec.ledger(ledger) : ledger,
         { env: fixture.env, logger: fixture.log.logger, connectTimeoutMs: 5_000, operationTimeoutMs: 5_000 },
       );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import {
   NON_RETRYABLE_ERROR_TYPES,
   RemoteDirectoryMissingError,
   RemoteFileConflictError,
+  SecretReferenceRefusedError,
   SecretUnavailableError,
   UploadVerificationError,
 } from '../../src/domain/errors.js';
@@ -41,7 +42,7 @@ describe('deliverFile against OpenSSH sshd', () => {
     fixture = await startFixture('delivery');
     csvPath = await writeLocalFile(fixture, 'report.csv', CSV);
     // The harness's user key, encrypted with a passphrase: the same key, so already authorized.
-    encryptedKeyPath = join(fixture.localDir, 'user_key_encrypted');
+    encryptedKeyPath = join(fixture.server.secretsDir, 'user_key_encrypted');
     await copyFile(fixture.server.userKeyPath, encryptedKeyPath);
     execFileSync('ssh-keygen', ['-q', '-p', '-f', encryptedKeyPath, '-P', '', '-N', PASSPHRASE]);
   });
@@ -80,8 +81,15 @@ describe('deliverFile against OpenSSH sshd', () => {
     const plain = await deliverFile(request(dir, { auth: 'key', fileName: 'plain.csv' }), options());
     assert.equal(await readFile(plain.remotePath, 'utf8'), CSV);
 
-    const settings = settingsFor(fixture.server, dir, { method: 'privateKey', privateKey: { file: encryptedKeyPath }, passphrase: { env: 'TEST_PASSPHRASE' } });
-    const encrypted = await deliverFile({ ...request(dir), settings, fileName: 'encrypted.csv' }, { ...options(), env: { TEST_PASSPHRASE: PASSPHRASE } });
+    const settings = settingsFor(fixture.server, dir, {
+      method: 'privateKey',
+      privateKey: { file: encryptedKeyPath },
+      passphrase: { env: 'TWOWAY_SECRET_TEST_PASSPHRASE' },
+    });
+    const encrypted = await deliverFile(
+      { ...request(dir), settings, fileName: 'encrypted.csv' },
+      { ...options(), env: { ...fixture.env, TWOWAY_SECRET_TEST_PASSPHRASE: PASSPHRASE } },
+    );
     assert.equal(await readFile(encrypted.remotePath, 'utf8'), CSV);
   });
 
@@ -89,7 +97,7 @@ describe('deliverFile against OpenSSH sshd', () => {
     const dir = await makeRemoteDir(fixture.server, 'wrong-password');
     const error = await expectError(
       fixture,
-      deliverFile(request(dir), { ...options(), env: { TEST_SFTP_PASSWORD: WRONG_PASSWORD } }),
+      deliverFile(request(dir), { ...options(), env: { ...fixture.env, TWOWAY_SECRET_TEST_SFTP_PASSWORD: WRONG_PASSWORD } }),
       AuthenticationFailedError,
     );
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(error.name));
@@ -101,14 +109,18 @@ describe('deliverFile against OpenSSH sshd', () => {
 
   it('refuses a wrong passphrase as SecretUnavailableError naming the passphrase reference', async () => {
     const dir = await makeRemoteDir(fixture.server, 'wrong-passphrase');
-    const settings = settingsFor(fixture.server, dir, { method: 'privateKey', privateKey: { file: encryptedKeyPath }, passphrase: { env: 'TEST_PASSPHRASE' } });
+    const settings = settingsFor(fixture.server, dir, {
+      method: 'privateKey',
+      privateKey: { file: encryptedKeyPath },
+      passphrase: { env: 'TWOWAY_SECRET_TEST_PASSPHRASE' },
+    });
     const error = await expectError(
       fixture,
-      deliverFile({ ...request(dir), settings }, { ...options(), env: { TEST_PASSPHRASE: 'not the passphrase' } }),
+      deliverFile({ ...request(dir), settings }, { ...options(), env: { ...fixture.env, TWOWAY_SECRET_TEST_PASSPHRASE: 'not the passphrase' } }),
       SecretUnavailableError,
     );
-    assert.equal(error.field, 'delivery.auth.passphrase');
-    assert.match(error.message, /environment variable TEST_PASSPHRASE/);
+    assert.equal(error.field, 'delivery.passphrase');
+    assert.match(error.message, /environment variable TWOWAY_SECRET_TEST_PASSPHRASE/);
   });
 
   it('refuses a server whose host key does not match the pin, reporting the presented fingerprint', async () => {
@@ -117,9 +129,90 @@ describe('deliverFile against OpenSSH sshd', () => {
     const req = request(dir);
     const error = await expectError(fixture, deliverFile({ ...req, settings: { ...req.settings, hostKeySha256: pinned } }, options()), HostKeyMismatchError);
     assert.equal(error.presented, fixture.server.hostKeySha256);
-    assert.equal(error.expected, pinned);
+    assert.deepEqual(error.expected, [pinned]);
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(error.name));
     assert.ok(error.message.includes(`127.0.0.1:${fixture.server.port}`));
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  it('connects while the pin list holds an old key beside the one the server presents (a host key rotation)', async () => {
+    const dir = await makeRemoteDir(fixture.server, 'host-key-rotation');
+    const old = `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
+    const req = request(dir);
+    for (const pins of [
+      [old, fixture.server.hostKeySha256],
+      [fixture.server.hostKeySha256, old],
+    ]) {
+      const result = await deliverFile({ ...req, settings: { ...req.settings, hostKeySha256: pins }, fileName: `${pins.indexOf(old)}.csv` }, options());
+      assert.equal(await readFile(result.remotePath, 'utf8'), CSV);
+    }
+  });
+
+  it('refuses a server whose key matches none of several pins, not retried, listing every pin', async () => {
+    const dir = await makeRemoteDir(fixture.server, 'host-key-none');
+    const pins = [1, 2].map(() => `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`);
+    const req = request(dir);
+    const error = await expectError(fixture, deliverFile({ ...req, settings: { ...req.settings, hostKeySha256: pins } }, options()), HostKeyMismatchError);
+    assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(error.name));
+    assert.deepEqual(error.expected, pins);
+    assert.equal(error.presented, fixture.server.hostKeySha256);
+    assert.ok(
+      error.message.endsWith(`presented host key ${fixture.server.hostKeySha256}; allowed: one of the pinned delivery.hostKeySha256 ${pins[0]}, ${pins[1]}`),
+      error.message,
+    );
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  it("never sends the worker's own secrets: DATABASE_URL and /proc/self/environ as a password are refused before connecting", async () => {
+    const dir = await makeRemoteDir(fixture.server, 'own-secrets');
+    const req = request(dir);
+    // The worker's database URL happens to be the server's password here: were it resolved, the login would succeed.
+    const workerEnv = { ...fixture.env, DATABASE_URL: fixture.server.password, TWOWAY_SECRET_ACME_PASSWORD: fixture.server.password };
+    const withPassword = (password: { env: string } | { file: string }) => ({
+      ...req,
+      settings: { ...req.settings, auth: { method: 'password' as const, password } },
+    });
+    const allowed = await deliverFile({ ...withPassword({ env: 'TWOWAY_SECRET_ACME_PASSWORD' }), fileName: 'allowed.csv' }, { ...options(), env: workerEnv });
+    assert.equal(await readFile(allowed.remotePath, 'utf8'), CSV, 'the same value under an allowed name logs in');
+
+    const database = await expectError(
+      fixture,
+      deliverFile({ ...withPassword({ env: 'DATABASE_URL' }), fileName: 'database.csv' }, { ...options(), env: workerEnv }),
+      SecretReferenceRefusedError,
+    );
+    assert.equal(
+      database.message,
+      `client "acme": delivery.password refers to environment variable DATABASE_URL, which is one of the worker's own settings; allowed: an environment variable named TWOWAY_SECRET_<NAME> (TWOWAY_SECRET_ENV_PREFIX) that is not one of the worker's own settings`,
+    );
+    const environ = await expectError(
+      fixture,
+      deliverFile({ ...withPassword({ file: '/proc/self/environ' }), fileName: 'environ.csv' }, { ...options(), env: workerEnv }),
+      SecretReferenceRefusedError,
+    );
+    assert.equal(
+      environ.message,
+      `client "acme": delivery.password refers to file /proc/self/environ, which is outside the secrets folder ${fixture.server.secretsDir}; allowed: a file inside ${fixture.server.secretsDir} (TWOWAY_SECRETS_DIR) that only its owner can read (chmod 600), not one of the worker's own files`,
+    );
+    for (const error of [database, environ]) assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(error.name));
+    assert.deepEqual(await readdir(dir), ['allowed.csv'], 'nothing delivered with a refused reference');
+  });
+
+  it('refuses a key file others can read, naming the field and its mode', async () => {
+    const dir = await makeRemoteDir(fixture.server, 'key-mode');
+    const readableKey = join(fixture.server.secretsDir, 'user_key_readable');
+    await copyFile(fixture.server.userKeyPath, readableKey);
+    await chmod(readableKey, 0o644);
+    const req = request(dir);
+    const error = await expectError(
+      fixture,
+      deliverFile({ ...req, settings: { ...req.settings, auth: { method: 'privateKey', privateKey: { file: readableKey } } } }, options()),
+      SecretReferenceRefusedError,
+    );
+    assert.equal(error.field, 'delivery.privateKey');
+    assert.match(
+      error.message,
+      /^client "acme": delivery\.privateKey refers to file \S+user_key_readable, which can be read or written by group or others \(mode 644\); allowed: /,
+    );
     assert.deepEqual(await readdir(dir), []);
   });
 
@@ -133,11 +226,12 @@ describe('deliverFile against OpenSSH sshd', () => {
   it('reports a secret reference that cannot be resolved, naming the reference and nothing else', async () => {
     const dir = await makeRemoteDir(fixture.server, 'secret');
     const unset = await expectError(fixture, deliverFile(request(dir), { ...options(), env: {} }), SecretUnavailableError);
-    assert.match(unset.message, /delivery\.auth\.password refers to environment variable TEST_SFTP_PASSWORD, which is not set/);
+    assert.match(unset.message, /delivery\.password refers to environment variable TWOWAY_SECRET_TEST_SFTP_PASSWORD, which is not set/);
     const req = request(dir);
-    const missingFile = { ...req.settings, auth: { method: 'privateKey' as const, privateKey: { file: '/nonexistent/key' } } };
+    const missingKey = join(fixture.server.secretsDir, 'no-such-key');
+    const missingFile = { ...req.settings, auth: { method: 'privateKey' as const, privateKey: { file: missingKey } } };
     const unreadable = await expectError(fixture, deliverFile({ ...req, settings: missingFile }, options()), SecretUnavailableError);
-    assert.match(unreadable.message, /file \/nonexistent\/key, which cannot be read .*ENOENT/);
+    assert.ok(unreadable.message.includes(`file ${missingKey}, which cannot be read by the delivering process (ENOENT)`), unreadable.message);
   });
 
   it('finds an identical file already delivered and uploads nothing (alreadyPresent)', async () => {

@@ -26,7 +26,7 @@ export interface Fixture {
   dispose(): Promise<void>;
 }
 
-export const PASSWORD_ENV = 'TEST_SFTP_PASSWORD';
+export const PASSWORD_ENV = 'TWOWAY_SECRET_TEST_SFTP_PASSWORD';
 
 /** A pino logger writing JSON lines into memory. */
 export interface CapturedLog {
@@ -54,7 +54,7 @@ export async function startFixture(name: string, serverOptions: Pick<StartSftpSe
   return {
     server,
     localDir,
-    env: { [PASSWORD_ENV]: server.password },
+    env: { TWOWAY_SECRETS_DIR: server.secretsDir, [PASSWORD_ENV]: server.password },
     passwordRef: { env: PASSWORD_ENV },
     keyRef: { file: server.userKeyPath },
     log,

@@ -151,13 +151,69 @@ describe('parseDeliverySettings', () => {
     assert.throws(() => parse({ remote_dir: '/x' }), refusal(/delivery\.remote_dir is present/));
   });
 
+  it('takes one pinned host key, or a list of up to four during a rotation, and refuses any other list', () => {
+    const next = `SHA256:${'B'.repeat(43)}`;
+    assert.equal(parse({})?.hostKeySha256, HOST_KEY);
+    assert.deepEqual(parse({ hostKeySha256: [HOST_KEY, next] })?.hostKeySha256, [HOST_KEY, next]);
+    assert.deepEqual(parse({ hostKeySha256: [next] })?.hostKeySha256, [next]);
+    const pins = ['C', 'D', 'E', 'F', 'G'].map((letter) => `SHA256:${letter.repeat(43)}`);
+    assert.deepEqual(parse({ hostKeySha256: pins.slice(0, 4) })?.hostKeySha256, pins.slice(0, 4));
+    const allowed = /allowed: .*"SHA256:" and 43 base64 characters, or during a host key rotation a list of 1 to 4 different ones$/;
+    for (const given of [[], pins, [HOST_KEY, HOST_KEY], [HOST_KEY, 'md5:ab:cd'], [HOST_KEY, 7], { old: HOST_KEY }]) {
+      assert.throws(() => parse({ hostKeySha256: given }), refusal(new RegExp(`delivery\\.hostKeySha256 is .*; ${allowed.source}`)), JSON.stringify(given));
+    }
+  });
+
+  it('refuses a file reference that is not a plain absolute path, before any rule of the delivering process', () => {
+    const { password: _password, ...withoutPassword } = DELIVERY;
+    for (const file of [
+      'relative/key',
+      '/run/secrets/twoway/../../../proc/self/environ',
+      '/run/secrets/twoway/./key',
+      '/run/secrets//twoway/key',
+      '/run/secrets/twoway/',
+    ]) {
+      assert.throws(
+        () => parseDeliverySettings('acme', { ...withoutPassword, privateKey: { file } }),
+        refusal(/delivery\.privateKey is an object with keys "file"; allowed: /),
+        file,
+      );
+    }
+  });
+
+  it('takes a manifest, and parts only with one; leaves both out when not set', () => {
+    assert.equal(parse({})?.manifest, undefined);
+    assert.equal('maxRowsPerFile' in (parse({}) ?? {}), false);
+    assert.equal(parse({ manifest: false })?.manifest, undefined);
+    assert.equal(parse({ manifest: true })?.manifest, true);
+    const split = parse({ manifest: true, maxRowsPerFile: 500_000 });
+    assert.deepEqual([split?.manifest, split?.maxRowsPerFile], [true, 500_000]);
+  });
+
+  it('refuses a malformed manifest or maxRowsPerFile by name, and parts without a manifest', () => {
+    assert.throws(() => parse({ manifest: 'yes' }), refusal(/delivery\.manifest is "yes"; allowed: true or false/));
+    for (const bad of [0, -5, 2.5, '1000', null, Number.MAX_SAFE_INTEGER + 1]) {
+      assert.throws(
+        () => parse({ manifest: true, maxRowsPerFile: bad }),
+        refusal(/delivery\.maxRowsPerFile is .*; allowed: a whole number of data rows per file, from 1/),
+      );
+    }
+    assert.throws(
+      () => parse({ maxRowsPerFile: 1000 }),
+      refusal(/delivery\.maxRowsPerFile is 1000 without delivery\.manifest; allowed: parts only together with "manifest": true/),
+    );
+  });
+
   it('never repeats a secret given where a reference belongs', () => {
     for (const password of ['hunter2-secret', { value: 'hunter2-secret' }, { env: 'hunter2-secret!' }]) {
       assert.throws(
         () => parse({ password }),
         (error: unknown) => {
           assert.ok(error instanceof InvalidClientSettingError);
-          assert.match(error.message, /delivery\.password is .*; allowed: \{"env": "VARIABLE_NAME"\} or \{"file": "\/absolute\/path"\}/);
+          assert.match(
+            error.message,
+            /delivery\.password is .*; allowed: \{"env": "TWOWAY_SECRET_NAME"\} \(a variable under TWOWAY_SECRET_ENV_PREFIX\) or \{"file": "\/run\/secrets\/twoway\/name"\} \(a plain absolute path inside TWOWAY_SECRETS_DIR\)/,
+          );
           assert.ok(!error.message.includes('hunter2'), error.message);
           return true;
         },

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidClientSettingError } from '../../src/domain/errors.js';
-import { DEFAULT_FILE_NAME_TEMPLATE, parseFileNameTemplate, reportFileName, revisionFileName } from '../../src/domain/file-name.js';
+import {
+  DEFAULT_FILE_NAME_TEMPLATE,
+  MAX_PARTS_PER_REVISION,
+  parseFileNameTemplate,
+  partCount,
+  partFileName,
+  reportFileName,
+  revisionFileName,
+  revisionFileNames,
+} from '../../src/domain/file-name.js';
 import type { Period } from '../../src/domain/types.js';
 
 const WEEK: Period = {
@@ -60,4 +69,40 @@ describe('file names', () => {
       );
     });
   }
+});
+
+describe('names of a revision of several files', () => {
+  const BASE = 'twoway_activity_acme_daily_20261124.csv';
+
+  it('numbers parts with three digits before the extension, after the revision', () => {
+    assert.equal(partFileName(BASE, 1), 'twoway_activity_acme_daily_20261124_part001.csv');
+    assert.equal(partFileName(revisionFileName(BASE, 2), 12), 'twoway_activity_acme_daily_20261124_r2_part012.csv');
+    assert.equal(partFileName('noextension', MAX_PARTS_PER_REVISION), 'noextension_part999');
+    assert.throws(() => partFileName(BASE, 0), RangeError);
+    assert.throws(() => partFileName(BASE, MAX_PARTS_PER_REVISION + 1), RangeError);
+  });
+
+  it('cuts rows into parts of at most N rows; no rows is one part (the header)', () => {
+    assert.equal(partCount(0, 10), 1);
+    assert.equal(partCount(10, 10), 1);
+    assert.equal(partCount(11, 10), 2);
+    assert.equal(partCount(3, 1), 3);
+  });
+
+  it('names the manifest after the data file as if unsplit, with what delivery appends', () => {
+    assert.deepEqual(revisionFileNames(BASE, 1, '.gz', null), {
+      data: ['twoway_activity_acme_daily_20261124.csv.gz'],
+      manifest: 'twoway_activity_acme_daily_20261124.csv.gz.manifest.json',
+      signature: 'twoway_activity_acme_daily_20261124.csv.gz.manifest.json.sig',
+    });
+    assert.deepEqual(revisionFileNames(BASE, 2, '', 3), {
+      data: [
+        'twoway_activity_acme_daily_20261124_r2_part001.csv',
+        'twoway_activity_acme_daily_20261124_r2_part002.csv',
+        'twoway_activity_acme_daily_20261124_r2_part003.csv',
+      ],
+      manifest: 'twoway_activity_acme_daily_20261124_r2.csv.manifest.json',
+      signature: 'twoway_activity_acme_daily_20261124_r2.csv.manifest.json.sig',
+    });
+  });
 });

@@ -16,6 +16,7 @@ function file(revision: number, status: PeriodFile['status'], sha256: string, ru
     workflowId: 'wf',
     runId,
     note: null,
+    parts: [],
   };
 }
 

@@ -26,14 +26,14 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
     stack = await startCliStack('cli');
     ({ db, sftp, client } = stack);
     metricsPort = await freePort();
-    env = { ...stack.env, TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, CLI_TEST_SFTP_PASSWORD: sftp.password, LOG_LEVEL: 'info' };
+    env = { ...stack.env, TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, TWOWAY_SECRET_CLI_TEST_SFTP_PASSWORD: sftp.password, LOG_LEVEL: 'info' };
     await db.knex('clients').insert([
       {
         id: 'acme',
         name: 'Acme',
         timezone: 'America/Chicago',
         frequency: 'daily',
-        delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })),
+        delivery: JSON.stringify(await deliveryFor(sftp, 'acme', { password: { env: 'TWOWAY_SECRET_CLI_TEST_SFTP_PASSWORD' } })),
       },
       { id: 'sandy', name: 'Sandbox', environment: 'sandbox' },
       {
@@ -41,7 +41,7 @@ describe('the command line against a running worker (real Temporal, PostgreSQL, 
         name: 'Busy',
         timezone: 'UTC',
         frequency: 'daily',
-        delivery: JSON.stringify(await deliveryFor(sftp, 'busy', { password: { env: 'CLI_TEST_SFTP_PASSWORD' } })),
+        delivery: JSON.stringify(await deliveryFor(sftp, 'busy', { password: { env: 'TWOWAY_SECRET_CLI_TEST_SFTP_PASSWORD' } })),
       },
     ]);
     for (const day of ['20', '21', '22', '23', '24']) {

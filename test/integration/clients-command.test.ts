@@ -52,17 +52,84 @@ describe('clients command (real PostgreSQL)', () => {
       '--unset',
       'delivery.password',
       '--set',
-      'delivery.privateKey.file=/run/secrets/acme_key',
+      'delivery.privateKey.file=/run/secrets/twoway/acme_key',
       '--set',
       'frequency=weekly',
     );
     assert.equal(result.status, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^saved frequency, delivery: acme {2}weekly America\/Chicago .* \(key from file \/run\/secrets\/acme_key\)\nrun `twoway-report schedules sync`/,
+      /^saved frequency, delivery: acme {2}weekly America\/Chicago .* \(key from file \/run\/secrets\/twoway\/acme_key\)\nrun `twoway-report schedules sync`/,
     );
     const row = await db.knex('clients').where({ id: 'acme' }).first();
-    assert.deepEqual([row.frequency, row.delivery.privateKey, row.delivery.password], ['weekly', { file: '/run/secrets/acme_key' }, undefined]);
+    assert.deepEqual([row.frequency, row.delivery.privateKey, row.delivery.password], ['weekly', { file: '/run/secrets/twoway/acme_key' }, undefined]);
+  });
+
+  it("refuses to save a reference the workers would refuse: the worker's own secrets, outside the prefix or the secrets folder", async () => {
+    const before = (await db.knex('clients').where({ id: 'acme' }).first()).delivery;
+    const refused = async (env: NodeJS.ProcessEnv, ...edits: string[]) => {
+      const result = await runCliProcess(['clients', 'set', '--client', 'acme', ...edits.flatMap((edit) => ['--set', edit])], { DATABASE_URL: db.url, ...env });
+      assert.equal(result.status, 1, result.stdout);
+      assert.deepEqual((await db.knex('clients').where({ id: 'acme' }).first()).delivery, before, 'nothing saved');
+      return result.stderr;
+    };
+    const envRule = "allowed: an environment variable named TWOWAY_SECRET_<NAME> (TWOWAY_SECRET_ENV_PREFIX) that is not one of the worker's own settings";
+    const fileRule = 'allowed: a file inside /run/secrets/twoway (TWOWAY_SECRETS_DIR) that only its owner can read (chmod 600)';
+    // The issue's reproductions: the worker's database URL and its whole environment as a client's password.
+    assert.equal(
+      await refused({}, 'delivery.passphrase.env=DATABASE_URL'),
+      `twoway-report: client "acme": delivery.passphrase refers to environment variable DATABASE_URL, which is one of the worker's own settings; ${envRule}\n`,
+    );
+    assert.ok(
+      (await refused({}, 'delivery.privateKey.file=/proc/self/environ')).startsWith(
+        `twoway-report: client "acme": delivery.privateKey refers to file /proc/self/environ, which is outside the secrets folder /run/secrets/twoway; ${fileRule}`,
+      ),
+    );
+    assert.match(await refused({}, 'delivery.passphrase.env=TEMPORAL_API_KEY'), /TEMPORAL_API_KEY, which is one of the worker's own settings/);
+    // SPEC's example name is not under the default prefix; an operator names it TWOWAY_SECRET_… or sets the prefix.
+    assert.match(await refused({}, 'delivery.passphrase.env=ACME_SFTP_PASSWORD'), /ACME_SFTP_PASSWORD, which is not named TWOWAY_SECRET_<NAME>/);
+    assert.match(
+      await refused({ TWOWAY_SECRET_ENV_PREFIX: 'TEMPORAL_' }, 'delivery.passphrase.env=TEMPORAL_API_KEY'),
+      /TEMPORAL_API_KEY, which is one of the worker's own settings; allowed: an environment variable named TEMPORAL_<NAME>/,
+    );
+    assert.match(
+      await refused({ TWOWAY_SECRETS_DIR: '/srv/acme-secrets' }, 'delivery.privateKey.file=/run/secrets/twoway/acme_key'),
+      /outside the secrets folder \/srv\/acme-secrets; allowed: a file inside \/srv\/acme-secrets/,
+    );
+    assert.match(await refused({ TWOWAY_SECRET_ENV_PREFIX: '' }, 'frequency=weekly'), /^twoway-report: TWOWAY_SECRET_ENV_PREFIX is empty/);
+
+    const prefixed = await runCliProcess(['clients', 'set', '--client', 'acme', '--set', 'delivery.passphrase.env=ACME_KEY_PASSPHRASE'], {
+      DATABASE_URL: db.url,
+      TWOWAY_SECRET_ENV_PREFIX: 'ACME_',
+    });
+    assert.equal(prefixed.status, 0, prefixed.stderr);
+    const back = await cli('clients', 'set', '--client', 'acme', '--unset', 'delivery.passphrase');
+    assert.equal(back.status, 0, back.stderr);
+  });
+
+  it('refuses `--set delivery.__proto__.protocol=sftp` as bad usage and leaves the invalid delivery invalid', async () => {
+    const before = (await db.knex('clients').where({ id: 'acme' }).first()).delivery;
+    // The reproduction: without a protocol the delivery is invalid; the prototype must not supply one.
+    const polluting = await cli('clients', 'set', '--client', 'acme', '--unset', 'delivery.protocol', '--set', 'delivery.__proto__.protocol=sftp');
+    assert.equal(polluting.status, 2);
+    assert.equal(
+      polluting.stderr,
+      'twoway-report: setting "delivery.__proto__.protocol": "__proto__" is not a setting name (it would reach JavaScript\'s object prototype); allowed: the names of columns and of their fields, such as delivery.password.env\n' +
+        'run `twoway-report clients --help` for its usage\n',
+    );
+    for (const path of ['delivery.constructor.prototype.protocol', 'delivery.prototype']) {
+      const result = await cli('clients', 'set', '--client', 'acme', '--set', `${path}=sftp`);
+      assert.equal(result.status, 2, path);
+      assert.match(result.stderr, /is not a setting name/);
+    }
+    const added = await cli('clients', 'add', '--client', 'proto', '--name', 'Proto', '--set', 'delivery.__proto__.protocol=sftp');
+    assert.equal(added.status, 2);
+    assert.equal(await db.knex('clients').where({ id: 'proto' }).first(), undefined);
+    assert.deepEqual((await db.knex('clients').where({ id: 'acme' }).first()).delivery, before);
+    // Without the prototype, the same edit is the invalid delivery it is.
+    const invalid = await cli('clients', 'set', '--client', 'acme', '--unset', 'delivery.protocol');
+    assert.equal(invalid.status, 1);
+    assert.match(invalid.stderr, /client "acme": delivery\.protocol is nothing; allowed: "sftp"/);
   });
 
   it('saves nothing when the result would be invalid', async () => {

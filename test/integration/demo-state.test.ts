@@ -7,10 +7,13 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createKnex } from '../../src/db/knex.js';
 import { DEMO_CLIENTS } from '../../src/db/seed.js';
+import { DEMO_SECRET_VARIABLES, pointDeliveriesAt } from '../../src/devstack/demo-state.js';
+import type { SftpServer } from '../../src/devstack/sftp-server.js';
 import { WebhookRejectedError } from '../../src/domain/errors.js';
 import { WEBHOOK_REQUEST_TIMEOUT_MS } from '../../src/notifications/policy.js';
 import { createNotificationEvent, postWebhook } from '../../src/notifications/webhook.js';
 import { runCliProcess, startCliProcess } from '../support/cli.js';
+import { createTestDatabase } from '../support/database.js';
 import { demoTestSetting } from '../support/demo.js';
 
 // Few events over few days: the demo's backfill is what is tested, not the seed's size.
@@ -132,7 +135,7 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
       await demo.stdoutMatches(/^webhook {2}refused \(HTTP 401\): signature mismatch$/m);
 
       // The README's fix of the broken client, while the demo runs.
-      const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=DEMO_SFTP_PASSWORD'], {
+      const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=TWOWAY_SECRET_DEMO_SFTP_PASSWORD'], {
         DATABASE_URL: databaseUrl,
       });
       assert.equal(fixed.status, 0, fixed.stderr);
@@ -164,7 +167,7 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
       assert.equal(files.filter((file) => file.client_id === 'hooli').length, 3);
 
       const hooli = await hooliDelivery(knex);
-      assert.equal(hooli.password.env, 'DEMO_SFTP_PASSWORD', "the operator's fix survives the restart");
+      assert.equal(hooli.password.env, 'TWOWAY_SECRET_DEMO_SFTP_PASSWORD', "the operator's fix survives the restart");
       assert.notEqual(hooli.hostKeySha256, firstHooli.hostKeySha256, "pointed at the new sshd's host key");
       assert.notEqual(hooli.username, firstHooli.username, "and at the new sshd's user");
 
@@ -186,8 +189,38 @@ describe('demo keeps its state between starts unless --fresh (every real part)',
         [],
         'the old ledger is gone',
       );
-      assert.equal((await hooliDelivery(knex)).password.env, 'HOOLI_SFTP_PASSWORD', 'hooli is broken again');
+      assert.equal((await hooliDelivery(knex)).password.env, 'TWOWAY_SECRET_HOOLI_SFTP_PASSWORD', 'hooli is broken again');
       await assert.rejects(temporal.workflow.getHandle(firstRun.workflow_id, firstRun.run_id).describe(), WorkflowNotFoundError);
     });
+  });
+});
+
+describe("a kept demo's delivery settings, pointed at a new sshd (real PostgreSQL)", () => {
+  it("renames references of earlier demo versions to the demo's TWOWAY_SECRET_ variables, and leaves an operator's own alone", async () => {
+    const db = await createTestDatabase();
+    try {
+      const sshdDir = '/tmp/demo-home/sshd';
+      const earlier = { protocol: 'sftp', host: '127.0.0.1', port: 1, username: 'old', remoteDir: '/in', hostKeySha256: `SHA256:${'A'.repeat(43)}` };
+      await db.knex('clients').insert([
+        { id: 'acme', name: 'Acme', delivery: JSON.stringify({ ...earlier, privateKey: { file: `${sshdDir}/user_ed25519_key` } }) },
+        { id: 'globex', name: 'Globex', delivery: JSON.stringify({ ...earlier, password: { env: 'DEMO_SFTP_PASSWORD' } }) },
+        { id: 'hooli', name: 'Hooli', delivery: JSON.stringify({ ...earlier, password: { env: 'HOOLI_SFTP_PASSWORD' } }) },
+        { id: 'initech', name: 'Initech', delivery: JSON.stringify({ ...earlier, password: { env: 'TWOWAY_SECRET_OPERATOR_CHOICE' } }) },
+      ]);
+      const sftp = { host: '127.0.0.1', port: 2222, username: 'new', hostKeySha256: `SHA256:${'B'.repeat(43)}` } as SftpServer;
+      await pointDeliveriesAt(db.knex, ['acme', 'globex', 'hooli', 'initech'], sftp, sshdDir);
+      const rows = (await db.knex('clients').orderBy('id').select('id', 'delivery')) as { id: string; delivery: Record<string, unknown> }[];
+      assert.deepEqual(
+        rows.map((row) => [row.id, row.delivery.privateKey ?? row.delivery.password, row.delivery.port, row.delivery.hostKeySha256]),
+        [
+          ['acme', { env: DEMO_SECRET_VARIABLES.privateKey }, 2222, sftp.hostKeySha256],
+          ['globex', { env: DEMO_SECRET_VARIABLES.password }, 2222, sftp.hostKeySha256],
+          ['hooli', { env: DEMO_SECRET_VARIABLES.wrongPassword }, 2222, sftp.hostKeySha256],
+          ['initech', { env: 'TWOWAY_SECRET_OPERATOR_CHOICE' }, 2222, sftp.hostKeySha256],
+        ],
+      );
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -19,6 +19,7 @@ describe('demo --once (every real part, started by the project itself)', () => {
       assert.match(out, /^globex \(weekly\): 1 delivered/m);
       assert.match(out, /^initech \(monthly\): 1 delivered/m);
       assert.match(out, /^hooli \(daily\): 0 delivered, 0 skipped, 3 failed of 3$/m);
+      assert.match(out, /^vandelay \(daily\): 3 delivered, 0 skipped, 0 failed of 3$/m);
       assert.match(out, /^ {2}FAILED {4}hooli \d{4}-\d\d-\d\d: client "hooli": SFTP server 127\.0\.0\.1:\d+ refused password login/m);
       assert.match(out, /^schedule skipped {3}umbrella: sandbox client$/m);
       assert.match(out, new RegExp(`^Temporal Web UI: {3}http://127\\.0\\.0\\.1:${ports.ui} `, 'm'));
@@ -27,7 +28,7 @@ describe('demo --once (every real part, started by the project itself)', () => {
         out,
         new RegExp(`^hooli's runs: {6}http://127\\.0\\.0\\.1:${ports.ui}/namespaces/default/workflows\\?query=TwowayClient%3D%22hooli%22$`, 'm'),
       );
-      assert.match(out, /^watchdog: \d+ periods of 4 clients judged; 3 failed, 0 missing, 0 late; \d+ notifications sent$/m);
+      assert.match(out, /^watchdog: \d+ periods of 5 clients judged; 3 failed, 0 missing, 0 late; \d+ notifications sent$/m);
       assert.match(out, /^ok {3}one period\.failed event per failed period \(3 for 3\)$/m);
       assert.match(out, /^ok {3}the failed list is exactly the failed periods \(hooli \S+, hooli \S+, hooli \S+\)$/m);
       assert.match(out, new RegExp(`^worker metrics: {4}http://127\\.0\\.0\\.1:${ports.metrics}/metrics$`, 'm'));
@@ -42,7 +43,18 @@ describe('demo --once (every real part, started by the project itself)', () => {
         checks.filter((line) => line.startsWith('FAIL')),
         [],
       );
-      assert.match(out, /^ok {3}5 files delivered$/m);
+      assert.match(out, /^ok {3}8 files delivered$/m);
+      const decrypted = out
+        .split('\n')
+        .filter((line) =>
+          /^ok {3}inbound\/vandelay\/twoway_activity_vandelay_daily_\d{8}\.csv\.pgp: decrypted with vandelay's key, good signature by our signing key$/.test(
+            line,
+          ),
+        );
+      assert.equal(decrypted.length, 3, out);
+      assert.match(out, /^vandelay's files: {3}encrypted and signed \(delivery\.pgp\); as the client: gpg --homedir \S+\/pgp\/vandelay-gnupg --decrypt /m);
+      // initech's month arrives in parts of 1,000 rows with a manifest (one part for the test's few events).
+      assert.match(out, /^ok {3}initech_twoway_\d{8}_\d{8}\.csv\.manifest\.json: \d+ parts?, each as the manifest says$/m);
 
       assert.deepEqual(await readdir(dataDir), [], 'the demo removed its folder');
       for (const [service, port] of Object.entries(ports))

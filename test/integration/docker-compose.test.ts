@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { DEFAULT_RUN_POLICY, ENVIRONMENT_VARIABLES, parseWatchSettings, parseWorkerConfig } from '../../src/config/env.js';
+import { DEFAULT_RUN_POLICY, ENVIRONMENT_VARIABLES, parseSecretRules, parseWatchSettings, parseWorkerConfig } from '../../src/config/env.js';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/search-attributes.js';
@@ -44,12 +44,20 @@ const LOCAL_ONLY_VARIABLES: Readonly<Record<string, string>> = {
 /** Worker variables whose value the compose file fixes (the services it names), not a code default. */
 const COMPOSE_WIRED_VARIABLES = ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TWOWAY_WORK_DIR'];
 /** Worker variables that are not settings but an example of an SFTP client's secret. */
-const SECRET_EXAMPLE_VARIABLES = ['DEMO_SFTP_PASSWORD'];
+const SECRET_EXAMPLE_VARIABLES = ['TWOWAY_SECRET_DEMO_SFTP_PASSWORD'];
 /** The only variable compose has no default for. */
 const BASE_ENV = { DEMO_SFTP_PASSWORD: 'demo-password' };
 
 interface ComposeModel {
-  readonly services: Record<string, { environment?: Record<string, string | null>; entrypoint?: string[] | null; command?: string[] | null }>;
+  readonly services: Record<
+    string,
+    {
+      environment?: Record<string, string | null>;
+      entrypoint?: string[] | null;
+      command?: string[] | null;
+      secrets?: { source: string; target?: string; uid?: string; mode?: number }[];
+    }
+  >;
 }
 
 /** `docker-compose config` on `file`, with only `env` (and PATH) in its environment. */
@@ -133,6 +141,17 @@ describe('docker-compose.yml, as the real Compose v2 reads it', () => {
     assert.equal(config.workDir, '/var/lib/twoway/work');
     assert.deepEqual(config.policy, DEFAULT_RUN_POLICY);
     assert.deepEqual(config.watch, parseWatchSettings({}));
+  });
+
+  it('mounts the example secret file inside TWOWAY_SECRETS_DIR, owned by the worker user and readable by it only', () => {
+    const env = workerEnvironment(resolvedModel());
+    const rules = parseSecretRules(env);
+    const [secret, ...others] = resolvedModel().services.worker?.secrets ?? [];
+    assert.deepEqual(others, []);
+    assert.ok(secret?.target?.startsWith(`${rules.secretsDir}/`), `${secret?.target} is inside ${rules.secretsDir}`);
+    assert.equal(secret?.uid, '1000', "the Dockerfile's USER");
+    assert.equal(secret?.mode, 0o400, 'group and others cannot read it, or the worker refuses it');
+    for (const name of SECRET_EXAMPLE_VARIABLES) assert.ok(name.startsWith(rules.envPrefix), `${name} is under TWOWAY_SECRET_ENV_PREFIX`);
   });
 
   it("registers exactly the workflows' search attributes, as Keyword, on the worker's namespace, in a valid shell script", () => {

@@ -90,7 +90,7 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
   });
 
   it('a failing delivery: failed with one notification naming the error, then recovered after the fix', async () => {
-    await addClient('hooli', DAY_2, await pipeline.deliveryTo('hooli', { password: { env: 'TEST_WRONG_PASSWORD' } }));
+    await addClient('hooli', DAY_2, await pipeline.deliveryTo('hooli', { password: { env: 'TWOWAY_SECRET_TEST_WRONG_PASSWORD' } }));
     const handle = await startPeriod({ clientId: 'hooli', frequency: 'daily', periodStart: DAY_2 });
     await assert.rejects(handle.result());
     const first = await pass();
@@ -112,7 +112,7 @@ describe('the watchdog (real Temporal dev server, PostgreSQL, sshd and a webhook
     );
 
     // The fix, then a rerun: the period is delivered and the failure recovers.
-    const fixed = await pipeline.deliveryTo('hooli', { password: { env: 'TEST_SFTP_PASSWORD' } });
+    const fixed = await pipeline.deliveryTo('hooli', { password: { env: 'TWOWAY_SECRET_TEST_SFTP_PASSWORD' } });
     await pipeline.db
       .knex('clients')
       .where({ id: 'hooli' })

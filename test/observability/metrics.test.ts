@@ -70,6 +70,7 @@ describe('the metrics of a worker process (real Temporal, PostgreSQL, sshd)', ()
       TEMPORAL_ADDRESS: temporal.address,
       TWOWAY_WORK_DIR: join(baseDir, 'work'),
       TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      TWOWAY_SECRETS_DIR: sftp.secretsDir,
       LOG_LEVEL: 'info',
     };
     await db

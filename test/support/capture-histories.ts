@@ -85,7 +85,7 @@ async function capturePeriodRuns(pipeline: Pipeline, captured: string): Promise<
         id: 'badkey',
         name: 'Bad key',
         timezone: 'UTC',
-        delivery: JSON.stringify(await pipeline.deliveryTo('badkey', { password: { env: 'TEST_WRONG_PASSWORD' } })),
+        delivery: JSON.stringify(await pipeline.deliveryTo('badkey', { password: { env: 'TWOWAY_SECRET_TEST_WRONG_PASSWORD' } })),
       },
       { id: 'silent', name: 'Silent', timezone: 'UTC', delivery: JSON.stringify(await pipeline.deliveryTo('silent', { port: silentPort })) },
     ]);

@@ -35,6 +35,8 @@ export async function startCliStack(name: string): Promise<CliStack> {
       DATABASE_URL: db.url,
       TEMPORAL_ADDRESS: temporal.address,
       TWOWAY_WORK_DIR: join(baseDir, 'work'),
+      // The sshd's key folder, so that the key references of deliveryFor are allowed.
+      TWOWAY_SECRETS_DIR: sftp.secretsDir,
       TWOWAY_RETRY_INITIAL_INTERVAL: '200ms',
       TWOWAY_RETRY_MAX_INTERVAL: '1s',
     },

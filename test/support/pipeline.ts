@@ -34,7 +34,7 @@ export interface Pipeline {
   readonly temporal: TestTemporal;
   readonly taskQueue: string;
   readonly workers: ReportWorkers;
-  /** Environment the worker resolves `env` secret references from. */
+  /** Environment the worker resolves secret references from (and its TWOWAY_SECRETS_DIR: the sshd's key folder). */
   readonly secretsEnv: NodeJS.ProcessEnv;
   /** Starts a period's workflow on this pipeline's task queue, under the period's business-key id and search attributes. */
   startPeriod(input: ReportPeriodInput): Promise<WorkflowHandleWithFirstExecutionRunId<typeof reportPeriodWorkflow>>;
@@ -62,7 +62,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const sftp = await startSftpServer({ baseDir: join(baseDir, 'sftp') });
   const temporal = await startTestTemporal();
   const taskQueue = `twoway-test-${randomBytes(4).toString('hex')}`;
-  const secretsEnv: NodeJS.ProcessEnv = { TEST_SFTP_PASSWORD: sftp.password, TEST_WRONG_PASSWORD: 'not-the-password' };
+  const secretsEnv: NodeJS.ProcessEnv = {
+    TWOWAY_SECRETS_DIR: sftp.secretsDir,
+    TWOWAY_SECRET_TEST_SFTP_PASSWORD: sftp.password,
+    TWOWAY_SECRET_TEST_WRONG_PASSWORD: 'not-the-password',
+  };
   const workers = await createReportWorkers({
     connection: temporal.nativeConnection,
     namespace: temporal.namespace ?? 'default',

@@ -75,6 +75,7 @@ describe('the status page renderer', () => {
           revision: 1,
           status: 'abandoned',
           fileName: 'hooli_20261130.csv',
+          otherFiles: ['hooli_20261130_part001.csv', 'hooli_<20261130>.csv.manifest.json'],
           remotePath: '/inbound/hooli/hooli_20261130.csv',
           rowCount: 12,
           bytes: 345,
@@ -101,6 +102,10 @@ describe('the status page renderer', () => {
     const html = renderPeriodPage(detail, context);
     assert.match(html, /id="period-state">failed</);
     assert.match(html, /the upload was abandoned &lt;x&gt;/);
+    assert.ok(
+      html.includes('hooli_20261130.csv<br>+ hooli_20261130_part001.csv<br>+ hooli_&lt;20261130&gt;.csv.manifest.json</td>'),
+      "a revision's other files",
+    );
     assert.match(html, /AuthenticationFailedError: login refused/);
     assert.ok(html.includes('<td>3</td>'), 'attempts');
     assert.ok(

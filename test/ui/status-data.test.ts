@@ -71,6 +71,27 @@ async function seed(knex: Knex): Promise<void> {
     file('acme', '2026-11-29', 1, null),
     file('acme', '2026-11-29', 2, 'forced: the source changed'),
   ]);
+  // Revision 2 is split: two parts, and the manifest its report_files row names.
+  const part = (number: number, kind: string, file_name: string) => ({
+    client_id: 'acme',
+    frequency: 'daily',
+    period_start: '2026-11-29',
+    revision: 2,
+    part: number,
+    kind,
+    status: 'delivered',
+    file_name,
+    remote_path: `/inbound/acme/${file_name}`,
+    sha256: 'c'.repeat(64),
+    delivered_sha256: 'c'.repeat(64),
+    bytes: 100,
+    row_count: kind === 'data' ? 10 : null,
+  });
+  await knex('report_file_parts').insert([
+    part(1, 'data', 'acme_2026-11-29_r2_part001.csv'),
+    part(2, 'data', 'acme_2026-11-29_r2_part002.csv'),
+    part(3, 'manifest', 'acme_2026-11-29_r2.csv'),
+  ]);
 }
 
 describe('status page data (real PostgreSQL)', () => {
@@ -110,10 +131,10 @@ describe('status page data (real PostgreSQL)', () => {
     const restated = await loadPeriodDetail(database.knex, 'acme', 'daily', '2026-11-29');
     assert.equal(restated.cell.state, 'restated');
     assert.deepEqual(
-      restated.revisions.map((file) => [file.revision, file.note, file.rowCount, file.bytes]),
+      restated.revisions.map((file) => [file.revision, file.note, file.rowCount, file.bytes, file.otherFiles]),
       [
-        [1, null, 10, 100],
-        [2, 'forced: the source changed', 20, 200],
+        [1, null, 10, 100, []],
+        [2, 'forced: the source changed', 20, 200, ['acme_2026-11-29_r2_part001.csv', 'acme_2026-11-29_r2_part002.csv']],
       ],
     );
     const failed = await loadPeriodDetail(database.knex, 'hooli', 'daily', '2026-11-30');

@@ -101,7 +101,7 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
   it('after the client is fixed, pressing rerun on a failed cell turns it delivered', async () => {
     const [period] = (await recordedProblems('hooli')).map((row) => row.split(' ')[1] as string);
     assert.ok(period);
-    const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=DEMO_SFTP_PASSWORD'], env);
+    const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=TWOWAY_SECRET_DEMO_SFTP_PASSWORD'], env);
     assert.equal(fixed.status, 0, fixed.stderr);
     await page.goto(pageUrl);
     await page.click(`a[href="/p/hooli/daily/${period}"]`);
@@ -161,7 +161,7 @@ describe('the status page in a headless browser, on the demo (real PostgreSQL, T
     assert.equal(forced.status, 'unchanged', 'the same data builds the same file: nothing new is delivered');
 
     // Repair: every period still failed or missing is run, and delivered now that hooli is fixed.
-    const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=DEMO_SFTP_PASSWORD'], env);
+    const fixed = await runCliProcess(['clients', 'set', '--client', 'hooli', '--set', 'delivery.password.env=TWOWAY_SECRET_DEMO_SFTP_PASSWORD'], env);
     assert.equal(fixed.status, 0, fixed.stderr);
     const toRepair = (await recordedProblems('hooli')).map((row) => row.split(' ')[1] as string);
     const undelivered: string[] = [];

@@ -41,7 +41,7 @@ describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
       workDir: join(baseDir, 'work'),
       hostTaskQueue: LIVE_HOST_QUEUE,
       policy: { ...TEST_POLICY, hostScheduleToStartTimeoutMs: 1_500 },
-      secretsEnv: {},
+      secretsEnv: { TWOWAY_SECRETS_DIR: sftp.secretsDir },
       logger: createSilentLogger(),
     };
     const { startRun, finishRun, failRun } = createSharedActivities(deps);
@@ -52,13 +52,18 @@ describe('a lost host (real Temporal dev server, PostgreSQL and sshd)', () => {
       taskQueue: SHARED_QUEUE,
       workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
       activities: {
-        startRun,
+        // The first host, which startRun names, is the one that is lost; a later claim reaches the live host.
+        startRun: async (input: Parameters<typeof startRun>[0]) => {
+          const started = await startRun(input);
+          if (started.action !== 'build') return started;
+          claims.push(LOST_HOST_QUEUE);
+          return { ...started, hostTaskQueue: LOST_HOST_QUEUE };
+        },
         finishRun,
         failRun,
-        // The first host to answer is the one that is lost; later claims reach the live host.
         claimHost: async () => {
-          claims.push(claims.length === 0 ? LOST_HOST_QUEUE : LIVE_HOST_QUEUE);
-          return claims[claims.length - 1];
+          claims.push(LIVE_HOST_QUEUE);
+          return LIVE_HOST_QUEUE;
         },
       },
     });

@@ -15,6 +15,7 @@ import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 import type { RunOutcome } from '../../src/db/ledger.js';
 import type { BuiltFile } from '../../src/domain/types.js';
 import type { reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
+import { CLIENT_ATTRIBUTE, PERIOD_ATTRIBUTE, periodSearchAttributes } from '../../src/workflows/search-attributes.js';
 import { TEST_POLICY } from '../support/pipeline.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
 import { waitUntil } from '../support/wait.js';
@@ -55,9 +56,11 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
 
   before(async () => {
     temporal = await startTimeSkippingTemporal();
+    const nextHost = () => scenario.hosts[Math.min(claims++, scenario.hosts.length - 1)];
     const shared = {
-      startRun: async () => scenario.start,
-      claimHost: async () => scenario.hosts[Math.min(claims++, scenario.hosts.length - 1)],
+      // startRun names the first host, as the real one does (this worker's own queue).
+      startRun: async () => (scenario.start.action === 'build' ? { ...scenario.start, hostTaskQueue: nextHost() } : scenario.start),
+      claimHost: async () => nextHost(),
       finishRun: async (outcome: RunOutcome) => void calls.finished.push(outcome),
       failRun: async (input: { error: string; errorType?: string; cancelled: boolean }) => void calls.failed.push(input),
     };
@@ -108,14 +111,54 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     };
   }
 
-  function start(force = false) {
+  function start(force = false, withAttributes = false) {
     runs += 1;
     return temporal.client.workflow.start<typeof reportPeriodWorkflow>('reportPeriodWorkflow', {
       taskQueue: SHARED_QUEUE,
       workflowId: `branches-${runs}`,
       args: [{ ...PERIOD, force }],
+      ...(withAttributes ? { typedSearchAttributes: periodSearchAttributes(PERIOD.clientId, PERIOD.frequency, PERIOD.periodStart) } : {}),
     });
   }
+
+  /** Event types of the run's history, and the activity types it scheduled (local activities are markers, not scheduled tasks). */
+  async function historyOf(handle: Awaited<ReturnType<typeof start>>) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    return {
+      // Upserts of the period's attributes (patched() upserts TemporalChangeVersion on its own, which Temporal does not bill).
+      upserts: events.filter((event) => CLIENT_ATTRIBUTE.name in (event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}))
+        .length,
+      markers: events.filter((event) => event.markerRecordedEventAttributes).length,
+      scheduled: events.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+    };
+  }
+
+  it('a run started with its search attributes upserts none; startRun and finishRun are local; the first host comes from startRun', async () => {
+    prepare({});
+    const handle = await start(false, true);
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'delivered');
+    assert.deepEqual(
+      calls.finished.map((outcome) => outcome.status),
+      ['delivered'],
+    );
+    assert.equal(claims, 1, 'one host, named by startRun');
+    const history = await historyOf(handle);
+    assert.equal(history.upserts, 0);
+    assert.deepEqual(history.scheduled, ['buildReport', 'deliverReport']);
+    assert.ok(history.markers >= 3, `the patch and the local startRun and finishRun are markers (${history.markers})`);
+  });
+
+  it('a run started without its search attributes still gets them, by one upsert', async () => {
+    prepare({});
+    const handle = await start();
+    assert.equal((await handle.result()).status, 'delivered');
+    const history = await historyOf(handle);
+    assert.equal(history.upserts, 1);
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    assert.equal(attributes.get(PERIOD_ATTRIBUTE), PERIOD.periodStart);
+    assert.equal(attributes.get(CLIENT_ATTRIBUTE), PERIOD.clientId);
+  });
 
   /**
    * The test server does not skip time while an activity task waits for a worker, so the lost

@@ -45,7 +45,7 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
         name: 'Beta',
         timezone: 'Europe/Berlin',
         frequency: 'daily',
-        delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_WRONG_PASSWORD' } })),
+        delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TWOWAY_SECRET_TEST_WRONG_PASSWORD' } })),
       },
       {
         id: 'gamma',
@@ -54,6 +54,13 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
         frequency: 'daily',
         delivery: JSON.stringify(await pipeline.deliveryTo('gamma', { gzip: true, checksumFile: true })),
       },
+      {
+        id: 'delta',
+        name: 'Delta',
+        timezone: 'America/Chicago',
+        frequency: 'daily',
+        delivery: JSON.stringify(await pipeline.deliveryTo('delta', { manifest: true, maxRowsPerFile: 1 })),
+      },
     ]);
     await knex('customers').insert({ client_id: 'acme', ccid: 'cc-1', first_name: CUSTOMER_MARKER, last_name: 'Chen' });
     await addEvent('acme', '2026-11-24T15:00:00Z', 'first');
@@ -61,6 +68,8 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     await addEvent('acme', '2026-11-23T15:00:00Z', 'sunday');
     await addEvent('beta', '2026-11-24T10:00:00Z', 'beta');
     await addEvent('gamma', '2026-11-24T10:00:00Z', 'gamma');
+    await addEvent('delta', '2026-11-24T15:00:00Z', 'delta-1');
+    await addEvent('delta', '2026-11-24T16:00:00Z', 'delta-2');
   });
 
   after(async () => {
@@ -201,7 +210,7 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     await pipeline.db
       .knex('clients')
       .where({ id: 'beta' })
-      .update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TEST_SFTP_PASSWORD' } })) });
+      .update({ delivery: JSON.stringify(await pipeline.deliveryTo('beta', { password: { env: 'TWOWAY_SECRET_TEST_SFTP_PASSWORD' } })) });
     const outcome = await run(input);
     assert.equal(outcome.status, 'delivered');
     assert.deepEqual(await remoteFiles('beta'), ['twoway_activity_beta_daily_20261124.csv']);
@@ -223,5 +232,28 @@ describe('reportPeriodWorkflow (real Temporal dev server, PostgreSQL and sshd)',
     const gz = join(pipeline.sftp.rootDir, 'gamma', 'twoway_activity_gamma_daily_20261124.csv.gz');
     assert.equal(await readFile(`${gz}.sha256`, 'utf8'), `${await sha256(gz)}  twoway_activity_gamma_daily_20261124.csv.gz\n`);
     assert.equal(outcome.remotePath, gz);
+  });
+
+  it('delivers a split period as parts and then their manifest, which names the period in the client zone', async () => {
+    const outcome = await run({ clientId: 'delta', frequency: 'daily', periodStart: '2026-11-24' });
+    const manifestName = 'twoway_activity_delta_daily_20261124.csv.manifest.json';
+    assert.deepEqual(
+      [outcome.status, outcome.fileName, outcome.remotePath, outcome.rowCount],
+      ['delivered', manifestName, join(pipeline.sftp.rootDir, 'delta', manifestName), 2],
+    );
+    assert.deepEqual(await remoteFiles('delta'), [
+      manifestName,
+      'twoway_activity_delta_daily_20261124_part001.csv',
+      'twoway_activity_delta_daily_20261124_part002.csv',
+    ]);
+    const manifest = JSON.parse(await readFile(outcome.remotePath, 'utf8')) as {
+      timeZone: string;
+      period: { startUtc: string };
+      files: { rowCount: number }[];
+    };
+    assert.deepEqual(
+      [manifest.timeZone, manifest.period.startUtc, manifest.files.map((file) => file.rowCount)],
+      ['America/Chicago', '2026-11-24T06:00:00.000Z', [1, 1]],
+    );
   });
 });

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
+import { parseSecretRules } from '../../config/env.js';
 import { assertClientUsable, parseClientConfig, type ClientRow } from '../../domain/client-config.js';
+import { assertClientSecretsAllowed, type SecretRules } from '../../domain/secret-references.js';
 import { ClientAlreadyExistsError, ClientNotFoundError, UsageError } from '../../domain/errors.js';
 import type { ClientConfig, SecretReference } from '../../domain/types.js';
 import { listClientRows } from '../../db/clients.js';
@@ -26,7 +28,7 @@ function clientSummary(client: ClientConfig): string {
       : `key from ${reference(delivery.auth.privateKey)}`
     : '';
   const where = delivery
-    ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.checksumFile ? ', .sha256' : ''})`
+    ? `sftp://${delivery.username}@${delivery.host}:${delivery.port}${delivery.remoteDir} (${auth}${delivery.gzip ? ', gzip' : ''}${delivery.pgp ? `, pgp to ${delivery.pgp.recipients.length} key(s)${delivery.pgp.signingKey ? ', signed' : ''}` : ''}${delivery.checksumFile ? ', .sha256' : ''}${delivery.manifest ? ', manifest' : ''}${delivery.maxRowsPerFile ? `, parts of ${delivery.maxRowsPerFile} rows` : ''})`
     : 'no delivery';
   const flags = [
     client.environment,
@@ -57,10 +59,15 @@ function columnValue(column: string, value: unknown): unknown {
   return column === 'after_hours' || column === 'delivery' ? (value === null || value === undefined ? null : JSON.stringify(value)) : value;
 }
 
-/** The whole row validated as schedules sync and the worker will read it; throws InvalidClientSettingError. */
-function validateRow(row: Row): ClientConfig {
+/**
+ * The whole row validated as schedules sync and the worker will read it, its secret references
+ * by the rules of this environment (the workers', when the CLI shares their settings); throws
+ * InvalidClientSettingError or SecretReferenceRefusedError.
+ */
+function validateRow(row: Row, secretRules: SecretRules): ClientConfig {
   const config = parseClientConfig(row as unknown as ClientRow);
   assertClientUsable(config);
+  assertClientSecretsAllowed(config, secretRules);
   return config;
 }
 
@@ -105,7 +112,7 @@ function suggestSync(context: CliContext): void {
 
 /** Saves the edited row when it validates and differs; says what changed. */
 async function saveEdited(knex: Knex, context: CliContext, clientId: string, row: Row, edited: Row, verb: string): Promise<void> {
-  const config = validateRow(edited);
+  const config = validateRow(edited, parseSecretRules(context.env));
   const changed = EDITABLE_COLUMNS.filter((column) => JSON.stringify(edited[column]) !== JSON.stringify(row[column]));
   if (changed.length === 0) {
     print(context, `${clientId}: nothing changed`);
@@ -140,8 +147,9 @@ async function addCommand(knex: Knex, context: CliContext, clientId: string, nam
   };
   const edited = applyEdits(defaults, edits);
   // A new client is watched from the day it is added (in its zone) unless told otherwise.
-  const row: Row = { ...edited, active_since: edited.active_since ?? localDateOf(validateRow(edited).timeZone, Date.now()) };
-  const config = validateRow(row);
+  const secretRules = parseSecretRules(context.env);
+  const row: Row = { ...edited, active_since: edited.active_since ?? localDateOf(validateRow(edited, secretRules).timeZone, Date.now()) };
+  const config = validateRow(row, secretRules);
   if (await knex('clients').where({ id: clientId }).first()) throw new ClientAlreadyExistsError(clientId);
   try {
     await knex('clients').insert({ id: clientId, ...Object.fromEntries(CLIENT_COLUMNS.map((column) => [column, columnValue(column, row[column])])) });

@@ -3,6 +3,8 @@ import * as sourceTables from './001-source-tables.js';
 import * as reportRuns from './002-report-runs.js';
 import * as reportFiles from './003-report-files.js';
 import * as periodWatch from './004-period-watch.js';
+import * as reportFileParts from './005-report-file-parts.js';
+import * as reportRunsStarted from './007-report-runs-started-index.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +18,9 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['002-report-runs', reportRuns],
   ['003-report-files', reportFiles],
   ['004-period-watch', periodWatch],
+  ['005-report-file-parts', reportFileParts],
+  // 006 is taken by work merged separately (late data).
+  ['007-report-runs-started-index', reportRunsStarted],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
