@@ -149,7 +149,10 @@ export class RemoteFolder {
       await this.removeQuietly(temporaryPath);
       throw new UploadVerificationError(this.clientId, temporaryPath, problem);
     }
-    this.logger.debug({ temporary: temporaryPath, bytes: item.bytes, ms: Date.now() - started }, 'uploaded; size verified');
+    this.logger.debug(
+      { temporary: temporaryPath, bytes: item.bytes, ms: Date.now() - started, streams: sent.streams, acknowledgedOutOfOrder: sent.acknowledgedOutOfOrder },
+      'uploaded; size verified',
+    );
     return { temporaryPath, sha256: sent.sha256 };
   }
 

@@ -132,12 +132,21 @@ export class SftpSession {
   async openChannel(): Promise<SFTPWrapper | null> {
     // ssh2-sftp-client's ssh2 Client, missing from its typings (ssh2-sftp-client 12.1.1).
     const ssh = (this.client as unknown as { client: Client }).client;
+    let gaveUp = false;
+    const opening = new Promise<SFTPWrapper>((resolve, reject) =>
+      ssh.sftp((error, sftp) => {
+        if (error) reject(error);
+        // A channel that opens after the wait was given up is nobody's: end it rather than leave it open until the session closes.
+        else if (gaveUp) sftp.end();
+        else resolve(sftp);
+      }),
+    );
     try {
-      return await bounded(() => new Promise<SFTPWrapper>((resolve, reject) => ssh.sftp((error, sftp) => (error ? reject(error) : resolve(sftp)))), {
+      return await bounded(() => opening, {
         operation: 'open channel',
         timeoutMs: this.options.operationTimeoutMs,
         signal: this.options.signal,
-        onGiveUp: () => undefined,
+        onGiveUp: () => (gaveUp = true),
         lost: this.lostSignal(),
       });
     } catch {

@@ -98,6 +98,8 @@ interface Lane {
   /** WRITE requests this lane keeps in flight at most. */
   readonly limit: number;
   inFlight: number;
+  /** Bytes the server acknowledged on this lane. */
+  written: number;
 }
 
 /**
@@ -108,12 +110,17 @@ class WritePool {
   private readonly lanes: Lane[] = [];
   private failure: unknown = null;
   private wake: (() => void) | null = null;
+  /** Offsets of the pieces sent and not acknowledged yet, in the order sent. */
+  private readonly unacknowledged = new Set<number>();
   acknowledged = 0;
+  /** Pieces acknowledged while a piece before them in the file was not: the lanes' writes interleaved. */
+  acknowledgedOutOfOrder = 0;
 
   constructor(private readonly onAcknowledged: (bytes: number) => void) {}
 
-  get laneCount(): number {
-    return this.lanes.length;
+  /** Lanes that carried bytes (a lane that joined after the last piece carried none). */
+  get lanesUsed(): number {
+    return this.lanes.filter((lane) => lane.written > 0).length;
   }
 
   add(lane: Lane): void {
@@ -130,10 +137,16 @@ class WritePool {
     this.throwIfFailed();
     const chosen = lane as Lane;
     chosen.inFlight += 1;
+    this.unacknowledged.add(position);
     chosen.sftp.write(chosen.handle, piece, 0, piece.length, position, (error: unknown) => {
       chosen.inFlight -= 1;
+      this.unacknowledged.delete(position);
       if (error && this.failure === null) this.failure = error;
       if (!error) {
+        // Pieces are sent in file order, so the set's first (oldest) entry is the earliest piece still unanswered.
+        const earliest = this.unacknowledged.values().next().value;
+        if (earliest !== undefined && earliest < position) this.acknowledgedOutOfOrder += 1;
+        chosen.written += piece.length;
         this.acknowledged += piece.length;
         this.onAcknowledged(this.acknowledged);
       }
@@ -169,7 +182,7 @@ async function openParallelLane(session: SftpSession, remotePath: string, pieceB
   if (sftp === null) return null;
   try {
     const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remotePath, 'r+', (error, opened) => (error ? reject(error) : resolve(opened))));
-    return { sftp, handle, limit: writeRequestsInFlight(sftp, pieceBytes), inFlight: 0 };
+    return { sftp, handle, limit: writeRequestsInFlight(sftp, pieceBytes), inFlight: 0, written: 0 };
   } catch {
     sftp.end();
     return null;
@@ -190,8 +203,10 @@ export interface Uploaded {
   readonly bytes: number;
   /** sha256 of the bytes sent, hashed as they went (no second pass over a large file). */
   readonly sha256: string;
-  /** SFTP channels the bytes went over. */
+  /** SFTP channels that carried bytes (0 for an empty file). */
   readonly streams: number;
+  /** WRITE requests the server acknowledged before one that came earlier in the file (0 on one stream, whose server answers in order). */
+  readonly acknowledgedOutOfOrder: number;
 }
 
 /**
@@ -214,7 +229,7 @@ export async function upload(session: SftpSession, source: UploadSource, remoteP
       kick();
       onBytes(bytes);
     });
-    pool.add({ sftp, handle, limit: writeRequestsInFlight(sftp, pieceBytes), inFlight: 0 });
+    pool.add({ sftp, handle, limit: writeRequestsInFlight(sftp, pieceBytes), inFlight: 0, written: 0 });
     const parallel: Promise<Lane | null>[] = [];
     const streams = await streamsFor(session, sftp, source);
     for (let stream = 1; stream < streams; stream++) {
@@ -222,20 +237,26 @@ export async function upload(session: SftpSession, source: UploadSource, remoteP
       parallel.push(opening);
       void opening.then((lane) => lane && pool.add(lane));
     }
-    let offset = 0;
-    for await (const chunk of sourceStream(source) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      for (const piece of requestSized(chunk, pieceBytes)) {
-        const position = offset;
-        offset += piece.length;
-        await pool.send(piece, position);
+    try {
+      let offset = 0;
+      for await (const chunk of sourceStream(source) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        for (const piece of requestSized(chunk, pieceBytes)) {
+          const position = offset;
+          offset += piece.length;
+          await pool.send(piece, position);
+        }
       }
+      await pool.drain();
+    } catch (error) {
+      // The parallel channels are this upload's alone; its own handle goes with the connection, which a failed upload's caller closes.
+      for (const opening of parallel) void opening.then((lane) => lane?.sftp.end());
+      throw error;
     }
-    await pool.drain();
-    // Servers may report a failed write only on close. A failed upload's handles go with its connection.
+    // Servers may report a failed write only on close.
     const lanes = (await Promise.all(parallel)).filter((lane): lane is Lane => lane !== null);
     await Promise.all([closeHandle(sftp, handle), ...lanes.map((lane) => closeHandle(lane.sftp, lane.handle).finally(() => lane.sftp.end()))]);
-    return { bytes: pool.acknowledged, sha256: hash.digest('hex'), streams: pool.laneCount };
+    return { bytes: pool.acknowledged, sha256: hash.digest('hex'), streams: pool.lanesUsed, acknowledgedOutOfOrder: pool.acknowledgedOutOfOrder };
   });
 }
 

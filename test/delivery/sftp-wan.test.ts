@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,15 +9,19 @@ import { after, before, describe, it } from 'node:test';
 import { deliverFile } from '../../src/delivery/sftp-delivery.js';
 import { SftpSession } from '../../src/delivery/sftp-session.js';
 import { PARALLEL_UPLOAD_MIN_BYTES, upload, UPLOAD_STREAMS } from '../../src/delivery/sftp-transfer.js';
+import { SftpTransientError } from '../../src/domain/errors.js';
 import type { SftpDeliverySettings } from '../../src/domain/types.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { makeRemoteDir, settingsFor, sha256OfFile, startFixture, type Fixture } from './sftp-fixture.js';
+import { expectError, makeRemoteDir, settingsFor, sha256OfFile, startFixture, type Fixture } from './sftp-fixture.js';
 
 /** 50 ms round trip: a server in another region. */
 const ONE_WAY_DELAY_MS = 25;
 const SMALL_FILE_BYTES = 4 * 1024 * 1024;
 const LARGE_FILE_BYTES = PARALLEL_UPLOAD_MIN_BYTES + 8 * 1024 * 1024;
 const GENERATOR_CHUNK_BYTES = 1024 * 1024;
+/** Past the first window's worth, so the parallel streams have joined when the connection is cut. */
+const CUT_AFTER_BYTES = PARALLEL_UPLOAD_MIN_BYTES - 8 * 1024 * 1024;
+const FILE_NAME = 'twoway_activity_acme_daily_20261101.csv';
 
 async function writeRandomFile(path: string, bytes: number): Promise<string> {
   async function* chunks() {
@@ -66,7 +70,7 @@ describe('deliverFile to a server far away (a proxy delays every chunk each way)
     assert.equal(await sha256OfFile(result.remotePath), local, 'the file sshd wrote is byte for byte the local one');
   });
 
-  it('spreads a large upload over parallel streams into the one file, byte for byte', async () => {
+  it('spreads a large upload over parallel streams into the one file, written out of file order, byte for byte', async () => {
     const dir = await makeRemoteDir(fixture.server, 'large');
     const session = await openSession(fixture, { ...settingsFor(fixture.server, dir, { method: 'privateKey', privateKey: fixture.keyRef }), port: proxy.port });
     try {
@@ -75,7 +79,9 @@ describe('deliverFile to a server far away (a proxy delays every chunk each way)
       const remotePath = join(dir, '.large.csv.0000aaaa.part');
       const progress: number[] = [];
       const uploaded = await upload(session, { path: largePath }, remotePath, (bytes) => progress.push(bytes));
-      assert.equal(uploaded.streams, UPLOAD_STREAMS);
+      assert.equal(uploaded.streams, UPLOAD_STREAMS, 'every stream carried bytes');
+      // Each SFTP channel is a server process of its own: pieces land in the order those processes get to them.
+      assert.ok(uploaded.acknowledgedOutOfOrder > 0, 'the server answered pieces out of file order');
       assert.equal(uploaded.bytes, LARGE_FILE_BYTES);
       assert.equal((await stat(remotePath)).size, LARGE_FILE_BYTES);
       const local = await sha256OfFile(largePath);
@@ -96,9 +102,51 @@ describe('deliverFile to a server far away (a proxy delays every chunk each way)
       const remotePath = join(dir, '.large.csv.0000bbbb.part');
       const uploaded = await upload(session, { path: largePath }, remotePath, () => undefined);
       assert.equal(uploaded.streams, 1);
+      assert.equal(uploaded.acknowledgedOutOfOrder, 0);
       assert.equal(await sha256OfFile(remotePath), await sha256OfFile(largePath));
     } finally {
       await session.close();
+    }
+  });
+
+  it('delivers a large file exactly once over parallel streams when the connection is cut in the middle and the delivery retried', async () => {
+    const dir = await makeRemoteDir(fixture.server, 'cut');
+    const cutting = await startTcpProxy({ targetPort: fixture.server.port, delayMs: ONE_WAY_DELAY_MS, cutAfterBytes: CUT_AFTER_BYTES });
+    try {
+      const request = {
+        clientId: 'acme',
+        settings: { ...settingsFor(fixture.server, dir, { method: 'privateKey', privateKey: fixture.keyRef }), port: cutting.port },
+        localPath: largePath,
+        fileName: FILE_NAME,
+      };
+      await expectError(fixture, deliverFile(request, { env: fixture.env, logger: fixture.log.logger }), SftpTransientError);
+      assert.equal(cutting.cuts, 1);
+      const leftBehind = await readdir(dir);
+      assert.ok(!leftBehind.includes(FILE_NAME), 'nothing under the final name');
+      assert.ok(
+        leftBehind.every((entry) => entry.startsWith(`.${FILE_NAME}.`) && entry.endsWith('.part')),
+        `only temporary files: ${leftBehind.join(', ')}`,
+      );
+
+      cutting.cutAfter(null);
+      const result = await deliverFile(request, { env: fixture.env, logger: fixture.log.logger });
+      const local = await sha256OfFile(largePath);
+      assert.equal(result.alreadyPresent, false);
+      assert.equal(result.sha256, local);
+      assert.deepEqual(await readdir(dir), [FILE_NAME], 'one file, the stale temporary one removed');
+      assert.equal(await sha256OfFile(join(dir, FILE_NAME)), local, 'the delivered file is byte for byte the local one');
+      const uploads = fixture.log
+        .text()
+        .split('\n')
+        .filter((line) => line.includes('uploaded; size verified') && line.includes(`/cut/.${FILE_NAME}.`))
+        .map((line) => JSON.parse(line) as { streams: number });
+      assert.deepEqual(
+        uploads.map((upload) => upload.streams),
+        [UPLOAD_STREAMS],
+        'the retry uploaded once, over parallel streams',
+      );
+    } finally {
+      await cutting.close();
     }
   });
 });
