@@ -108,6 +108,27 @@ describe('the test TCP proxy', () => {
     }
   });
 
+  it("delays and throttles at once (as on the benchmark's capped link): the first bytes back take a round trip, all of them the rate and a round trip", async () => {
+    const proxy = await startTcpProxy({ targetPort: echo.port, delayMs: ONE_WAY_DELAY_MS, bytesPerSecond: RATE_BYTES_PER_SECOND });
+    const { socket, received } = await connectTo(proxy.port);
+    try {
+      const data = randomBytes(THROTTLED_BYTES);
+      const started = performance.now();
+      socket.write(data);
+      await waitUntil(() => received().length > 0, { timeoutMs: 5_000, intervalMs: 1, what: 'the first bytes of the echo' });
+      const firstMs = performance.now() - started;
+      await waitUntil(() => received().length >= data.length, { timeoutMs: 10_000, intervalMs: 5, what: 'the echo of the whole buffer' });
+      const seconds = (performance.now() - started) / 1000;
+      const fastest = ((THROTTLED_BYTES - BURST_BYTES) / RATE_BYTES_PER_SECOND) * 0.95 + (2 * ONE_WAY_DELAY_MS) / 1000;
+      assert.ok(firstMs >= 2 * ONE_WAY_DELAY_MS - 1, `the first bytes came back after ${firstMs.toFixed(1)} ms; two delays are ${2 * ONE_WAY_DELAY_MS} ms`);
+      assert.ok(seconds >= fastest, `${THROTTLED_BYTES} bytes took ${seconds.toFixed(3)} s; at least ${fastest.toFixed(3)} s`);
+      assert.ok(received().equals(data));
+    } finally {
+      socket.destroy();
+      await proxy.close();
+    }
+  });
+
   it('refuses a delay that is not a number of milliseconds', async () => {
     await assert.rejects(startTcpProxy({ targetPort: echo.port, delayMs: -1 }), { message: 'delay is -1; allowed: a number of milliseconds ≥ 0' });
   });
