@@ -138,7 +138,7 @@ export class RemoteFolder {
     this.logger.debug({ temporary: temporaryPath, bytes: item.bytes }, 'uploading under a temporary name');
     const started = Date.now();
     const sent = await upload(this.session, item.source, temporaryPath, this.progress);
-    const remoteBytes = await this.sizeOf(temporaryPath);
+    const remoteBytes = sent.remoteBytes;
     const problem =
       remoteBytes !== item.bytes || sent.bytes !== item.bytes
         ? `the server holds ${remoteBytes ?? 'no file of'} bytes; ${sent.bytes} were sent of ${item.bytes}`

@@ -18,6 +18,7 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { SFTPWrapper } from 'ssh2';
+import { isNoSuchFile } from './sftp-errors.js';
 import type { SftpSession } from './sftp-session.js';
 
 /** Bytes per WRITE request at most: OpenSSH's largest (its `limits@openssh.com` max-write-length). */
@@ -61,6 +62,37 @@ function openForWrite(sftp: SFTPWrapper, path: string): Promise<Buffer> {
 
 function closeHandle(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
   return new Promise((resolve, reject) => sftp.close(handle, (error) => (error ? reject(error) : resolve())));
+}
+
+/** Size of the file at `path`, null when there is none. */
+function sizeAt(sftp: SFTPWrapper, path: string): Promise<number | null> {
+  return new Promise((resolve, reject) =>
+    sftp.stat(path, (error, stats) => (error ? (isNoSuchFile(error) ? resolve(null) : reject(error)) : resolve(stats.size))),
+  );
+}
+
+function isOpenSsh(sftp: SFTPWrapper): boolean {
+  // ssh2 1.17.0 sets `_isOpenSSH` from the server's identification, like `_maxWriteLen` missing from its typings.
+  return (sftp as unknown as { _isOpenSSH?: unknown })._isOpenSSH === true;
+}
+
+/**
+ * Closes the file and then reads its size by name. OpenSSH's sftp-server answers a channel's
+ * requests one after the other, in order, so the size check goes right behind the close and both
+ * answers come in one round trip; other servers may answer out of order (or write a file out only
+ * on close), so they get the check after the close's answer.
+ */
+async function closeThenSize(sftp: SFTPWrapper, handle: Buffer, path: string): Promise<number | null> {
+  if (!isOpenSsh(sftp)) {
+    await closeHandle(sftp, handle);
+    return sizeAt(sftp, path);
+  }
+  const closed = closeHandle(sftp, handle);
+  const size = sizeAt(sftp, path);
+  // Both are awaited below; this only keeps the size's failure from counting as unhandled while the close is awaited.
+  size.catch(() => undefined);
+  await closed;
+  return size;
 }
 
 /**
@@ -192,8 +224,7 @@ async function openParallelLane(session: SftpSession, remotePath: string, pieceB
 /** How many SFTP channels to upload over: several only for a large file to a far OpenSSH server. */
 async function streamsFor(session: SftpSession, sftp: SFTPWrapper, source: UploadSource): Promise<number> {
   // Each channel writes its pieces at their offsets, out of file order; OpenSSH's sftp-server writes at the offset given, whatever the order.
-  const openSsh = (sftp as unknown as { _isOpenSSH?: unknown })._isOpenSSH === true;
-  if (!openSsh || session.roundTripMs < PARALLEL_UPLOAD_MIN_ROUND_TRIP_MS) return 1;
+  if (!isOpenSsh(sftp) || session.roundTripMs < PARALLEL_UPLOAD_MIN_ROUND_TRIP_MS) return 1;
   const bytes = 'path' in source ? (await stat(source.path)).size : source.bytes.length;
   return bytes >= PARALLEL_UPLOAD_MIN_BYTES ? UPLOAD_STREAMS : 1;
 }
@@ -203,6 +234,8 @@ export interface Uploaded {
   readonly bytes: number;
   /** sha256 of the bytes sent, hashed as they went (no second pass over a large file). */
   readonly sha256: string;
+  /** Size of the file on the server once closed (null: no file under its name). */
+  readonly remoteBytes: number | null;
   /** SFTP channels that carried bytes (0 for an empty file). */
   readonly streams: number;
   /** WRITE requests the server acknowledged before one that came earlier in the file (0 on one stream, whose server answers in order). */
@@ -253,10 +286,17 @@ export async function upload(session: SftpSession, source: UploadSource, remoteP
       for (const opening of parallel) void opening.then((lane) => lane?.sftp.end());
       throw error;
     }
-    // Servers may report a failed write only on close.
+    // Servers may report a failed write only on close. The parallel channels close first, so that the size is asked after every close.
     const lanes = (await Promise.all(parallel)).filter((lane): lane is Lane => lane !== null);
-    await Promise.all([closeHandle(sftp, handle), ...lanes.map((lane) => closeHandle(lane.sftp, lane.handle).finally(() => lane.sftp.end()))]);
-    return { bytes: pool.acknowledged, sha256: hash.digest('hex'), streams: pool.lanesUsed, acknowledgedOutOfOrder: pool.acknowledgedOutOfOrder };
+    await Promise.all(lanes.map((lane) => closeHandle(lane.sftp, lane.handle).finally(() => lane.sftp.end())));
+    const remoteBytes = await closeThenSize(sftp, handle, remotePath);
+    return {
+      bytes: pool.acknowledged,
+      sha256: hash.digest('hex'),
+      remoteBytes,
+      streams: pool.lanesUsed,
+      acknowledgedOutOfOrder: pool.acknowledgedOutOfOrder,
+    };
   });
 }
 
