@@ -17,6 +17,7 @@ import { BenchFailure, type TargetResult } from './outcome.js';
 import { measureMonth, reportMemory, reportRender, type MonthMeasurements } from './render-bench.js';
 import { benchPgp } from './pgp-bench.js';
 import { benchSftp } from './sftp-bench.js';
+import { benchSftpWan } from './sftp-wan-bench.js';
 import { benchSharedTable } from './shared-table-bench.js';
 import { benchDrift } from './drift-bench.js';
 import { benchStatusPage } from './status-page-bench.js';
@@ -34,7 +35,7 @@ function monthsToSeed(options: BenchOptions): { label: string; events: number }[
 }
 
 function describeOptions(options: BenchOptions): string {
-  return `sections: ${[...options.sections].join(', ')}; ${options.runs} measured run(s) per figure after one warm-up; ${options.large ? '1M and 5M' : '1M'} month; SFTP file ${options.sftpMb} MiB; PGP file ${options.pgpMb} MiB; ${options.clients} daily clients with ${options.workerCounts.join(' and ')} worker process(es)`;
+  return `sections: ${[...options.sections].join(', ')}; ${options.runs} measured run(s) per figure after one warm-up; ${options.large ? '1M and 5M' : '1M'} month; SFTP file ${options.sftpMb} MiB; WAN file ${options.wanMb} MiB; PGP file ${options.pgpMb} MiB; ${options.clients} daily clients with ${options.workerCounts.join(' and ')} worker process(es)`;
 }
 
 async function renderAndMemory(options: BenchOptions, database: BenchDatabase, workDir: string): Promise<TargetResult[]> {
@@ -90,6 +91,7 @@ async function run(options: BenchOptions): Promise<void> {
     const results: TargetResult[] = [];
     if (database && (options.sections.has('render') || options.sections.has('memory'))) results.push(...(await renderAndMemory(options, database, workDir)));
     if (options.sections.has('sftp')) results.push(await benchSftp({ workDir, fileMib: options.sftpMb, runs: options.runs }));
+    if (options.sections.has('wan')) results.push(...(await benchSftpWan({ workDir, fileMib: options.wanMb, runs: options.runs })));
     if (database && options.sections.has('temporal')) {
       results.push(
         ...(await benchTemporal({

@@ -35,7 +35,7 @@ export interface SftpBenchOptions {
   readonly runs: number;
 }
 
-interface Upload {
+export interface Upload {
   readonly seconds: number;
   readonly bytesPerSecond: number;
   /**
@@ -54,7 +54,7 @@ function cpuOf(start: CpuSnapshot, client: 'self' | 'child'): Pick<Upload, 'clie
   return { clientCpuSeconds: spent.byProgram.get(client === 'self' ? SELF_LABEL : ENDED_CHILDREN_LABEL) ?? 0, machineBusyShare: spent.machineBusyShare };
 }
 
-interface Harness {
+export interface Harness {
   readonly server: SftpServer;
   readonly baseDir: string;
   readonly remoteDir: string;
@@ -79,7 +79,7 @@ function clientCiphers(): string[] {
     .filter(Boolean);
 }
 
-function openSshVersion(): string {
+export function openSshVersion(): string {
   const result = spawnSync('ssh', ['-V'], { encoding: 'utf8' });
   return (result.stderr || result.stdout || 'unknown').trim();
 }
@@ -92,12 +92,13 @@ async function verifyAndRemove(harness: Harness, name: string, who: string): Pro
   await rm(path, { force: true });
 }
 
-async function uploadOurs(harness: Harness, name: string): Promise<Upload> {
+/** `port`: where to connect, sshd's own port unless a proxy stands in between. */
+export async function uploadOurs(harness: Harness, name: string, port = harness.server.port): Promise<Upload> {
   const { server } = harness;
   const settings: SftpDeliverySettings = {
     protocol: 'sftp',
     host: server.host,
-    port: server.port,
+    port,
     username: server.username,
     remoteDir: harness.remoteDir,
     hostKeySha256: server.hostKeySha256,
@@ -121,7 +122,7 @@ async function uploadOurs(harness: Harness, name: string): Promise<Upload> {
 }
 
 /** OpenSSH's sftp in batch mode, key login, `put` of the same file; returns its time and the cipher it negotiated. */
-async function uploadOpenSsh(harness: Harness, name: string, cipher: string): Promise<Upload & { negotiated: string }> {
+export async function uploadOpenSsh(harness: Harness, name: string, cipher: string, port = harness.server.port): Promise<Upload & { negotiated: string }> {
   const { server } = harness;
   const batch = join(harness.baseDir, `batch-${name}`);
   await writeFile(batch, `put "${harness.localPath}" "${join(harness.remoteDir, name)}"\n`);
@@ -131,7 +132,7 @@ async function uploadOpenSsh(harness: Harness, name: string, cipher: string): Pr
     '-v', // prints the negotiated cipher on stderr
     '-b',
     batch,
-    ...openSshLoginOptions(server),
+    ...openSshLoginOptions({ userKeyPath: server.userKeyPath, port }),
     '-o',
     `Ciphers=${cipher}`,
     `${server.username}@${server.host}`,
@@ -145,7 +146,7 @@ async function uploadOpenSsh(harness: Harness, name: string, cipher: string): Pr
   return { seconds: run.seconds, bytesPerSecond: harness.bytes / run.seconds, ...cpu, negotiated };
 }
 
-function describeCpu(upload: Upload): string {
+export function describeCpu(upload: Upload): string {
   return `client CPU ${seconds(upload.clientCpuSeconds)}, machine ${(100 * upload.machineBusyShare).toFixed(0)} % busy`;
 }
 
@@ -154,8 +155,9 @@ function cpuPerGigabyte(uploads: readonly Upload[], bytes: number): string {
   return `${spreadOf(perGigabyte).median.toFixed(2)} s`;
 }
 
-async function startHarness(options: SftpBenchOptions): Promise<Harness> {
-  const baseDir = join(options.workDir, 'sftp');
+/** An sshd with a folder to deliver into, and a sample file of `fileMib` MiB; `label` names its folders under the work folder. */
+export async function startHarness(options: Pick<SftpBenchOptions, 'workDir' | 'fileMib'>, label = 'sftp'): Promise<Harness> {
+  const baseDir = join(options.workDir, label);
   const server = await startSftpServer({ baseDir });
   try {
     // Created as root; the SFTP user must own the folder to write into it.
@@ -163,7 +165,7 @@ async function startHarness(options: SftpBenchOptions): Promise<Harness> {
     await mkdir(remoteDir, { recursive: true });
     const owner = await stat(server.rootDir);
     await chown(remoteDir, owner.uid, owner.gid);
-    const localPath = join(options.workDir, 'sample.csv');
+    const localPath = join(options.workDir, `${label}-sample.csv`);
     const bytes = options.fileMib * BYTES_PER_MIB;
     const started = performance.now();
     const sha256 = await writeSampleFile(localPath, bytes);
@@ -177,8 +179,13 @@ async function startHarness(options: SftpBenchOptions): Promise<Harness> {
   }
 }
 
+export async function stopHarness(harness: Harness): Promise<void> {
+  await harness.server.dispose();
+  await rm(harness.localPath, { force: true });
+}
+
 /** One upload with each candidate cipher; the fastest is OpenSSH's best on this machine. These runs also warm the page cache. */
-async function bestOpenSshCipher(harness: Harness): Promise<string> {
+export async function bestOpenSshCipher(harness: Harness): Promise<string> {
   const offered = new Set(serverCiphers(join(harness.baseDir, 'sshd_config')));
   const supported = new Set(clientCiphers());
   const candidates = OPENSSH_CIPHER_CANDIDATES.filter((cipher) => supported.has(cipher) && (offered.size === 0 || offered.has(cipher)));
@@ -246,7 +253,6 @@ export async function benchSftp(options: SftpBenchOptions): Promise<TargetResult
       ...(note ? { note } : {}),
     };
   } finally {
-    await harness.server.dispose();
-    await rm(harness.localPath, { force: true });
+    await stopHarness(harness);
   }
 }

@@ -138,7 +138,7 @@ export class RemoteFolder {
     this.logger.debug({ temporary: temporaryPath, bytes: item.bytes }, 'uploading under a temporary name');
     const started = Date.now();
     const sent = await upload(this.session, item.source, temporaryPath, this.progress);
-    const remoteBytes = await this.sizeOf(temporaryPath);
+    const remoteBytes = sent.remoteBytes;
     const problem =
       remoteBytes !== item.bytes || sent.bytes !== item.bytes
         ? `the server holds ${remoteBytes ?? 'no file of'} bytes; ${sent.bytes} were sent of ${item.bytes}`
@@ -149,7 +149,10 @@ export class RemoteFolder {
       await this.removeQuietly(temporaryPath);
       throw new UploadVerificationError(this.clientId, temporaryPath, problem);
     }
-    this.logger.debug({ temporary: temporaryPath, bytes: item.bytes, ms: Date.now() - started }, 'uploaded; size verified');
+    this.logger.debug(
+      { temporary: temporaryPath, bytes: item.bytes, ms: Date.now() - started, streams: sent.streams, acknowledgedOutOfOrder: sent.acknowledgedOutOfOrder },
+      'uploaded; size verified',
+    );
     return { temporaryPath, sha256: sent.sha256 };
   }
 

@@ -10,6 +10,7 @@ import { unusablePrivateKeyError } from './secrets.js';
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02 §7). */
 export const SFTP_STATUS = {
+  EOF: 1,
   NO_SUCH_FILE: 2,
   PERMISSION_DENIED: 3,
   FAILURE: 4,

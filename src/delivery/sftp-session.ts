@@ -5,8 +5,9 @@
  * socket is destroyed.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import SftpClient from 'ssh2-sftp-client';
-import type { SFTPWrapper, Stats } from 'ssh2';
+import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import type { Logger } from '../observability/logger.js';
 import { abortReason, bounded, type Kick, type LostSignal } from './bounded-wait.js';
 import { pinHostKey } from './host-key.js';
@@ -39,6 +40,7 @@ export class SftpSession {
   private lost: ConnectionLostError | null = null;
   private readonly lostListeners = new Set<(error: ConnectionLostError) => void>();
   private closed = false;
+  private quickestMs = Number.POSITIVE_INFINITY;
 
   private constructor(
     private readonly target: DeliveryTarget,
@@ -75,6 +77,8 @@ export class SftpSession {
               ? { password: credentials.password }
               : { privateKey: credentials.privateKey, ...(credentials.passphrase !== undefined ? { passphrase: credentials.passphrase } : {}) }),
             hostVerifier: (key: Buffer) => pin.verify(key),
+            // Straight to the one method configured: by default ssh2 first tries "none" to learn the server's methods, a round trip that changes nothing.
+            authHandler: [credentials.method === 'password' ? 'password' : 'publickey'],
             readyTimeout: options.connectTimeoutMs,
             tryKeyboard: false,
             keepaliveInterval: 0,
@@ -98,17 +102,55 @@ export class SftpSession {
    * the connection: an answer that arrives later must not be mistaken for another one.
    */
   async run<T>(operation: string, path: string, work: (sftp: SFTPWrapper, kick: Kick) => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
-      return await bounded((kick) => work(this.sftp, kick), {
+      const result = await bounded((kick) => work(this.sftp, kick), {
         operation,
         timeoutMs: this.options.operationTimeoutMs,
         signal: this.options.signal,
         onGiveUp: () => this.socket.destroy(),
         lost: this.lostSignal(),
       });
+      this.quickestMs = Math.min(this.quickestMs, performance.now() - started);
+      return result;
     } catch (error) {
       if (this.options.signal?.aborted) throw abortReason(this.options.signal);
       throw operationError(this.target, operation, path, error);
+    }
+  }
+
+  /** The quickest operation so far, in ms (Infinity before the first): every one takes at least a round trip, a stat about one. */
+  get roundTripMs(): number {
+    return this.quickestMs;
+  }
+
+  /**
+   * Another SFTP channel on this connection, for a parallel stream (each channel has a window of
+   * its own); null when the server refuses it (sshd's MaxSessions, say) or does not open it within
+   * the operation timeout. The caller ends it; closing the session ends it too.
+   */
+  async openChannel(): Promise<SFTPWrapper | null> {
+    // ssh2-sftp-client's ssh2 Client, missing from its typings (ssh2-sftp-client 12.1.1).
+    const ssh = (this.client as unknown as { client: Client }).client;
+    let gaveUp = false;
+    const opening = new Promise<SFTPWrapper>((resolve, reject) =>
+      ssh.sftp((error, sftp) => {
+        if (error) reject(error);
+        // A channel that opens after the wait was given up is nobody's: end it rather than leave it open until the session closes.
+        else if (gaveUp) sftp.end();
+        else resolve(sftp);
+      }),
+    );
+    try {
+      return await bounded(() => opening, {
+        operation: 'open channel',
+        timeoutMs: this.options.operationTimeoutMs,
+        signal: this.options.signal,
+        onGiveUp: () => (gaveUp = true),
+        lost: this.lostSignal(),
+      });
+    } catch {
+      return null;
     }
   }
 
@@ -124,15 +166,31 @@ export class SftpSession {
     );
   }
 
+  /**
+   * Names in a folder. Unlike ssh2's `readdir(path)`, which waits for the folder's handle to
+   * close before it answers, the handle is closed without waiting: its answer changes nothing,
+   * and over a WAN the wait is a round trip.
+   */
   async list(dir: string): Promise<string[]> {
-    return this.run(
-      'list',
-      dir,
-      (sftp) =>
-        new Promise<string[]>((resolve, reject) => {
-          sftp.readdir(dir, (error, entries) => (error ? reject(error) : resolve(entries.map((entry) => entry.filename))));
-        }),
-    );
+    return this.run('list', dir, async (sftp) => {
+      const handle = await new Promise<Buffer>((resolve, reject) => sftp.opendir(dir, (error, opened) => (error ? reject(error) : resolve(opened))));
+      try {
+        const names: string[] = [];
+        for (;;) {
+          const batch = await new Promise<string[] | null>((resolve, reject) => {
+            sftp.readdir(handle, (error, entries) => {
+              if (!error) resolve(entries.map((entry) => entry.filename));
+              else if (sftpStatusOf(error) === SFTP_STATUS.EOF) resolve(null);
+              else reject(error);
+            });
+          });
+          if (batch === null) return names;
+          names.push(...batch);
+        }
+      } finally {
+        sftp.close(handle, () => undefined);
+      }
+    });
   }
 
   /** Names in a folder with the time each was last written (the server's clock). */

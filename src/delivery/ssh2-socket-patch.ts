@@ -2,8 +2,9 @@
  * Batches ssh2's writes to its TCP socket per tick.
  *
  * Depends on ssh2 1.17.0 exactly (the version in package-lock.json): the patch relies on how that
- * version writes a packet, as sftp-transfer.ts relies on its private `_maxWriteLen`; check both
- * when ssh2 is upgraded.
+ * version writes a packet, as sftp-transfer.ts relies on its private `_maxWriteLen`, `_isOpenSSH`
+ * and `outgoing.window` of an SFTP channel (and sftp-session.ts on ssh2-sftp-client 12.1.1's
+ * `client`); check them all when either is upgraded.
  */
 import type { Socket } from 'node:net';
 
