@@ -1,4 +1,4 @@
-// Entry of the thread that encodes, hashes and writes a large report file (see hashing-file-writer.ts).
+// Entry of the thread that hashes and writes a large report file (see hashing-file-writer.ts).
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -15,11 +15,11 @@ try {
   port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
 }
 
-port.on('message', (message: { type: 'write'; text: string } | { type: 'close' }) => {
+port.on('message', (message: { type: 'write'; bytes: Uint8Array } | { type: 'close' }) => {
   try {
     if (fd === null) return;
     if (message.type === 'write') {
-      const chunk = Buffer.from(message.text, 'utf8');
+      const chunk = message.bytes;
       hash.update(chunk);
       bytes += chunk.length;
       for (let written = 0; written < chunk.length;) written += writeSync(fd, chunk, written);

@@ -3,12 +3,12 @@ import { writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
 const THREAD_ENTRY = new URL('./file-writer-thread.js', import.meta.url);
-/** Characters handed to the thread and not yet written: a few MB of memory at most. */
-const MAX_CHARACTERS_IN_FLIGHT = 4 * 1024 * 1024;
+/** Bytes handed to the thread and not yet written: a few MB of memory at most. */
+const MAX_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 /** The thread holds only the few texts in flight: a small heap keeps the process's memory flat. */
 const THREAD_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 16 };
-/** Files up to this many characters are kept in memory and written at once: a thread would cost more than it saves. */
-const THREAD_AFTER_CHARACTERS = 4 * 1024 * 1024;
+/** Files up to this many bytes are kept in memory and written at once: a thread would cost more than it saves. */
+const THREAD_AFTER_BYTES = 4 * 1024 * 1024;
 
 export interface WrittenFile {
   readonly bytes: number;
@@ -18,12 +18,12 @@ export interface WrittenFile {
 
 type ThreadMessage = { type: 'written' } | ({ type: 'closed' } & WrittenFile) | { type: 'error'; message: string };
 
-/** The thread of a large file: it encodes, hashes and writes while the caller produces the next records. */
+/** The thread of a large file: it hashes and writes while the caller produces the next records. */
 class WriterThread {
   private readonly worker: Worker;
-  /** Lengths of the texts handed over and not yet written, oldest first. */
+  /** Sizes of the pieces handed over and not yet written, oldest first. */
   private readonly inFlight: number[] = [];
-  private inFlightCharacters = 0;
+  private inFlightBytes = 0;
   private failure: Error | null = null;
   private readonly waiters: Array<() => void> = [];
   private closing: { resolve: (file: WrittenFile) => void; reject: (error: Error) => void } | null = null;
@@ -35,12 +35,13 @@ class WriterThread {
     this.worker.on('exit', (code) => this.fail(new Error(`the report file writer thread stopped early with exit code ${code}`)));
   }
 
-  async write(text: string): Promise<void> {
-    while (this.inFlightCharacters >= MAX_CHARACTERS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  async write(bytes: Uint8Array): Promise<void> {
+    while (this.inFlightBytes >= MAX_BYTES_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.failure) throw this.failure;
-    this.inFlight.push(text.length);
-    this.inFlightCharacters += text.length;
-    this.worker.postMessage({ type: 'write', text });
+    this.inFlight.push(bytes.length);
+    this.inFlightBytes += bytes.length;
+    // Posting copies the bytes: the caller may reuse its buffer.
+    this.worker.postMessage({ type: 'write', bytes });
   }
 
   async close(): Promise<WrittenFile> {
@@ -62,7 +63,7 @@ class WriterThread {
 
   private receive(message: ThreadMessage): void {
     if (message.type === 'written') {
-      this.inFlightCharacters -= this.inFlight.shift() ?? 0;
+      this.inFlightBytes -= this.inFlight.shift() ?? 0;
       this.waiters.shift()?.();
     } else if (message.type === 'closed') {
       const closing = this.closing;
@@ -84,31 +85,30 @@ class WriterThread {
 }
 
 /**
- * Writes text to a file as UTF-8 and returns the file's size and SHA-256. A small file is
- * kept in memory and written at once on close; a large one goes to a thread of its own after
- * its first few MB, so encoding, hashing and writing overlap with producing the next records.
+ * Writes bytes to a file and returns the file's size and SHA-256. A small file is kept in
+ * memory and written at once on close; a large one goes to a thread of its own after its
+ * first few MB, so hashing and writing overlap with producing the next records.
  */
 export class HashingFileWriter {
-  private buffered: string[] = [];
-  private bufferedCharacters = 0;
+  private buffered: Uint8Array[] = [];
+  private bufferedBytes = 0;
   private thread: WriterThread | null = null;
 
   constructor(private readonly path: string) {}
 
-  /** Appends text to the file. */
-  async write(text: string): Promise<void> {
-    if (this.thread) return this.thread.write(text);
-    this.buffered.push(text);
-    this.bufferedCharacters += text.length;
-    if (this.bufferedCharacters < THREAD_AFTER_CHARACTERS) return;
+  /** Appends bytes to the file; the caller may reuse `bytes` once this returns. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.thread) return this.thread.write(bytes);
+    this.buffered.push(Buffer.from(bytes));
+    this.bufferedBytes += bytes.length;
+    if (this.bufferedBytes < THREAD_AFTER_BYTES) return;
     this.thread = new WriterThread(this.path);
-    await this.thread.write(this.buffered.splice(0).join(''));
+    await this.thread.write(Buffer.concat(this.buffered.splice(0)));
   }
 
   async close(): Promise<WrittenFile> {
     if (this.thread) return this.thread.close();
-    const bytes = Buffer.from(this.buffered.join(''), 'utf8');
-    this.buffered = [];
+    const bytes = Buffer.concat(this.buffered.splice(0));
     await writeFile(this.path, bytes);
     return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
