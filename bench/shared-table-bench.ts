@@ -263,39 +263,54 @@ async function explainDay(knex: Knex, day: SeededMonth): Promise<{ plan: string;
   return { plan, executionMs };
 }
 
-/** Median time of `repetitions` calls of `work`, in ms. */
-async function timeQuery(work: (repetition: number) => Promise<unknown>, repetitions = QUERY_REPETITIONS): Promise<number> {
-  await work(-1);
-  const times: number[] = [];
+/**
+ * Median time in ms of `repetitions` calls of `work` on each database, the two alternating call
+ * by call so that the machine's other load falls on both alike (a shared machine's load moves
+ * within seconds; these calls take milliseconds).
+ */
+async function timeAlternately(
+  databases: Databases,
+  work: (knex: Knex, repetition: number) => Promise<unknown>,
+  repetitions = QUERY_REPETITIONS,
+): Promise<{ small: number; large: number }> {
+  await work(databases.solo.knex, -1);
+  await work(databases.shared.knex, -1);
+  const small: number[] = [];
+  const large: number[] = [];
   for (let repetition = 0; repetition < repetitions; repetition++) {
-    const started = performance.now();
-    await work(repetition);
-    times.push(performance.now() - started);
+    for (const [knex, times] of [
+      [databases.solo.knex, small],
+      [databases.shared.knex, large],
+    ] as const) {
+      const started = performance.now();
+      await work(knex, repetition);
+      times.push(performance.now() - started);
+    }
   }
-  return spreadOf(times).median;
+  return { small: spreadOf(small).median, large: spreadOf(large).median };
 }
 
-/** The status command's and the ledger's queries, each the median of its repetitions. */
-async function ledgerTimings(knex: Knex): Promise<Map<string, number>> {
+/** The status command's and the ledger's queries on both databases, each the median of its repetitions. */
+async function ledgerTimings(databases: Databases): Promise<Map<string, { small: number; large: number }>> {
   const key = { clientId: SMALL_CLIENT, frequency: 'daily', periodStart: SMALL_DAY } as const;
-  const timings = new Map<string, number>();
-  timings.set('status (newest 30 runs, all clients)', await timeQuery(() => listRuns(knex, { limit: 30 })));
-  timings.set('status --client (newest 30 runs of one)', await timeQuery(() => listRuns(knex, { clientId: SMALL_CLIENT, limit: 30 })));
-  timings.set('latestDelivered (startRun)', await timeQuery(() => latestDelivered(knex, key)));
+  const timings = new Map<string, { small: number; large: number }>();
+  timings.set('status (newest 30 runs, all clients)', await timeAlternately(databases, (knex) => listRuns(knex, { limit: 30 })));
+  timings.set('status --client (newest 30 runs of one)', await timeAlternately(databases, (knex) => listRuns(knex, { clientId: SMALL_CLIENT, limit: 30 })));
+  timings.set('latestDelivered (startRun)', await timeAlternately(databases, (knex) => latestDelivered(knex, key)));
   timings.set(
     'recordRunStarted + recordRunFinished',
-    await timeQuery(async (repetition) => {
+    await timeAlternately(databases, async (knex, repetition) => {
       const run = { workflowId: `bench-ledger/${repetition}`, runId: `run-${Date.now()}-${repetition}` };
       await recordRunStarted(knex, { ...key, ...run, periodEnd: SMALL_DAY, forced: false });
       await recordRunFinished(knex, run, { status: 'skipped' });
     }),
   );
-  await knex('report_runs').where('workflow_id', 'like', 'bench-ledger/%').delete();
+  for (const knex of [databases.solo.knex, databases.shared.knex]) await knex('report_runs').where('workflow_id', 'like', 'bench-ledger/%').delete();
   timings.set(
     'deliveredPeriodStarts (backfill, a month)',
-    await timeQuery(() => deliveredPeriodStarts(knex, SMALL_CLIENT, 'daily', BENCH_MONTH, '2026-03-31')),
+    await timeAlternately(databases, (knex) => deliveredPeriodStarts(knex, SMALL_CLIENT, 'daily', BENCH_MONTH, '2026-03-31')),
   );
-  timings.set('loadLedgerFacts (watchdog, one client)', await timeQuery(() => loadLedgerFacts(knex, SMALL_CLIENT, 'daily', BENCH_MONTH)));
+  timings.set('loadLedgerFacts (watchdog, one client)', await timeAlternately(databases, (knex) => loadLedgerFacts(knex, SMALL_CLIENT, 'daily', BENCH_MONTH)));
   return timings;
 }
 
@@ -394,19 +409,20 @@ export async function benchSharedTable(options: SharedTableOptions): Promise<Tar
       verdict: verdict(usesIndex),
     });
     heading('status, ledger and schedules sync with 2,000 clients, at two sizes of the events table');
-    const small = await ledgerTimings(databases.solo.knex);
-    const large = await ledgerTimings(databases.shared.knex);
+    const ledger = await ledgerTimings(databases);
     const sync = await syncTimings(databases);
-    const rows = [...small].map(([name, smallMs]) => {
-      const largeMs = large.get(name) ?? Number.NaN;
-      return [name, milliseconds(smallMs), milliseconds(largeMs), ratio(largeMs / smallMs)];
-    });
+    const rows = [...ledger].map(([name, { small, large }]) => [name, milliseconds(small), milliseconds(large), ratio(large / small)]);
     const syncSmall = sync.get('schedules sync, 2,000 unchanged: small table') ?? Number.NaN;
     const syncLarge = sync.get('schedules sync, 2,000 unchanged: 30M table') ?? Number.NaN;
     rows.push(['schedules sync, 2,000 unchanged', seconds(syncSmall / MS_PER_SECOND), seconds(syncLarge / MS_PER_SECOND), ratio(syncLarge / syncSmall)]);
-    line(table(['median of each', `events: ${count(soloRows)} rows`, `events: ${count(sharedRows)} rows`, 'large / small'], rows));
+    line(
+      table(
+        [`median of each (${QUERY_REPETITIONS} calls, alternating)`, `events: ${count(soloRows)} rows`, `events: ${count(sharedRows)} rows`, 'large / small'],
+        rows,
+      ),
+    );
     line(`schedules sync creating 2,000 schedules (once): ${seconds((sync.get('schedules sync, creating 2,000 (small table)') ?? 0) / MS_PER_SECOND)}`);
-    const pairs = [...[...small].map(([name, smallMs]) => [smallMs, large.get(name) ?? Number.NaN] as const), [syncSmall, syncLarge] as const];
+    const pairs = [...[...ledger.values()].map(({ small, large }) => [small, large] as const), [syncSmall, syncLarge] as const];
     const grown = pairs.filter(([smallMs, largeMs]) => !(largeMs <= smallMs * NOT_GROWING_RATIO || largeMs - smallMs <= NOT_GROWING_SLACK_MS));
     const worst = Math.max(...pairs.map(([smallMs, largeMs]) => largeMs / smallMs));
     results.push({

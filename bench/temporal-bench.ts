@@ -345,8 +345,11 @@ function report(rounds: readonly Round[], clients: number, workers: number): Tar
   ];
 }
 
-/** The environment of a worker process: this bench's database and Temporal, nothing of the caller's Temporal or project settings. */
-function workerEnv(databaseUrl: string, temporalAddress: string, workDir: string, secretsDir: string): NodeJS.ProcessEnv {
+/**
+ * The environment of a worker process: this bench's database and Temporal, nothing of the caller's Temporal or project settings,
+ * and a Prometheus endpoint of its own (two workers on the default address would clash).
+ */
+function workerEnv(databaseUrl: string, temporalAddress: string, workDir: string, secretsDir: string, metricsPort: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('TEMPORAL_') && !name.startsWith('TWOWAY_')) env[name] = value;
   return {
@@ -356,6 +359,7 @@ function workerEnv(databaseUrl: string, temporalAddress: string, workDir: string
     TEMPORAL_NAMESPACE: 'default',
     TWOWAY_WORK_DIR: workDir,
     TWOWAY_SECRETS_DIR: secretsDir,
+    TWOWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
     LOG_LEVEL: 'warn',
   };
 }
@@ -432,8 +436,10 @@ export async function benchTemporal(options: TemporalBenchOptions): Promise<Targ
     const config = parseWorkerConfig({});
     for (const [countIndex, workers] of options.workerCounts.entries()) {
       heading(`Temporal: a daily run of ${options.clients} clients, ${workers} worker process${workers === 1 ? '' : 'es'}`);
+      const metricsPorts: number[] = [];
+      for (let index = 0; index < workers; index++) metricsPorts.push(await freePort());
       const processes = await startWorkers(client, workers, (index) =>
-        workerEnv(options.databaseUrl, server.address, join(options.workDir, `temporal-work-${workers}-${index}`), sftp.secretsDir),
+        workerEnv(options.databaseUrl, server.address, join(options.workDir, `temporal-work-${workers}-${index}`), sftp.secretsDir, metricsPorts[index] ?? 0),
       );
       try {
         line(

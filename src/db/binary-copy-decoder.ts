@@ -1,35 +1,39 @@
 /**
- * Decoder of PostgreSQL's binary COPY format for rows of text columns: length-prefixed
- * fields, so no scanning for delimiters or escapes, and no per-row protocol messages.
+ * Framer of PostgreSQL's binary COPY format: length-prefixed fields, so no scanning for
+ * delimiters or escapes, and no per-row protocol messages.
  * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4
  *
- * Most of the cost of turning millions of fields into strings is one native call per field.
- * So each buffer is decoded once as latin1 (one character per byte: byte offsets are string
- * offsets) and a field whose bytes are all ASCII is a substring of it; only fields holding
- * other bytes are decoded as UTF-8 on their own.
+ * It makes no strings: each complete row is handed to a visitor as the byte bounds of its
+ * fields in the buffer, and the visitor reads what it needs (the report's CSV encoder copies
+ * most fields' bytes straight into the file's bytes).
  */
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const FIXED_HEADER_BYTES = SIGNATURE.length + 4 + 4; // signature, flags, extension length
 const TRAILER_FIELD_COUNT = -1;
 const NULL_FIELD_LENGTH = -1;
-const FIRST_NON_ASCII_BYTE = 0x80;
+/** The start (and end) a NULL field gets in the bounds handed to the visitor. */
+export const NULL_FIELD_START = -1;
 const EMPTY = Buffer.alloc(0);
 
-function isAscii(buffer: Buffer, start: number, end: number): boolean {
-  for (let index = start; index < end; index++) if ((buffer[index] as number) >= FIRST_NON_ASCII_BYTE) return false;
-  return true;
-}
+/**
+ * Called once per complete row. `bounds` holds, for field i, its start at [2i] and its end
+ * at [2i + 1] in `buffer` (both NULL_FIELD_START for NULL). Both are only valid during the call.
+ */
+export type CopyRowVisitor = (buffer: Buffer, bounds: Int32Array) => void;
 
 export class BinaryCopyDecoder {
   private pending: Buffer = EMPTY;
   private headerRead = false;
   private trailerSeen = false;
+  private readonly bounds: Int32Array;
 
-  constructor(private readonly expectedFields: number) {}
+  constructor(private readonly expectedFields: number) {
+    this.bounds = new Int32Array(expectedFields * 2);
+  }
 
-  /** Decodes every complete row in `chunk` (plus what earlier chunks left over) into `rows`. */
-  push(chunk: Buffer, rows: (string | null)[][]): void {
+  /** Hands every complete row in `chunk` (plus what earlier chunks left over) to `visit`, in order. */
+  push(chunk: Buffer, visit: CopyRowVisitor): void {
     if (this.trailerSeen) throw new Error('binary COPY data after the trailer');
     const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let position = this.headerRead ? 0 : this.readHeader(buffer);
@@ -37,9 +41,8 @@ export class BinaryCopyDecoder {
       this.pending = buffer;
       return;
     }
-    const text = buffer.toString('latin1');
     for (;;) {
-      const next = this.readRow(buffer, text, position, rows);
+      const next = this.readRow(buffer, position, visit);
       if (next < 0) break;
       position = next;
       if (this.trailerSeen) break;
@@ -62,8 +65,8 @@ export class BinaryCopyDecoder {
     return FIXED_HEADER_BYTES + extensionBytes;
   }
 
-  /** Position after the row, or -1 when the buffer ends inside it. */
-  private readRow(buffer: Buffer, text: string, start: number, rows: (string | null)[][]): number {
+  /** Position after the row, or -1 when the buffer ends inside it (the row is then not visited). */
+  private readRow(buffer: Buffer, start: number, visit: CopyRowVisitor): number {
     if (start + 2 > buffer.length) return -1;
     const fieldCount = buffer.readInt16BE(start);
     if (fieldCount === TRAILER_FIELD_COUNT) {
@@ -71,22 +74,24 @@ export class BinaryCopyDecoder {
       return start + 2;
     }
     if (fieldCount !== this.expectedFields) throw new Error(`binary COPY row has ${fieldCount} fields; expected ${this.expectedFields}`);
+    const bounds = this.bounds;
     let position = start + 2;
-    const row = new Array<string | null>(fieldCount);
     for (let field = 0; field < fieldCount; field++) {
       if (position + 4 > buffer.length) return -1;
       const length = buffer.readInt32BE(position);
       position += 4;
       if (length === NULL_FIELD_LENGTH) {
-        row[field] = null;
+        bounds[2 * field] = NULL_FIELD_START;
+        bounds[2 * field + 1] = NULL_FIELD_START;
         continue;
       }
       const end = position + length;
       if (end > buffer.length) return -1;
-      row[field] = isAscii(buffer, position, end) ? text.slice(position, end) : buffer.toString('utf8', position, end);
+      bounds[2 * field] = position;
+      bounds[2 * field + 1] = end;
       position = end;
     }
-    rows.push(row);
+    visit(buffer, bounds);
     return position;
   }
 }

@@ -2,9 +2,8 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { SourceFingerprint } from '../domain/late-data.js';
-import { INCLUDED_EVENT_NAMES, SOURCE_FIELDS, type SourceField, type SourceRow } from '../domain/report-row.js';
+import { INCLUDED_EVENT_NAMES, SOURCE_FIELDS, type SourceField } from '../domain/report-row.js';
 import type { Instant } from '../domain/types.js';
-import { BinaryCopyDecoder } from './binary-copy-decoder.js';
 
 /** The SQL of each source field. `message_text` is deliberately absent: it is never exported. */
 const SOURCE_SQL: Readonly<Record<SourceField, string>> = {
@@ -178,20 +177,14 @@ export async function readPeriodFingerprint(db: Knex | pg.ClientBase, query: Per
 }
 
 /**
- * Streams the period's rows as PostgreSQL hands them over (binary COPY), in batches as they
- * arrive; memory stays flat whatever the period's size. The connection is left in COPY
- * mode if the caller stops early, so callers own a connection of their own and end it.
+ * Streams the period's rows in PostgreSQL's binary COPY format, as the server hands them over
+ * (chunks that need not end at a row's end; BinaryCopyDecoder frames them); memory stays flat
+ * whatever the period's size. The connection is left in COPY mode if the caller stops early,
+ * so callers own a connection of their own and end it.
  */
-export async function* streamPeriodEvents(connection: pg.Client, query: PeriodEventsQuery): AsyncGenerator<SourceRow[]> {
+export function streamPeriodCopy(connection: pg.Client, query: PeriodEventsQuery): AsyncIterable<Buffer> {
   const sql = `COPY (${periodEventsSql(query, (value) => connection.escapeLiteral(value))}) TO STDOUT (FORMAT binary)`;
-  const stream = connection.query(copyStreams.to(sql));
-  const decoder = new BinaryCopyDecoder(SOURCE_FIELDS.length);
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const rows: (string | null)[][] = [];
-    decoder.push(chunk, rows);
-    if (rows.length > 0) yield rows;
-  }
-  decoder.end();
+  return connection.query(copyStreams.to(sql)) as AsyncIterable<Buffer>;
 }
 
 /** How many rows the period's file will have (for progress bars; costs one index scan). */

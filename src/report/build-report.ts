@@ -2,16 +2,16 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import pg from 'pg';
 import { createAfterHoursClassifier } from '../domain/after-hours.js';
-import { SOURCE_INDEX, toReportRecord, type ReportRecord } from '../domain/report-row.js';
 import type { BuiltFile, ClientConfig, Period } from '../domain/types.js';
-import { readPeriodFingerprint, streamPeriodEvents } from '../db/period-events.js';
+import { readPeriodFingerprint, streamPeriodCopy } from '../db/period-events.js';
 import type { SourceFingerprint } from '../domain/late-data.js';
 import { createReportCsv } from './csv.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
+import { ReportCsvEncoder } from './report-csv-encoder.js';
 import { WORK_FOLDER_MODE } from './work-folder.js';
 
-/** Characters of CSV written between two progress reports. */
-const PROGRESS_EVERY_CHARACTERS = 1024 * 1024;
+/** Bytes of CSV written between two progress reports. */
+const PROGRESS_EVERY_BYTES = 1024 * 1024;
 
 export interface BuildReportRequest {
   readonly client: ClientConfig;
@@ -40,15 +40,15 @@ export function buildingPath(outputPath: string): string {
 export type FingerprintedFile = BuiltFile & { readonly fingerprint?: SourceFingerprint };
 
 /**
- * Builds one period's file: streams the period's events out of PostgreSQL, maps them to
- * records (after-hours flags from precomputed business intervals), writes RFC 4180 CSV and
- * returns its row count, size and SHA-256. The same data always yields the same bytes.
+ * Builds one period's file: streams the period's events out of PostgreSQL (binary COPY),
+ * turns them into RFC 4180 CSV records byte by byte (ReportCsvEncoder; after-hours flags from
+ * precomputed business intervals) and returns the file's row count, size and SHA-256. The same data always yields the same bytes.
  * The file is written under a temporary name and renamed when complete.
  */
 export async function buildReportFile(databaseUrl: string, request: BuildReportRequest, options: BuildReportOptions = {}): Promise<FingerprintedFile> {
   const { client, period, outputPath } = request;
   const isAfterHours = createAfterHoursClassifier(client.afterHours, period.startInstant, period.endInstant);
-  const csv = createReportCsv();
+  const encoder = new ReportCsvEncoder(isAfterHours);
   const partPath = buildingPath(outputPath);
   await mkdir(dirname(outputPath), { recursive: true, mode: WORK_FOLDER_MODE });
   const connection = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report build' });
@@ -56,8 +56,7 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
   // whole worker; the COPY stream fails on its own, and the build with it (retried).
   connection.on('error', () => undefined);
   const file = new HashingFileWriter(partPath);
-  let rowCount = 0;
-  let charactersSinceProgress = 0;
+  let bytesSinceProgress = 0;
 
   try {
     await connection.connect();
@@ -67,27 +66,27 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
       await connection.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       fingerprint = await readPeriodFingerprint(connection, query);
     }
-    await file.write(csv.header);
-    for await (const rows of streamPeriodEvents(connection, query)) {
+    await file.write(Buffer.from(createReportCsv().header, 'utf8'));
+    for await (const chunk of streamPeriodCopy(connection, query)) {
       options.signal?.throwIfAborted();
-      const records: ReportRecord[] = rows.map((row) => toReportRecord(row, isAfterHours(row[SOURCE_INDEX.event_time] ?? '')));
-      const text = csv.stringify(records);
-      await file.write(text);
-      rowCount += rows.length;
-      charactersSinceProgress += text.length;
-      if (charactersSinceProgress >= PROGRESS_EVERY_CHARACTERS) {
-        charactersSinceProgress = 0;
-        options.onProgress?.(rowCount);
+      const records = encoder.encode(chunk);
+      if (records.length === 0) continue;
+      await file.write(records);
+      bytesSinceProgress += records.length;
+      if (bytesSinceProgress >= PROGRESS_EVERY_BYTES) {
+        bytesSinceProgress = 0;
+        options.onProgress?.(encoder.rowCount);
       }
     }
-    options.onProgress?.(rowCount);
+    encoder.end();
+    options.onProgress?.(encoder.rowCount);
     if (fingerprint) await connection.query('COMMIT');
     const written = await file.close();
     await rename(partPath, outputPath);
     return {
       path: outputPath,
       fileName: basename(outputPath),
-      rowCount,
+      rowCount: encoder.rowCount,
       bytes: written.bytes,
       sha256: written.sha256,
       ...(fingerprint ? { fingerprint } : {}),

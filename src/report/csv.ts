@@ -29,6 +29,13 @@ class Rfc4180FieldStringifier extends FieldStringifier {
   }
 }
 
+const FIELD_STRINGIFIER = new Rfc4180FieldStringifier();
+
+/** One field in file form: '' for null or empty, quoted (inner quotes doubled) where RFC 4180 needs it. */
+export function stringifyCsvField(value: string | null): string {
+  return FIELD_STRINGIFIER.stringify(value);
+}
+
 export interface ReportCsv {
   /** The header record, ended by CRLF. */
   readonly header: string;
@@ -38,7 +45,7 @@ export interface ReportCsv {
 
 /** RFC 4180 CSV of the report's columns: comma separated, CRLF after every record, quoting only where needed [§4]. */
 export function createReportCsv(): ReportCsv {
-  const stringifier = new ArrayCsvStringifier(new Rfc4180FieldStringifier(), RECORD_DELIMITER, [...REPORT_HEADER]);
+  const stringifier = new ArrayCsvStringifier(FIELD_STRINGIFIER, RECORD_DELIMITER, [...REPORT_HEADER]);
   const header = stringifier.getHeaderString();
   if (header === null) throw new Error('csv-writer produced no header');
   return {

@@ -1,15 +1,6 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { open, type FileHandle } from 'node:fs/promises';
 import { WORK_FILE_MODE } from './work-folder.js';
-
-const THREAD_ENTRY = new URL('./file-writer-thread.js', import.meta.url);
-/** Characters handed to the thread and not yet written: a few MB of memory at most. */
-const MAX_CHARACTERS_IN_FLIGHT = 4 * 1024 * 1024;
-/** The thread holds only the few texts in flight: a small heap keeps the process's memory flat. */
-const THREAD_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 16 };
-/** Files up to this many characters are kept in memory and written at once: a thread would cost more than it saves. */
-const THREAD_AFTER_CHARACTERS = 4 * 1024 * 1024;
 
 export interface WrittenFile {
   readonly bytes: number;
@@ -17,106 +8,44 @@ export interface WrittenFile {
   readonly sha256: string;
 }
 
-type ThreadMessage = { type: 'written' } | ({ type: 'closed' } & WrittenFile) | { type: 'error'; message: string };
-
-/** The thread of a large file: it encodes, hashes and writes while the caller produces the next records. */
-class WriterThread {
-  private readonly worker: Worker;
-  /** Lengths of the texts handed over and not yet written, oldest first. */
-  private readonly inFlight: number[] = [];
-  private inFlightCharacters = 0;
-  private failure: Error | null = null;
-  private readonly waiters: Array<() => void> = [];
-  private closing: { resolve: (file: WrittenFile) => void; reject: (error: Error) => void } | null = null;
-
-  constructor(path: string) {
-    this.worker = new Worker(THREAD_ENTRY, { workerData: { path, mode: WORK_FILE_MODE }, resourceLimits: THREAD_RESOURCE_LIMITS });
-    this.worker.on('message', (message: ThreadMessage) => this.receive(message));
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`the report file writer thread stopped early with exit code ${code}`)));
-  }
-
-  async write(text: string): Promise<void> {
-    while (this.inFlightCharacters >= MAX_CHARACTERS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    if (this.failure) throw this.failure;
-    this.inFlight.push(text.length);
-    this.inFlightCharacters += text.length;
-    this.worker.postMessage({ type: 'write', text });
-  }
-
-  async close(): Promise<WrittenFile> {
-    try {
-      if (this.failure) throw this.failure;
-      const closed = new Promise<WrittenFile>((resolve, reject) => {
-        this.closing = { resolve, reject };
-      });
-      this.worker.postMessage({ type: 'close' });
-      return await closed;
-    } finally {
-      await this.worker.terminate();
-    }
-  }
-
-  async terminate(): Promise<void> {
-    await this.worker.terminate();
-  }
-
-  private receive(message: ThreadMessage): void {
-    if (message.type === 'written') {
-      this.inFlightCharacters -= this.inFlight.shift() ?? 0;
-      this.waiters.shift()?.();
-    } else if (message.type === 'closed') {
-      const closing = this.closing;
-      this.closing = null;
-      closing?.resolve({ bytes: message.bytes, sha256: message.sha256 });
-    } else {
-      this.fail(new Error(`writing the report file failed: ${message.message}`));
-    }
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const wake of this.waiters.splice(0)) wake();
-    this.closing?.reject(this.failure);
-    this.closing = null;
-    // Nothing more can be written; a thread left running would keep the process alive.
-    void this.worker.terminate();
-  }
-}
-
 /**
- * Writes text to a file as UTF-8 and returns the file's size and SHA-256. A small file is
- * kept in memory and written at once on close; a large one goes to a thread of its own after
- * its first few MB, so encoding, hashing and writing overlap with producing the next records.
+ * Writes bytes to a file as they come and returns the file's size and SHA-256. Each piece is
+ * hashed and written before write() resolves, so the caller may reuse its buffer and memory
+ * holds nothing but the piece at hand. (A writer thread, needed while the records were text to
+ * encode, cost memory once they were bytes: each piece copied into the thread's heap, freed
+ * only by that heap's garbage collector; render's 5M-row peak RSS went over 200 MB with it.)
  */
 export class HashingFileWriter {
-  private buffered: string[] = [];
-  private bufferedCharacters = 0;
-  private thread: WriterThread | null = null;
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private handle: Promise<FileHandle> | null = null;
 
   constructor(private readonly path: string) {}
 
-  /** Appends text to the file. */
-  async write(text: string): Promise<void> {
-    if (this.thread) return this.thread.write(text);
-    this.buffered.push(text);
-    this.bufferedCharacters += text.length;
-    if (this.bufferedCharacters < THREAD_AFTER_CHARACTERS) return;
-    this.thread = new WriterThread(this.path);
-    await this.thread.write(this.buffered.splice(0).join(''));
+  /** Appends bytes to the file; the caller may reuse `bytes` once this resolves. */
+  async write(bytes: Uint8Array): Promise<void> {
+    const handle = await this.open();
+    this.hash.update(bytes);
+    this.bytes += bytes.length;
+    for (let written = 0; written < bytes.length;) written += (await handle.write(bytes, written)).bytesWritten;
   }
 
   async close(): Promise<WrittenFile> {
-    if (this.thread) return this.thread.close();
-    const bytes = Buffer.from(this.buffered.join(''), 'utf8');
-    this.buffered = [];
-    await writeFile(this.path, bytes, { mode: WORK_FILE_MODE });
-    return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const handle = await this.open();
+    this.handle = null;
+    await handle.close();
+    return { bytes: this.bytes, sha256: this.hash.digest('hex') };
   }
 
   /** Stops without finishing the file (the caller removes it). */
   async abort(): Promise<void> {
-    this.buffered = [];
-    await this.thread?.terminate();
+    const handle = this.handle;
+    this.handle = null;
+    await (await handle?.catch(() => null))?.close();
+  }
+
+  private open(): Promise<FileHandle> {
+    this.handle ??= open(this.path, 'w', WORK_FILE_MODE);
+    return this.handle;
   }
 }

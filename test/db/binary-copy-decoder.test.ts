@@ -1,45 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BinaryCopyDecoder } from '../../src/db/binary-copy-decoder.js';
+import { BinaryCopyDecoder, NULL_FIELD_START, type CopyRowVisitor } from '../../src/db/binary-copy-decoder.js';
+import { chunksOf, encodeBinaryCopy as encode } from '../support/binary-copy.js';
 
-/** Encodes rows in PostgreSQL's binary COPY format, as the server sends them. */
-function encode(rows: readonly (readonly (string | null)[])[]): Buffer {
-  const parts: Buffer[] = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])];
-  for (const row of rows) {
-    const count = Buffer.alloc(2);
-    count.writeInt16BE(row.length);
-    parts.push(count);
-    for (const field of row) {
-      const length = Buffer.alloc(4);
-      if (field === null) {
-        length.writeInt32BE(-1);
-        parts.push(length);
-      } else {
-        const bytes = Buffer.from(field, 'utf8');
-        length.writeInt32BE(bytes.length);
-        parts.push(length, bytes);
-      }
+/** A visitor that turns each row's field bounds into strings, as they were encoded. */
+function collectInto(rows: (string | null)[][]): CopyRowVisitor {
+  return (buffer, bounds) => {
+    const row: (string | null)[] = [];
+    for (let field = 0; field < bounds.length / 2; field++) {
+      const start = bounds[2 * field] as number;
+      row.push(start === NULL_FIELD_START ? null : buffer.toString('utf8', start, bounds[2 * field + 1]));
     }
-  }
-  parts.push(Buffer.from([0xff, 0xff]));
-  return Buffer.concat(parts);
+    rows.push(row);
+  };
 }
 
 /** Decodes the stream as it arrives in chunks of the given sizes. */
 function decodeInChunks(bytes: Buffer, fields: number, chunkSizes: () => number): (string | null)[][] {
   const decoder = new BinaryCopyDecoder(fields);
   const rows: (string | null)[][] = [];
-  for (let offset = 0; offset < bytes.length;) {
-    const size = Math.max(1, chunkSizes());
-    decoder.push(bytes.subarray(offset, offset + size), rows);
-    offset += size;
-  }
+  const visit = collectInto(rows);
+  for (const chunk of chunksOf(bytes, chunkSizes)) decoder.push(chunk, visit);
   decoder.end();
   return rows;
 }
 
-// Values around the decoder's shortcuts: ASCII, multi-byte and astral characters, bytes
-// that look like length prefixes (lengths of 128+ bytes), empty strings and NULLs.
+// Values around the framing: ASCII, multi-byte and astral characters, bytes that look like
+// length prefixes (lengths of 128+ bytes), empty strings and NULLs.
 const VALUES = ['', 'plain', 'Zoë', '李小龍', '😀 emoji', 'x'.repeat(200), `${'é'.repeat(90)}|`, 'comma, "quote"\r\nline', '\u0080\u00ff', null];
 
 describe('BinaryCopyDecoder', () => {
@@ -48,7 +35,7 @@ describe('BinaryCopyDecoder', () => {
   const rows = Array.from({ length: 300 }, () => Array.from({ length: 4 }, () => VALUES[Math.floor(random() * VALUES.length)] ?? null));
   const bytes = encode(rows);
 
-  it('decodes every value exactly, whatever the chunk boundaries', () => {
+  it('hands over every value exactly, whatever the chunk boundaries', () => {
     assert.deepEqual(
       decodeInChunks(bytes, 4, () => bytes.length),
       rows,
@@ -74,14 +61,14 @@ describe('BinaryCopyDecoder', () => {
   });
 
   it('refuses what is not binary COPY, a wrong field count, a stream cut short and data after the trailer', () => {
-    assert.throws(() => new BinaryCopyDecoder(1).push(Buffer.from('id,name\r\n1,first row\r\n2,second row\r\n'), []), /bad signature/);
-    assert.throws(() => new BinaryCopyDecoder(3).push(encode([['a', 'b']]), []), /has 2 fields; expected 3/);
+    assert.throws(() => new BinaryCopyDecoder(1).push(Buffer.from('id,name\r\n1,first row\r\n2,second row\r\n'), collectInto([])), /bad signature/);
+    assert.throws(() => new BinaryCopyDecoder(3).push(encode([['a', 'b']]), collectInto([])), /has 2 fields; expected 3/);
     const one = encode([['a']]);
     const cut = new BinaryCopyDecoder(1);
-    cut.push(one.subarray(0, one.length - 2), []);
+    cut.push(one.subarray(0, one.length - 2), collectInto([]));
     assert.throws(() => cut.end(), /ended before its trailer/);
     const extra = new BinaryCopyDecoder(1);
-    extra.push(Buffer.concat([one, Buffer.from([1, 2, 3])]), []);
+    extra.push(Buffer.concat([one, Buffer.from([1, 2, 3])]), collectInto([]));
     assert.throws(() => extra.end(), /3 bytes after its trailer/);
   });
 });
