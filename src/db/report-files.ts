@@ -209,12 +209,10 @@ export function createPublicationLedger(lock: PeriodLock, key: PeriodKey): Publi
 
     recordedTemporaries: () =>
       lock.transaction(async (trx) => {
-        const publishing = { client_id: key.clientId, status: 'publishing' };
+        const recorded = async (table: string) =>
+          (await trx(table).where({ client_id: key.clientId, status: 'publishing' }).whereNotNull('temporary_path').pluck('temporary_path')) as string[];
         // A split or manifest revision records a temporary path per part.
-        const [files, parts] = await Promise.all(
-          [FILES, PARTS].map((table) => trx(table).where(publishing).whereNotNull('temporary_path').pluck('temporary_path') as Promise<string[]>),
-        );
-        return [...(files ?? []), ...(parts ?? [])];
+        return [...(await recorded(FILES)), ...(await recorded(PARTS))];
       }),
 
     recordSkippedName: (file, note) =>

@@ -9,12 +9,12 @@ import { dirname, join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { GZIP_SUFFIX } from '../domain/file-name.js';
 import { WORK_FILE_MODE } from '../report/work-folder.js';
 import { pgpSuffix, type PgpKeyring } from './pgp.js';
 
 /** zlib's default level; fixed here because the gzip bytes must be reproducible for an unchanged file. */
 export const GZIP_LEVEL = 6;
-export const GZIP_SUFFIX = '.gz';
 const READ_CHUNK_BYTES = 1024 * 1024;
 const PREPARED_ID_BYTES = 4;
 const PREPARED_TEMPORARY = new RegExp(`\\.[0-9a-f]{${PREPARED_ID_BYTES * 2}}\\.tmp$`);

@@ -12,13 +12,13 @@
  * A client with a manifest or parts gets a revision of several files (revision-publisher.ts).
  */
 import { RemoteFileConflictError } from '../domain/errors.js';
-import { isPeriodFileName, revisionFileName } from '../domain/file-name.js';
+import { GZIP_SUFFIX, isPeriodFileName, revisionFileName } from '../domain/file-name.js';
 import { decidePublication, judgeIntent, type PeriodFile, type PublicationLedger, type PublishingFile } from '../domain/publication.js';
 import { remoteTemporaryMaxAgeMs } from '../domain/leftovers.js';
 import type { SftpDeliverySettings } from '../domain/types.js';
 import { DEFAULT_RUN_POLICY } from '../config/env.js';
 import type { Logger } from '../observability/logger.js';
-import { deliveredFileName, GZIP_SUFFIX } from './local-file.js';
+import { deliveredFileName } from './local-file.js';
 import type { RemoteFolder } from './remote-folder.js';
 import { finishRevision, prepareRevisionData, publishRevisionFiles, type RevisionRequest } from './revision-publisher.js';
 import { checkFileName, dataPlacement, placeChecksumFile, prepareBuiltFile, withPgpKeyring, withRemoteFolder, type DeliveryOptions } from './sftp-delivery.js';

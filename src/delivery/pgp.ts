@@ -21,6 +21,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, Writable } from 'node:stream';
 import { UnusablePgpKeyError } from '../domain/errors.js';
+import { ARMORED_PGP_SUFFIX, PGP_SUFFIX } from '../domain/file-name.js';
 import { hasEnded, type WorkerProcess } from '../domain/leftovers.js';
 import type { Logger } from '../observability/logger.js';
 import type { PgpSettings, SecretReference, SftpDeliverySettings } from '../domain/types.js';
@@ -29,9 +30,6 @@ import { resolveSecret } from './secrets.js';
 
 export const GPG_COMMAND = 'gpg';
 const GPGCONF_COMMAND = 'gpgconf';
-/** Name of the encrypted file: `<name>.pgp` (binary OpenPGP) or `<name>.asc` (ASCII armor). */
-export const PGP_SUFFIX = '.pgp';
-export const ARMORED_PGP_SUFFIX = '.asc';
 const HOME_PREFIX = 'twoway-gnupg-';
 /**
  * This process as the owner of the keyrings it opens: `twoway-gnupg-<pid>-<token>-<random>`, so

@@ -14,7 +14,6 @@
  * `publishing`: it judges each part not yet delivered from the server and finishes the
  * renames, never uploading a recorded part again. The caller holds the period's lock.
  */
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BuiltFileMissingError, InvalidClientSettingError, RemoteFileConflictError, UploadVerificationError } from '../domain/errors.js';
@@ -23,7 +22,7 @@ import { renderManifest } from '../domain/manifest.js';
 import { judgeIntent, type PartKind, type PeriodFile, type PeriodFilePart, type PublicationLedger, type PublishingPart } from '../domain/publication.js';
 import type { Period, SftpDeliverySettings } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
-import type { LocalFile } from './local-file.js';
+import { preparedTemporaryName, type LocalFile } from './local-file.js';
 import { sha256Hex, type ExpectedBytes, type Placement, type RemoteFolder } from './remote-folder.js';
 import { checkFileName, dataPlacement, placeChecksumFile, prepareBuiltFile } from './sftp-delivery.js';
 import { splitCsvFile, type SplitResult } from './split-file.js';
@@ -76,8 +75,6 @@ export interface RevisionRequest {
    */
   readonly temporaryMaxAgeMs?: number;
 }
-
-const TEMPORARY_ID_BYTES = 4;
 
 /** Splits the built file when the client wants parts, and prepares each data file as a single file is prepared. */
 export async function prepareRevisionData(
@@ -137,13 +134,12 @@ export async function prepareRevisionData(
 
 /** The built file cut into parts next to it (hidden, unique names), checked to be the built file. */
 async function splitBuiltFile(request: RevisionRequest, maxRowsPerFile: number, signal: AbortSignal | undefined, progress: (bytes: number) => void) {
-  const id = randomBytes(TEMPORARY_ID_BYTES).toString('hex');
   const folder = dirname(request.localPath);
   let split: SplitResult;
   try {
     split = await splitCsvFile(request.localPath, {
       maxRowsPerFile,
-      partPath: (part) => join(folder, `.${partFileName(request.baseFileName, part)}.${id}.tmp`),
+      partPath: (part) => join(folder, preparedTemporaryName(partFileName(request.baseFileName, part))),
       signal,
       onBytes: progress,
     });

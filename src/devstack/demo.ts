@@ -30,8 +30,7 @@ import {
   type UiSettings,
 } from '../config/env.js';
 import { dataDir } from '../config/paths.js';
-import { PGP_SUFFIX } from '../delivery/pgp.js';
-import { MANIFEST_SUFFIX, SIGNATURE_SUFFIX } from '../domain/file-name.js';
+import { MANIFEST_SUFFIX, PGP_SUFFIX, SIGNATURE_SUFFIX } from '../domain/file-name.js';
 import { addDays } from '../domain/local-date.js';
 import { periodContaining, previousPeriod } from '../domain/periods.js';
 import { REPORT_HEADER } from '../domain/report-row.js';

@@ -69,6 +69,12 @@ export function revisionFileName(fileName: string, revision: number): string {
   return dot <= 0 ? `${fileName}_r${revision}` : `${fileName.slice(0, dot)}_r${revision}${fileName.slice(dot)}`;
 }
 
+/** What delivery appends to a gzipped CSV's name (`delivery.gzip`). */
+export const GZIP_SUFFIX = '.gz';
+/** What delivery appends to an encrypted file's name: binary OpenPGP, or ASCII armor (`delivery.pgp.armor`). */
+export const PGP_SUFFIX = '.pgp';
+export const ARMORED_PGP_SUFFIX = '.asc';
+
 /** Suffix of the checksum companion (`<data file>.sha256`) a client with `checksumFile` receives. */
 export const CHECKSUM_SUFFIX = '.sha256';
 
@@ -97,7 +103,7 @@ export function partFileName(revisionName: string, part: number): string {
 }
 
 /** What delivery may append to a data file's name, and the companions' suffixes. */
-const DELIVERED_SUFFIXES = ['.gz', '.pgp', '.asc', CHECKSUM_SUFFIX, MANIFEST_SUFFIX, SIGNATURE_SUFFIX];
+const DELIVERED_SUFFIXES = [GZIP_SUFFIX, PGP_SUFFIX, ARMORED_PGP_SUFFIX, CHECKSUM_SUFFIX, MANIFEST_SUFFIX, SIGNATURE_SUFFIX];
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -4,11 +4,10 @@
  * and one verdict per file (verifyPeriodFiles). The command `verify` does the listing and
  * hashing (delivery/period-verifier.ts); everything here is pure.
  */
-import { CHECKSUM_SUFFIX, checksumFileText } from './file-name.js';
+import { CHECKSUM_SUFFIX, checksumFileText, GZIP_SUFFIX } from './file-name.js';
 import type { PeriodFile } from './publication.js';
 
 /** What a delivered gzip file's name ends with (period-publisher.ts appends it). */
-const GZIP_SUFFIX = '.gz';
 /** Every template ends with it (file-name.ts), so a name's part before it identifies the period. */
 const DATA_EXTENSION = '.csv';
 
