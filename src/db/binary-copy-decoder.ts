@@ -15,6 +15,8 @@ const NULL_FIELD_LENGTH = -1;
 /** The start (and end) a NULL field gets in the bounds handed to the visitor. */
 export const NULL_FIELD_START = -1;
 const EMPTY = Buffer.alloc(0);
+/** Bytes of the next chunk first joined to a row split between two chunks; most rows are far shorter. */
+const STRADDLE_START_BYTES = 4096;
 
 /**
  * Called once per complete row. `bounds` holds, for field i, its start at [2i] and its end
@@ -35,19 +37,48 @@ export class BinaryCopyDecoder {
   /** Hands every complete row in `chunk` (plus what earlier chunks left over) to `visit`, in order. */
   push(chunk: Buffer, visit: CopyRowVisitor): void {
     if (this.trailerSeen) throw new Error('binary COPY data after the trailer');
-    const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    let position = this.headerRead ? 0 : this.readHeader(buffer);
-    if (position < 0) {
-      this.pending = buffer;
-      return;
+    let buffer = chunk;
+    let position = 0;
+    if (!this.headerRead) {
+      buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      position = this.readHeader(buffer);
+      if (position < 0) {
+        this.pending = buffer;
+        return;
+      }
+    } else if (this.pending.length > 0) {
+      position = this.finishPendingRow(chunk, visit);
+      if (position < 0) return;
     }
-    for (;;) {
+    while (!this.trailerSeen) {
       const next = this.readRow(buffer, position, visit);
       if (next < 0) break;
       position = next;
-      if (this.trailerSeen) break;
     }
     this.pending = position === buffer.length ? EMPTY : buffer.subarray(position);
+  }
+
+  /**
+   * Completes the row the last chunk ended inside, joining to it only the start of `chunk`
+   * (doubled until the row fits), not the whole chunk: copying every chunk once more cost as
+   * much as decoding it. Returns where the rest of `chunk` starts, or -1 when the row goes on
+   * past `chunk` (then all of it is pending).
+   */
+  private finishPendingRow(chunk: Buffer, visit: CopyRowVisitor): number {
+    const pending = this.pending;
+    for (let taken = Math.min(chunk.length, Math.max(STRADDLE_START_BYTES, pending.length)); ; taken = Math.min(chunk.length, 2 * taken)) {
+      const joined = Buffer.concat([pending, chunk.subarray(0, taken)]);
+      const next = this.readRow(joined, 0, visit);
+      if (next >= 0) {
+        this.pending = EMPTY;
+        // The pending bytes never hold a whole row, so the row ends inside `chunk`.
+        return next - pending.length;
+      }
+      if (taken === chunk.length) {
+        this.pending = joined;
+        return -1;
+      }
+    }
   }
 
   /** Throws unless the stream ended exactly after the trailer. */

@@ -12,6 +12,8 @@ import { WORK_FOLDER_MODE } from './work-folder.js';
 
 /** Bytes of CSV written between two progress reports. */
 const PROGRESS_EVERY_BYTES = 1024 * 1024;
+/** Records are written once this many bytes are held: one write (and one wait) per batch, not per network chunk. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export interface BuildReportRequest {
   readonly client: ClientConfig;
@@ -67,18 +69,21 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
       fingerprint = await readPeriodFingerprint(connection, query);
     }
     await file.write(Buffer.from(createReportCsv().header, 'utf8'));
-    for await (const chunk of streamPeriodCopy(connection, query)) {
-      options.signal?.throwIfAborted();
-      const records = encoder.encode(chunk);
-      if (records.length === 0) continue;
+    const writeHeld = async () => {
+      const records = encoder.take();
       await file.write(records);
       bytesSinceProgress += records.length;
       if (bytesSinceProgress >= PROGRESS_EVERY_BYTES) {
         bytesSinceProgress = 0;
         options.onProgress?.(encoder.rowCount);
       }
+    };
+    for await (const chunk of streamPeriodCopy(connection, query)) {
+      options.signal?.throwIfAborted();
+      if (encoder.push(chunk) >= WRITE_BATCH_BYTES) await writeHeld();
     }
     encoder.end();
+    await writeHeld();
     options.onProgress?.(encoder.rowCount);
     if (fingerprint) await connection.query('COMMIT');
     const written = await file.close();

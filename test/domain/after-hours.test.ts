@@ -8,35 +8,35 @@ import { at, CHICAGO, iso, settings, WEEK_FROM, WEEK_TO } from './after-hours-fi
 describe('createAfterHoursClassifier', () => {
   it('flags nothing when the client has no after_hours setting', () => {
     const isAfterHours = createAfterHoursClassifier(null, WEEK_FROM, WEEK_TO);
-    assert.equal(isAfterHours('2026-11-23T03:00:00.000Z'), false);
-    assert.equal(isAfterHours('2026-11-29T12:00:00.000Z'), false);
+    assert.equal(isAfterHours(at('2026-11-23T03:00:00.000Z')), false);
+    assert.equal(isAfterHours(at('2026-11-29T12:00:00.000Z')), false);
   });
 
   it('is exact at every edge of a window: open is inside, close is after hours', () => {
     const isAfterHours = createAfterHoursClassifier(settings(CHICAGO), WEEK_FROM, WEEK_TO);
     // Monday 08:00–17:00 CST.
-    assert.equal(isAfterHours('2026-11-23T13:59:59.999Z'), true);
-    assert.equal(isAfterHours('2026-11-23T14:00:00.000Z'), false);
-    assert.equal(isAfterHours('2026-11-23T22:59:59.999Z'), false);
-    assert.equal(isAfterHours('2026-11-23T23:00:00.000Z'), true);
+    assert.equal(isAfterHours(at('2026-11-23T13:59:59.999Z')), true);
+    assert.equal(isAfterHours(at('2026-11-23T14:00:00.000Z')), false);
+    assert.equal(isAfterHours(at('2026-11-23T22:59:59.999Z')), false);
+    assert.equal(isAfterHours(at('2026-11-23T23:00:00.000Z')), true);
   });
 
   it('flags the lunch gap of a split day', () => {
     const isAfterHours = createAfterHoursClassifier(settings(CHICAGO), WEEK_FROM, WEEK_TO);
-    assert.equal(isAfterHours('2026-11-24T17:59:59.999Z'), false); // 11:59:59.999
-    assert.equal(isAfterHours('2026-11-24T18:00:00.000Z'), true); // 12:00
-    assert.equal(isAfterHours('2026-11-24T18:30:00.000Z'), true);
-    assert.equal(isAfterHours('2026-11-24T18:59:59.999Z'), true);
-    assert.equal(isAfterHours('2026-11-24T19:00:00.000Z'), false); // 13:00
+    assert.equal(isAfterHours(at('2026-11-24T17:59:59.999Z')), false); // 11:59:59.999
+    assert.equal(isAfterHours(at('2026-11-24T18:00:00.000Z')), true); // 12:00
+    assert.equal(isAfterHours(at('2026-11-24T18:30:00.000Z')), true);
+    assert.equal(isAfterHours(at('2026-11-24T18:59:59.999Z')), true);
+    assert.equal(isAfterHours(at('2026-11-24T19:00:00.000Z')), false); // 13:00
   });
 
   it('flags all of an empty weekday and of one left out, and none of a "00:00"–"24:00" day', () => {
     const isAfterHours = createAfterHoursClassifier(settings(CHICAGO), WEEK_FROM, WEEK_TO);
-    assert.equal(isAfterHours('2026-11-25T18:00:00.000Z'), true); // Wednesday noon: []
-    assert.equal(isAfterHours('2026-11-26T18:00:00.000Z'), true); // Thursday noon: left out
-    assert.equal(isAfterHours('2026-11-27T06:00:00.000Z'), false); // Friday 00:00
-    assert.equal(isAfterHours('2026-11-28T05:59:59.999Z'), false); // Friday 23:59:59.999
-    assert.equal(isAfterHours('2026-11-28T06:00:00.000Z'), true); // Saturday 00:00: []
+    assert.equal(isAfterHours(at('2026-11-25T18:00:00.000Z')), true); // Wednesday noon: []
+    assert.equal(isAfterHours(at('2026-11-26T18:00:00.000Z')), true); // Thursday noon: left out
+    assert.equal(isAfterHours(at('2026-11-27T06:00:00.000Z')), false); // Friday 00:00
+    assert.equal(isAfterHours(at('2026-11-28T05:59:59.999Z')), false); // Friday 23:59:59.999
+    assert.equal(isAfterHours(at('2026-11-28T06:00:00.000Z')), true); // Saturday 00:00: []
   });
 
   it("reads the windows in after_hours.timezone when it differs from the client's zone", () => {
@@ -47,42 +47,42 @@ describe('createAfterHoursClassifier', () => {
     const from = at('2026-11-22T23:00:00Z');
     const to = at('2026-11-29T23:00:00Z');
     const isAfterHours = createAfterHoursClassifier(chicago, from, to);
-    assert.equal(isAfterHours('2026-11-23T08:00:00.000Z'), true); // 09:00 Berlin, 02:00 Chicago
-    assert.equal(isAfterHours('2026-11-23T15:00:00.000Z'), false); // 16:00 Berlin, 09:00 Chicago
+    assert.equal(isAfterHours(at('2026-11-23T08:00:00.000Z')), true); // 09:00 Berlin, 02:00 Chicago
+    assert.equal(isAfterHours(at('2026-11-23T15:00:00.000Z')), false); // 16:00 Berlin, 09:00 Chicago
     // Without its own zone the same windows are read in Berlin.
     const berlin = createAfterHoursClassifier(settings({ businessHours: raw.businessHours }, 'Europe/Berlin'), from, to);
-    assert.equal(berlin('2026-11-23T08:00:00.000Z'), false);
-    assert.equal(berlin('2026-11-23T17:00:00.000Z'), true); // 18:00 Berlin
+    assert.equal(berlin(at('2026-11-23T08:00:00.000Z')), false);
+    assert.equal(berlin(at('2026-11-23T17:00:00.000Z')), true); // 18:00 Berlin
   });
 
   it('flags a holiday by its local date in the after-hours zone', () => {
     const allDay = [['00:00', '24:00']];
     const holiday = settings({ timezone: 'America/Chicago', businessHours: { wed: allDay, thu: allDay, fri: allDay }, holidays: ['2026-11-26'] }, 'UTC');
     const isAfterHours = createAfterHoursClassifier(holiday, WEEK_FROM, WEEK_TO);
-    assert.equal(isAfterHours('2026-11-26T03:00:00.000Z'), false); // UTC date is the holiday, Chicago's is Wednesday 25th
-    assert.equal(isAfterHours('2026-11-26T06:00:00.000Z'), true); // Thursday 00:00 in Chicago
-    assert.equal(isAfterHours('2026-11-27T03:00:00.000Z'), true); // Thursday 21:00 in Chicago, UTC date the 27th
-    assert.equal(isAfterHours('2026-11-27T06:00:00.000Z'), false); // Friday 00:00 in Chicago
+    assert.equal(isAfterHours(at('2026-11-26T03:00:00.000Z')), false); // UTC date is the holiday, Chicago's is Wednesday 25th
+    assert.equal(isAfterHours(at('2026-11-26T06:00:00.000Z')), true); // Thursday 00:00 in Chicago
+    assert.equal(isAfterHours(at('2026-11-27T03:00:00.000Z')), true); // Thursday 21:00 in Chicago, UTC date the 27th
+    assert.equal(isAfterHours(at('2026-11-27T06:00:00.000Z')), false); // Friday 00:00 in Chicago
   });
 
   it('follows DST in both directions', () => {
     const early = settings({ timezone: 'America/Chicago', businessHours: { sun: [['01:30', '05:00']] } });
     const fall = createAfterHoursClassifier(early, at('2026-11-01T05:00:00Z'), at('2026-11-02T06:00:00Z'));
-    assert.equal(fall('2026-11-01T06:29:59.999Z'), true); // 01:29:59.999 CDT
-    assert.equal(fall('2026-11-01T06:30:00.000Z'), false); // 01:30 CDT
-    assert.equal(fall('2026-11-01T06:59:59.999Z'), false); // 01:59:59.999 CDT
-    assert.equal(fall('2026-11-01T07:00:00.000Z'), true); // 01:00 CST, the repeated hour
-    assert.equal(fall('2026-11-01T07:29:59.999Z'), true); // 01:29:59.999 CST
-    assert.equal(fall('2026-11-01T07:30:00.000Z'), false); // 01:30 CST
-    assert.equal(fall('2026-11-01T10:59:59.999Z'), false); // 04:59:59.999 CST
-    assert.equal(fall('2026-11-01T11:00:00.000Z'), true); // 05:00 CST
+    assert.equal(fall(at('2026-11-01T06:29:59.999Z')), true); // 01:29:59.999 CDT
+    assert.equal(fall(at('2026-11-01T06:30:00.000Z')), false); // 01:30 CDT
+    assert.equal(fall(at('2026-11-01T06:59:59.999Z')), false); // 01:59:59.999 CDT
+    assert.equal(fall(at('2026-11-01T07:00:00.000Z')), true); // 01:00 CST, the repeated hour
+    assert.equal(fall(at('2026-11-01T07:29:59.999Z')), true); // 01:29:59.999 CST
+    assert.equal(fall(at('2026-11-01T07:30:00.000Z')), false); // 01:30 CST
+    assert.equal(fall(at('2026-11-01T10:59:59.999Z')), false); // 04:59:59.999 CST
+    assert.equal(fall(at('2026-11-01T11:00:00.000Z')), true); // 05:00 CST
     const spring = createAfterHoursClassifier(early, at('2026-03-08T06:00:00Z'), at('2026-03-09T05:00:00Z'));
-    assert.equal(spring('2026-03-08T07:29:59.999Z'), true); // 01:29:59.999 CST
-    assert.equal(spring('2026-03-08T07:30:00.000Z'), false); // 01:30 CST
-    assert.equal(spring('2026-03-08T07:59:59.999Z'), false); // 01:59:59.999 CST
-    assert.equal(spring('2026-03-08T08:00:00.000Z'), false); // 03:00 CDT
-    assert.equal(spring('2026-03-08T09:59:59.999Z'), false); // 04:59:59.999 CDT
-    assert.equal(spring('2026-03-08T10:00:00.000Z'), true); // 05:00 CDT
+    assert.equal(spring(at('2026-03-08T07:29:59.999Z')), true); // 01:29:59.999 CST
+    assert.equal(spring(at('2026-03-08T07:30:00.000Z')), false); // 01:30 CST
+    assert.equal(spring(at('2026-03-08T07:59:59.999Z')), false); // 01:59:59.999 CST
+    assert.equal(spring(at('2026-03-08T08:00:00.000Z')), false); // 03:00 CDT
+    assert.equal(spring(at('2026-03-08T09:59:59.999Z')), false); // 04:59:59.999 CDT
+    assert.equal(spring(at('2026-03-08T10:00:00.000Z')), true); // 05:00 CDT
   });
 
   it('gives the same answers whatever order the events come in', () => {
@@ -99,7 +99,14 @@ describe('createAfterHoursClassifier', () => {
       ['2026-11-30T05:59:59.999Z', true],
       ['2026-11-24T14:00:00.000Z', false],
     ];
-    for (const [event, expected] of events) assert.equal(isAfterHours(event), expected, event);
+    for (const [event, expected] of events) assert.equal(isAfterHours(at(event)), expected, event);
+  });
+
+  it('counts an unknown time (NaN) as after hours, and goes on classifying afterwards', () => {
+    const isAfterHours = createAfterHoursClassifier(settings(CHICAGO), WEEK_FROM, WEEK_TO);
+    assert.equal(isAfterHours(at('2026-11-23T14:00:00.000Z')), false);
+    assert.equal(isAfterHours(Number.NaN), true);
+    assert.equal(isAfterHours(at('2026-11-23T14:00:00.000Z')), false);
   });
 });
 
@@ -225,7 +232,7 @@ describe('createAfterHoursClassifier against businessIntervals and the wall cloc
       }
       for (const order of [ascending, shuffled]) {
         const isAfterHours = createAfterHoursClassifier(setting, from, to);
-        for (const instant of order) assert.equal(isAfterHours(iso(instant)), !open(instant), iso(instant));
+        for (const instant of order) assert.equal(isAfterHours(instant), !open(instant), iso(instant));
       }
       // Sanity: the scenarios exercise both answers.
       assert.ok(inRange.some(open) && inRange.some((instant) => !open(instant)));
