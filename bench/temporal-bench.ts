@@ -443,7 +443,7 @@ export async function benchTemporal(options: TemporalBenchOptions): Promise<Targ
       );
       try {
         line(
-          `each worker process: \`twoway-report worker\`, ${config.maxConcurrentHostActivities} builds/uploads at once (TWOWAY_MAX_CONCURRENT_FILES), ${config.maxConcurrentWorkflowTasks} workflow tasks at once, LOG_LEVEL=warn; Temporal dev server ${server.address} (SQLite in memory)`,
+          `each worker process: \`twoway-report worker\`, ${config.maxConcurrentSmallFiles} small and ${config.maxConcurrentFiles} large builds/uploads at once (TWOWAY_MAX_CONCURRENT_SMALL_FILES, TWOWAY_MAX_CONCURRENT_FILES), ${config.maxConcurrentWorkflowTasks} workflow tasks at once, LOG_LEVEL=warn; Temporal dev server ${server.address} (SQLite in memory)`,
         );
         const [warmUpDay, ...measuredDays] = days.slice(countIndex * roundsPerCount, (countIndex + 1) * roundsPerCount);
         const warmUp = await runRound(client, null, ids.slice(0, WARM_UP_CLIENTS), warmUpDay as LocalDate);

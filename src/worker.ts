@@ -30,6 +30,8 @@ import { temporalLogger } from './observability/temporal-logger.js';
 import { missingSearchAttributes } from './temporal/search-attributes-setup.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
 import { createWorkerFolder, isProcessRunning, sweepWorkFolder } from './report/work-folder.js';
+import { createBuildConnectionPool } from './report/build-report.js';
+import { createFilePermits } from './activities/file-permits.js';
 import { sweepPgpKeyrings } from './delivery/pgp.js';
 
 const require = createRequire(import.meta.url);
@@ -47,7 +49,10 @@ export interface ReportWorkersOptions extends Omit<ActivityDeps, 'hostTaskQueue'
   readonly namespace: string;
   /** Shared task queue; tests use one of their own. */
   readonly taskQueue?: string;
-  readonly maxConcurrentHostActivities?: number;
+  /** Large builds and uploads at once (permits); TWOWAY_MAX_CONCURRENT_FILES's default when absent. */
+  readonly maxConcurrentFiles?: number;
+  /** Small builds and uploads at once, beside the large ones; TWOWAY_MAX_CONCURRENT_SMALL_FILES's default when absent. */
+  readonly maxConcurrentSmallFiles?: number;
   readonly maxConcurrentWorkflowTasks?: number;
   /** Where the watchdog's notifications go; null or absent: none are sent (the outbox settles them unsent). */
   readonly webhook?: WebhookSettings | null;
@@ -83,7 +88,10 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
   };
   const workDir = await createWorkerFolder(options.workDir, self, options.logger);
   await sweep();
-  const activityDeps = { ...options, workDir, hostTaskQueue };
+  const largeFiles = options.maxConcurrentFiles ?? WHOLE_NUMBER_SETTINGS.maxConcurrentFiles.default;
+  const hostSlots = largeFiles + (options.maxConcurrentSmallFiles ?? WHOLE_NUMBER_SETTINGS.maxConcurrentSmallFiles.default);
+  const buildConnections = createBuildConnectionPool(options.databaseUrl, hostSlots);
+  const activityDeps = { ...options, workDir, hostTaskQueue, buildConnections, largeFilePermits: createFilePermits(largeFiles) };
   const watch = options.watch ?? parseWatchSettings({});
   const watchdog = createWatchdogActivities({
     knex: options.knex,
@@ -110,7 +118,8 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
     namespace: options.namespace,
     taskQueue: hostTaskQueue,
     activities: createHostActivities(activityDeps),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentHostActivities ?? WHOLE_NUMBER_SETTINGS.maxConcurrentFiles.default,
+    // A large file waiting for a permit holds its slot; small ones go on in the others.
+    maxConcurrentActivityTaskExecutions: hostSlots,
     // Long uploads get time to finish; the workflow retries whatever is cut off.
     shutdownGraceTime: '60 seconds',
   });
@@ -125,6 +134,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
         await Promise.all([shared.run(), host.run()]);
       } finally {
         clearInterval(sweeps);
+        await buildConnections.end().catch(() => undefined);
       }
     },
     // The SDK's runtime may have stopped them already (SIGINT, SIGTERM).
@@ -189,7 +199,8 @@ export async function runWorkerProcess(
       logger,
       metrics,
       sftpTimeouts: config.sftpTimeouts,
-      maxConcurrentHostActivities: config.maxConcurrentHostActivities,
+      maxConcurrentFiles: config.maxConcurrentFiles,
+      maxConcurrentSmallFiles: config.maxConcurrentSmallFiles,
       maxConcurrentWorkflowTasks: config.maxConcurrentWorkflowTasks,
       webhook: parseWebhookSettings(env),
       watch: config.watch,

@@ -1,7 +1,8 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
+import type pg from 'pg';
 import { assertReportable, requireDelivery } from '../domain/client-config.js';
 import { NON_RETRYABLE_ERROR_TYPES, PeriodNotEndedError, UsageError, describeValue } from '../domain/errors.js';
 import { RUN_REASONS, isRunReason, keepsSnapshots } from '../domain/late-data.js';
@@ -22,6 +23,8 @@ import { remoteTemporaryMaxAgeMs } from '../domain/leftovers.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReportMetrics } from '../observability/metrics.js';
 import { buildingPath } from '../report/build-report.js';
+import { LARGE_FILE_MIN_BYTES, createFilePermits, type FilePermits } from './file-permits.js';
+import { WHOLE_NUMBER_SETTINGS } from '../config/env.js';
 import { buildPlannedFile, planPeriodFile } from '../report/period-file.js';
 
 export interface ActivityDeps {
@@ -37,6 +40,10 @@ export interface ActivityDeps {
   readonly logger: Logger;
   readonly metrics?: ReportMetrics;
   readonly sftpTimeouts?: { readonly connectTimeoutMs?: number; readonly operationTimeoutMs?: number };
+  /** Connections builds borrow (report/build-report.ts); without it each build opens one of its own. */
+  readonly buildConnections?: pg.Pool;
+  /** Permits large builds and uploads take; without it, TWOWAY_MAX_CONCURRENT_FILES's default. */
+  readonly largeFilePermits?: FilePermits;
 }
 
 export interface PeriodInput {
@@ -231,6 +238,7 @@ export function createSharedActivities(deps: ActivityDeps) {
  * worker-specific task queues): build, deliver, discard. Proxied in workflows as HostActivities.
  */
 export function createHostActivities(deps: ActivityDeps) {
+  const largeFiles = deps.largeFilePermits ?? createFilePermits(WHOLE_NUMBER_SETTINGS.maxConcurrentFiles.default);
   return {
     /** Builds the period's file on this host; heartbeats rows written and stops when cancelled. */
     async buildReport(input: PeriodInput): Promise<BuiltFile> {
@@ -245,11 +253,16 @@ export function createHostActivities(deps: ActivityDeps) {
       const heartbeat = heartbeatThrottled();
       // The drift check compares later readings of the source with the one this file was built from.
       const fingerprint = planned.client.lateData.policy !== 'off';
-      const { fingerprint: source, ...built } = await buildPlannedFile(deps.databaseUrl, planned, periodWorkDir(deps, input), {
+      let releasePermit: (() => void) | undefined;
+      const waitForPermit = async () => {
+        releasePermit = await largeFiles.acquire({ signal: context.cancellationSignal, onWait: () => heartbeat({ waitingForPermit: true }) });
+      };
+      const { fingerprint: source, ...built } = await buildPlannedFile(deps.buildConnections ?? deps.databaseUrl, planned, periodWorkDir(deps, input), {
         onProgress: (rowsWritten) => heartbeat({ rowsWritten }),
         signal: context.cancellationSignal,
         fingerprint,
-      });
+        large: { minBytes: LARGE_FILE_MIN_BYTES, wait: waitForPermit },
+      }).finally(() => releasePermit?.());
       if (source) await recordBuildFingerprint(deps.knex, input, { sha256: built.sha256, fingerprint: source });
       const seconds = (performance.now() - startedAt) / 1000;
       deps.metrics?.recordBuild(built.rowCount, built.bytes, seconds);
@@ -272,6 +285,15 @@ export function createHostActivities(deps: ActivityDeps) {
       const startedAt = performance.now();
       const heartbeat = heartbeatThrottled();
       const period = { clientId: input.clientId, frequency: input.frequency, periodStart: input.periodStart };
+      // A retry after the file was delivered and removed finds none: the ledger answers it.
+      const bytes = await stat(input.path).then(
+        (found) => found.size,
+        () => 0,
+      );
+      const releasePermit =
+        bytes >= LARGE_FILE_MIN_BYTES
+          ? await largeFiles.acquire({ signal: context.cancellationSignal, onWait: () => heartbeat({ waitingForPermit: true }) })
+          : undefined;
       try {
         const published = await withPeriodLock(
           deps.knex,
@@ -324,6 +346,8 @@ export function createHostActivities(deps: ActivityDeps) {
       } catch (error) {
         deps.metrics?.recordDelivery(error instanceof Error ? error.name : 'error', 0, (performance.now() - startedAt) / 1000);
         throw error;
+      } finally {
+        releasePermit?.();
       }
     },
 

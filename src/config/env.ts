@@ -145,7 +145,20 @@ interface WholeNumberSetting {
 
 export const WHOLE_NUMBER_SETTINGS = {
   maxHosts: { variable: 'TWOWAY_MAX_HOSTS', min: 1, max: 100, default: 3, meaning: 'hosts one period run may try' },
-  maxConcurrentFiles: { variable: 'TWOWAY_MAX_CONCURRENT_FILES', min: 1, max: 256, default: 4, meaning: 'builds and uploads at once per worker' },
+  maxConcurrentFiles: {
+    variable: 'TWOWAY_MAX_CONCURRENT_FILES',
+    min: 1,
+    max: 256,
+    default: 4,
+    meaning: 'builds and uploads of large files (8 MiB or more) at once per worker',
+  },
+  maxConcurrentSmallFiles: {
+    variable: 'TWOWAY_MAX_CONCURRENT_SMALL_FILES',
+    min: 1,
+    max: 256,
+    default: 16,
+    meaning: 'builds and uploads of small files at once per worker, beside the large ones',
+  },
   maxConcurrentWorkflowTasks: {
     variable: 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS',
     min: 2,
@@ -238,6 +251,7 @@ export const ENVIRONMENT_VARIABLES: readonly SettingRow[] = [
   durationRow(DURATION_RANGES.sftpConnectTimeout),
   durationRow(DURATION_RANGES.sftpOperationTimeout),
   wholeNumberRow(WHOLE_NUMBER_SETTINGS.maxConcurrentFiles),
+  wholeNumberRow(WHOLE_NUMBER_SETTINGS.maxConcurrentSmallFiles),
   wholeNumberRow(WHOLE_NUMBER_SETTINGS.maxConcurrentWorkflowTasks),
   { name: 'TWOWAY_SCHEDULE_TIME', default: DEFAULT_SCHEDULE_TIME, meaning: "local time (client's zone) at which schedules run" },
   {
@@ -474,8 +488,10 @@ export interface WorkerConfig {
   readonly metricsAddress: string | null;
   readonly policy: RunPolicy;
   readonly sftpTimeouts: { readonly connectTimeoutMs: number; readonly operationTimeoutMs: number };
-  /** Builds and uploads at once on this host (each holds a database connection and a file). */
-  readonly maxConcurrentHostActivities: number;
+  /** Builds and uploads of large files at once on this host (activities/file-permits.ts). */
+  readonly maxConcurrentFiles: number;
+  /** Builds and uploads of small files at once on this host, beside the large ones (each holds a database connection and a file). */
+  readonly maxConcurrentSmallFiles: number;
   readonly maxConcurrentWorkflowTasks: number;
   readonly watch: WatchSettings;
   /** Checked at start, so a bad TWOWAY_SECRET_ENV_PREFIX stops the worker rather than its first delivery. */
@@ -492,10 +508,13 @@ export function parseSftpTimeouts(env: NodeJS.ProcessEnv): WorkerConfig['sftpTim
   };
 }
 
-/** TWOWAY_MAX_CONCURRENT_FILES and TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS. */
-export function parseWorkerConcurrency(env: NodeJS.ProcessEnv): Pick<WorkerConfig, 'maxConcurrentHostActivities' | 'maxConcurrentWorkflowTasks'> {
+/** TWOWAY_MAX_CONCURRENT_FILES, TWOWAY_MAX_CONCURRENT_SMALL_FILES and TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS. */
+export function parseWorkerConcurrency(
+  env: NodeJS.ProcessEnv,
+): Pick<WorkerConfig, 'maxConcurrentFiles' | 'maxConcurrentSmallFiles' | 'maxConcurrentWorkflowTasks'> {
   return {
-    maxConcurrentHostActivities: parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.maxConcurrentFiles),
+    maxConcurrentFiles: parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.maxConcurrentFiles),
+    maxConcurrentSmallFiles: parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.maxConcurrentSmallFiles),
     maxConcurrentWorkflowTasks: parseWholeNumber(env, WHOLE_NUMBER_SETTINGS.maxConcurrentWorkflowTasks),
   };
 }

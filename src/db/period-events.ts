@@ -182,7 +182,7 @@ export async function readPeriodFingerprint(db: Knex | pg.ClientBase, query: Per
  * whatever the period's size. The connection is left in COPY mode if the caller stops early,
  * so callers own a connection of their own and end it.
  */
-export function streamPeriodCopy(connection: pg.Client, query: PeriodEventsQuery): AsyncIterable<Buffer> {
+export function streamPeriodCopy(connection: pg.ClientBase, query: PeriodEventsQuery): AsyncIterable<Buffer> {
   const sql = `COPY (${periodEventsSql(query, (value) => connection.escapeLiteral(value))}) TO STDOUT (FORMAT binary)`;
   return connection.query(copyStreams.to(sql)) as AsyncIterable<Buffer>;
 }

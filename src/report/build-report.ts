@@ -14,6 +14,9 @@ import { WORK_FOLDER_MODE } from './work-folder.js';
 const PROGRESS_EVERY_BYTES = 1024 * 1024;
 /** Records are written once this many bytes are held: one write (and one wait) per batch, not per network chunk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+const BUILD_APPLICATION_NAME = 'twoway-report build';
+/** How long a pooled build connection stays open unused. */
+const BUILD_IDLE_CONNECTION_MS = 30 * 1000;
 
 export interface BuildReportRequest {
   readonly client: ClientConfig;
@@ -31,6 +34,44 @@ export interface BuildReportOptions {
    * rows (one REPEATABLE READ transaction), so that it describes exactly the file's source.
    */
   readonly fingerprint?: boolean;
+  /**
+   * A large file waits here before the write that takes it to `minBytes` of CSV (the worker's
+   * permits for large files, activities/file-permits.ts); the build goes on when it resolves.
+   */
+  readonly large?: { readonly minBytes: number; readonly wait: () => Promise<void> };
+}
+
+/**
+ * Where a build reads from: a connection string (a connection of its own, ended afterwards) or
+ * a pool (a connection borrowed and given back, or discarded when the build failed: a COPY
+ * stopped half way leaves it unusable). A worker builds from a pool, sparing a login per file.
+ */
+export type BuildDatabase = string | pg.Pool;
+
+/** The build connections of a worker process; at most `max` at once, idle ones closed after a while. */
+export function createBuildConnectionPool(databaseUrl: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, application_name: BUILD_APPLICATION_NAME, max, idleTimeoutMillis: BUILD_IDLE_CONNECTION_MS });
+  // Without listeners a dropped connection (PostgreSQL restarted) would crash the whole worker:
+  // an idle one's error comes to the pool, a borrowed one's to the connection, whose COPY then fails (retried).
+  pool.on('error', () => undefined);
+  pool.on('connect', (connection) => connection.on('error', () => undefined));
+  return pool;
+}
+
+async function openBuildConnection(database: BuildDatabase): Promise<{ connection: pg.ClientBase; close: (failure?: Error) => Promise<void> }> {
+  if (typeof database !== 'string') {
+    const connection = await database.connect();
+    return { connection, close: async (failure) => connection.release(failure ?? false) };
+  }
+  const connection = new pg.Client({ connectionString: database, application_name: BUILD_APPLICATION_NAME });
+  connection.on('error', () => undefined);
+  try {
+    await connection.connect();
+  } catch (error) {
+    await connection.end().catch(() => {});
+    throw error;
+  }
+  return { connection, close: () => connection.end().catch(() => {}) };
 }
 
 /** Where a file is written until it is complete; a crash leaves it there for the work folder's sweep. */
@@ -47,31 +88,37 @@ export type FingerprintedFile = BuiltFile & { readonly fingerprint?: SourceFinge
  * precomputed business intervals) and returns the file's row count, size and SHA-256. The same data always yields the same bytes.
  * The file is written under a temporary name and renamed when complete.
  */
-export async function buildReportFile(databaseUrl: string, request: BuildReportRequest, options: BuildReportOptions = {}): Promise<FingerprintedFile> {
+export async function buildReportFile(database: BuildDatabase, request: BuildReportRequest, options: BuildReportOptions = {}): Promise<FingerprintedFile> {
   const { client, period, outputPath } = request;
   const isAfterHours = createAfterHoursClassifier(client.afterHours, period.startInstant, period.endInstant);
   const encoder = new ReportCsvEncoder(isAfterHours);
   const partPath = buildingPath(outputPath);
   await mkdir(dirname(outputPath), { recursive: true, mode: WORK_FOLDER_MODE });
-  const connection = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report build' });
-  // Without a listener a dropped connection (PostgreSQL restarted mid-build) would crash the
-  // whole worker; the COPY stream fails on its own, and the build with it (retried).
-  connection.on('error', () => undefined);
+  const { connection, close } = await openBuildConnection(database);
   const file = new HashingFileWriter(partPath);
   let bytesSinceProgress = 0;
+  let bytesWritten = 0;
+  let large = options.large;
+  let failure: Error | undefined;
 
   try {
-    await connection.connect();
     const query = { clientId: client.id, startInstant: period.startInstant, endInstant: period.endInstant };
     let fingerprint: SourceFingerprint | undefined;
     if (options.fingerprint) {
       await connection.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       fingerprint = await readPeriodFingerprint(connection, query);
     }
-    await file.write(Buffer.from(createReportCsv().header, 'utf8'));
+    const header = Buffer.from(createReportCsv().header, 'utf8');
+    await file.write(header);
+    bytesWritten += header.length;
     const writeHeld = async () => {
       const records = encoder.take();
+      if (large && bytesWritten + records.length >= large.minBytes) {
+        await large.wait();
+        large = undefined;
+      }
       await file.write(records);
+      bytesWritten += records.length;
       bytesSinceProgress += records.length;
       if (bytesSinceProgress >= PROGRESS_EVERY_BYTES) {
         bytesSinceProgress = 0;
@@ -97,11 +144,11 @@ export async function buildReportFile(databaseUrl: string, request: BuildReportR
       ...(fingerprint ? { fingerprint } : {}),
     };
   } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
     await file.abort();
     await rm(partPath, { force: true });
     throw error;
   } finally {
-    // A COPY stopped half way leaves the connection unusable; it is ours alone, so end it.
-    await connection.end().catch(() => {});
+    await close(failure);
   }
 }

@@ -5,7 +5,7 @@ import { reportFileName } from '../domain/file-name.js';
 import { periodContaining } from '../domain/periods.js';
 import type { ClientConfig, Frequency, LocalDate, Period } from '../domain/types.js';
 import { loadClient } from '../db/clients.js';
-import { buildReportFile, type BuildReportOptions, type FingerprintedFile } from './build-report.js';
+import { buildReportFile, type BuildDatabase, type BuildReportOptions, type FingerprintedFile } from './build-report.js';
 
 /** What one period's file is: the client's checked settings, the period and the file's name. */
 export interface PeriodFilePlan {
@@ -35,7 +35,7 @@ export async function planPeriodFile(
  * Builds the planned file inside `outDir`, under the period's file name. A revision's name
  * (`…_r2.csv`) is given at delivery: the bytes are the same whatever revision they become.
  */
-export function buildPlannedFile(databaseUrl: string, plan: PeriodFilePlan, outDir: string, options: BuildReportOptions = {}): Promise<FingerprintedFile> {
+export function buildPlannedFile(database: BuildDatabase, plan: PeriodFilePlan, outDir: string, options: BuildReportOptions = {}): Promise<FingerprintedFile> {
   const outputPath = join(outDir, plan.fileName);
-  return buildReportFile(databaseUrl, { client: plan.client, period: plan.period, outputPath }, options);
+  return buildReportFile(database, { client: plan.client, period: plan.period, outputPath }, options);
 }

@@ -264,11 +264,18 @@ describe('configuration: the settings table', () => {
     assert.deepEqual(
       [
         config.policy.maxHosts,
-        config.maxConcurrentHostActivities,
+        config.maxConcurrentFiles,
+        config.maxConcurrentSmallFiles,
         config.maxConcurrentWorkflowTasks,
         parseWholeNumber({}, WHOLE_NUMBER_SETTINGS.embeddedPgPort),
       ].map(String),
-      ['TWOWAY_MAX_HOSTS', 'TWOWAY_MAX_CONCURRENT_FILES', 'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS', 'TWOWAY_EMBEDDED_PG_PORT'].map((name) => row(name).default),
+      [
+        'TWOWAY_MAX_HOSTS',
+        'TWOWAY_MAX_CONCURRENT_FILES',
+        'TWOWAY_MAX_CONCURRENT_SMALL_FILES',
+        'TWOWAY_MAX_CONCURRENT_WORKFLOW_TASKS',
+        'TWOWAY_EMBEDDED_PG_PORT',
+      ].map((name) => row(name).default),
     );
     assert.equal(formatDueTime(config.watch.defaultDue.monthly), row('TWOWAY_DUE_MONTHLY').default);
     assert.equal(config.metricsAddress, row('TWOWAY_METRICS_ADDRESS').default);
