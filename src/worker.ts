@@ -31,6 +31,7 @@ import { missingSearchAttributes } from './temporal/search-attributes-setup.js';
 import { createReportMetrics, prometheusTelemetryOptions } from './observability/metrics.js';
 import { createWorkerFolder, isProcessRunning, sweepWorkFolder } from './report/work-folder.js';
 import { createBuildConnectionPool } from './report/build-report.js';
+import { createLockConnectionPool } from './db/period-lock.js';
 import { createFilePermits } from './activities/file-permits.js';
 import { sweepPgpKeyrings } from './delivery/pgp.js';
 
@@ -90,8 +91,10 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
   await sweep();
   const largeFiles = options.maxConcurrentFiles ?? WHOLE_NUMBER_SETTINGS.maxConcurrentFiles.default;
   const hostSlots = largeFiles + (options.maxConcurrentSmallFiles ?? WHOLE_NUMBER_SETTINGS.maxConcurrentSmallFiles.default);
+  // One login per connection, not one per file: each build and each delivery's lock borrows one.
   const buildConnections = createBuildConnectionPool(options.databaseUrl, hostSlots);
-  const activityDeps = { ...options, workDir, hostTaskQueue, buildConnections, largeFilePermits: createFilePermits(largeFiles) };
+  const lockConnections = createLockConnectionPool(options.databaseUrl, hostSlots);
+  const activityDeps = { ...options, workDir, hostTaskQueue, buildConnections, lockConnections, largeFilePermits: createFilePermits(largeFiles) };
   const watch = options.watch ?? parseWatchSettings({});
   const watchdog = createWatchdogActivities({
     knex: options.knex,
@@ -134,7 +137,7 @@ export async function createReportWorkers(options: ReportWorkersOptions): Promis
         await Promise.all([shared.run(), host.run()]);
       } finally {
         clearInterval(sweeps);
-        await buildConnections.end().catch(() => undefined);
+        await Promise.all([buildConnections.end(), lockConnections.end()]).catch(() => undefined);
       }
     },
     // The SDK's runtime may have stopped them already (SIGINT, SIGTERM).

@@ -42,6 +42,8 @@ export interface ActivityDeps {
   readonly sftpTimeouts?: { readonly connectTimeoutMs?: number; readonly operationTimeoutMs?: number };
   /** Connections builds borrow (report/build-report.ts); without it each build opens one of its own. */
   readonly buildConnections?: pg.Pool;
+  /** Connections the period lock borrows (db/period-lock.ts); without it each delivery opens one of its own. */
+  readonly lockConnections?: pg.Pool;
   /** Permits large builds and uploads take; without it, TWOWAY_MAX_CONCURRENT_FILES's default. */
   readonly largeFilePermits?: FilePermits;
 }
@@ -297,7 +299,7 @@ export function createHostActivities(deps: ActivityDeps) {
       try {
         const published = await withPeriodLock(
           deps.knex,
-          deps.databaseUrl,
+          deps.lockConnections ?? deps.databaseUrl,
           period,
           { waitTimeoutMs: PERIOD_LOCK_WAIT_MS, signal: context.cancellationSignal, onWait: () => heartbeat({ waitingForLock: true }) },
           (lock) =>

@@ -44,28 +44,78 @@ function lockName(key: PeriodKey): string {
   return `${key.clientId}/${key.frequency}/${key.periodStart}`;
 }
 
-/** Holds the period's lock while `work` runs; ending the connection afterwards releases it. */
+const LOCK_APPLICATION_NAME = 'twoway-report period lock';
+/** How long a pooled lock connection stays open unused (shorter than any lease, though the lease is reset on return). */
+const LOCK_IDLE_CONNECTION_MS = 10_000;
+
+/**
+ * Where the lock's connection comes from: a connection string (a connection of its own, ended
+ * afterwards) or a pool (createLockConnectionPool). A pooled connection goes back only after a
+ * clean end, with the lock released and the lease reset; after any failure it is discarded,
+ * and with it whatever the session held.
+ */
+export type LockDatabase = string | pg.Pool;
+
+/** The lock connections of a worker process: one login per connection, not per delivery. */
+export function createLockConnectionPool(databaseUrl: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, application_name: LOCK_APPLICATION_NAME, max, idleTimeoutMillis: LOCK_IDLE_CONNECTION_MS });
+  // An idle connection's error (the database restarted) comes here; it is removed from the pool.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+interface LockConnection {
+  readonly client: pg.ClientBase;
+  /** Ends the use of the connection: given back only when `reusable`, else closed. */
+  finish(reusable: boolean): Promise<void>;
+}
+
+async function openLockConnection(database: LockDatabase, onError: (error: Error) => void): Promise<LockConnection> {
+  if (typeof database !== 'string') {
+    const client = await database.connect();
+    client.on('error', onError);
+    return {
+      client,
+      finish: async (reusable) => {
+        client.off('error', onError);
+        client.release(reusable ? false : new Error('the period lock was not released cleanly'));
+      },
+    };
+  }
+  const client = new pg.Client({ connectionString: database, application_name: LOCK_APPLICATION_NAME });
+  // Without a listener a dropped connection would crash the worker; here it ends the attempt.
+  client.on('error', onError);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return { client, finish: () => client.end().catch(() => undefined) };
+}
+
+/** Holds the period's lock while `work` runs; it is released afterwards (or with its connection, when that is closed). */
 export async function withPeriodLock<T>(
   knex: Knex,
-  databaseUrl: string,
+  database: LockDatabase,
   key: PeriodKey,
   options: PeriodLockOptions,
   work: (lock: PeriodLock) => Promise<T>,
 ): Promise<T> {
   const lost = new AbortController();
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'twoway-report period lock' });
-  // Without a listener a dropped connection would crash the worker; here it ends the attempt.
-  client.on('error', (error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message)));
-  await client.connect();
+  const loseLock = (error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message));
+  const { client, finish } = await openLockConnection(database, loseLock);
   const signal = options.signal ? AbortSignal.any([lost.signal, options.signal]) : lost.signal;
   const leaseMs = options.leaseMs ?? LOCK_LEASE_MS;
   let keepalive: NodeJS.Timeout | undefined;
+  let locked = false;
+  let clean = false;
   try {
     // PostgreSQL 14 and later; on older servers the lock lasts as long as its connection.
     await client.query(`SET idle_session_timeout = ${Math.round(leaseMs)}`).catch(() => undefined);
     keepalive = setInterval(
       () => {
-        client.query('SELECT 1').catch((error: Error) => lost.abort(new DatabaseConnectionLostError(`the delivery lock of ${lockName(key)}`, error.message)));
+        client.query('SELECT 1').catch(loseLock);
       },
       Math.min(LOCK_KEEPALIVE_INTERVAL_MS, leaseMs / 3),
     );
@@ -79,9 +129,25 @@ export async function withPeriodLock<T>(
       options.onWait?.();
       await sleep(LOCK_POLL_INTERVAL_MS, undefined, { signal });
     }
-    return await work({ signal, transaction: (inner) => knex.transaction(inner, { connection: client }) });
+    locked = true;
+    const result = await work({ signal, transaction: (inner) => knex.transaction(inner, { connection: client }) });
+    clean = !lost.signal.aborted;
+    return result;
   } finally {
     clearInterval(keepalive);
-    await client.end().catch(() => undefined);
+    // Only a pooled connection is reused; it must hold nothing when it goes back.
+    const reusable = clean && typeof database !== 'string' && locked && (await releaseSession(client, key));
+    await finish(reusable);
+  }
+}
+
+/** Releases the lock and resets the lease on a connection that is to be reused; false when either fails. */
+async function releaseSession(client: pg.ClientBase, key: PeriodKey): Promise<boolean> {
+  try {
+    const result = await client.query<{ unlocked: boolean }>('SELECT pg_advisory_unlock($1, hashtext($2)) AS unlocked', [LOCK_NAMESPACE, lockName(key)]);
+    await client.query('RESET idle_session_timeout');
+    return result.rows[0]?.unlocked === true;
+  } catch {
+    return false;
   }
 }

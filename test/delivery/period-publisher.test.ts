@@ -3,9 +3,10 @@ import { rm, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Knex } from 'knex';
 import pg from 'pg';
 import { recordRunStarted } from '../../src/db/ledger.js';
-import { withPeriodLock } from '../../src/db/period-lock.js';
+import { createLockConnectionPool, withPeriodLock } from '../../src/db/period-lock.js';
 import { createPublicationLedger, listPeriodFiles } from '../../src/db/report-files.js';
 import { publishPeriodFile, type PeriodPublishResult } from '../../src/delivery/period-publisher.js';
 import { BuiltFileMissingError, PeriodBusyError, RemoteFileConflictError } from '../../src/domain/errors.js';
@@ -268,6 +269,50 @@ describe('publishPeriodFile: exactly once across retries, reruns and overlapping
       return !lock.signal.aborted;
     });
     assert.equal(kept, true);
+  });
+
+  it("from a pool: one connection serves delivery after delivery, given back with the lock released; a failed or lost holder's connection is discarded", async () => {
+    const pool = createLockConnectionPool(db.url, 1);
+    try {
+      const lockBackend = async (lock: { transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T> }) =>
+        Number((await lock.transaction((trx) => trx.raw<{ rows: { pid: number }[] }>('SELECT pg_backend_pid() AS pid'))).rows[0]?.pid);
+      const first = await withPeriodLock(db.knex, pool, PERIOD, { waitTimeoutMs: 2_000 }, lockBackend);
+      const second = await withPeriodLock(db.knex, pool, { ...PERIOD, periodStart: '2026-11-25' }, { waitTimeoutMs: 2_000 }, lockBackend);
+      assert.equal(second, first, 'the same session, one login');
+      assert.equal(pool.totalCount, 1);
+      // Given back holding nothing: a connection of its own takes the period at once, and the lease is reset.
+      assert.equal(await withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 600 }, async () => 'free'), 'free');
+      const reused = await pool.connect();
+      try {
+        assert.equal((await reused.query<{ idle_session_timeout: string }>('SHOW idle_session_timeout')).rows[0]?.idle_session_timeout, '0');
+        const held = await reused.query<{ n: number }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()");
+        assert.equal(Number(held.rows[0]?.n), 0, 'no advisory lock held');
+      } finally {
+        reused.release();
+      }
+
+      await assert.rejects(
+        withPeriodLock(db.knex, pool, PERIOD, { waitTimeoutMs: 2_000 }, async () => {
+          throw new Error('the upload failed');
+        }),
+        /the upload failed/,
+      );
+      assert.equal(pool.totalCount, 0, "a failed holder's connection is closed, not reused");
+      assert.equal(await withPeriodLock(db.knex, db.url, PERIOD, { waitTimeoutMs: 2_000 }, async () => 'released'), 'released');
+
+      const lost = withPeriodLock(db.knex, pool, PERIOD, { waitTimeoutMs: LOCK_WAIT_MS }, async (lock) => {
+        await db.knex.raw(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twoway-report period lock' AND datname = current_database()",
+        );
+        await waitUntil(() => lock.signal.aborted, { timeoutMs: 10_000, what: 'the pooled lock to notice its connection is gone' });
+        await lock.transaction((trx) => trx.raw('SELECT 1'));
+      });
+      await assert.rejects(lost);
+      assert.equal(pool.totalCount, 0, 'a lost connection is not given back');
+      assert.equal(await withPeriodLock(db.knex, pool, PERIOD, { waitTimeoutMs: 2_000 }, async () => 'a new connection'), 'a new connection');
+    } finally {
+      await pool.end();
+    }
   });
   it("at its connect, removes the temporary uploads no attempt owns: of this period at once, of the client's other periods once past every deadline", async () => {
     const DAY_MS = 24 * 60 * 60 * 1000;
