@@ -14,7 +14,7 @@ import type { DeliverOutcome, DiscardInput, HostActivities, StartRunResult } fro
 import { WORKFLOW_BUNDLE_PATH } from '../../src/config/paths.js';
 import type { RunOutcome } from '../../src/db/ledger.js';
 import type { BuiltFile } from '../../src/domain/types.js';
-import type { reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
+import { ONE_PATCH_RUN, type reportPeriodWorkflow } from '../../src/workflows/report-period-workflow.js';
 import { CLIENT_ATTRIBUTE, PERIOD_ATTRIBUTE, periodSearchAttributes } from '../../src/workflows/search-attributes.js';
 import { TEST_POLICY } from '../support/pipeline.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
@@ -156,6 +156,23 @@ describe('reportPeriodWorkflow branches (stub activities, time-skipping test ser
     assert.equal(history.upserts, 0);
     assert.deepEqual(history.scheduled, ['buildReport', 'deliverReport']);
     assert.ok(history.markers >= 3, `the patch and the local startRun and finishRun are markers (${history.markers})`);
+  });
+
+  it("a new run meets one workflow patch, so the SDK upserts the run's TemporalChangeVersion once", async () => {
+    prepare({});
+    const handle = await start(false, true);
+    assert.equal((await handle.result()).status, 'delivered');
+    const events = (await handle.fetchHistory()).events ?? [];
+    const patchIds = events.flatMap((event) => {
+      const attributes = event.markerRecordedEventAttributes;
+      const payload = attributes?.markerName === 'core_patch' ? attributes.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+      return payload ? [(JSON.parse(Buffer.from(payload).toString('utf8')) as { id: string }).id] : [];
+    });
+    assert.deepEqual(patchIds, [ONE_PATCH_RUN]);
+    const changeVersionUpserts = events.filter(
+      (event) => 'TemporalChangeVersion' in (event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
+    );
+    assert.equal(changeVersionUpserts.length, 1);
   });
 
   it('a run started without its search attributes still gets them, by one upsert', async () => {
