@@ -17,6 +17,7 @@
  * schedule's own 2 Actions per run. The benchmark reads those from the server's `action` metric.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
@@ -63,6 +64,33 @@ export function actionsOf(history: History): ActionCounts {
     else if (event.workflowExecutionSignaledEventAttributes) add(counts, 'signal received', 1);
   }
   return counts;
+}
+
+/** Longest failure message kept of a retried step (the start of it names the client and the cause). */
+const FAILURE_MESSAGE_CHARS = 200;
+
+/**
+ * Why steps of a run were retried: for each activity attempt after the first, its type and the
+ * message of the failure before it (an ACTIVITY_TASK_STARTED event carries its last failure).
+ */
+export function retryReasonsOf(history: History): string[] {
+  const activityTypes = new Map<string, string>();
+  const reasons: string[] = [];
+  for (const event of history.events ?? []) {
+    if (event.activityTaskScheduledEventAttributes) {
+      activityTypes.set(String(event.eventId), event.activityTaskScheduledEventAttributes.activityType?.name ?? 'activity');
+    } else if (event.activityTaskStartedEventAttributes && (event.activityTaskStartedEventAttributes.attempt ?? 1) > 1) {
+      const attributes = event.activityTaskStartedEventAttributes;
+      const failure = attributes.lastFailure;
+      const timeout = failure?.timeoutFailureInfo?.timeoutType;
+      const cause =
+        timeout !== undefined && timeout !== null
+          ? `timed out (${proto.temporal.api.enums.v1.TimeoutType[timeout] ?? String(timeout)})`
+          : (failure?.message ?? 'no failure recorded');
+      reasons.push(`${activityTypes.get(String(attributes.scheduledEventId)) ?? 'activity'}: ${cause.slice(0, FAILURE_MESSAGE_CHARS)}`);
+    }
+  }
+  return reasons;
 }
 
 export function totalActions(counts: ActionCounts): number {

@@ -29,7 +29,7 @@ import { periodWorkflowId, TASK_QUEUE } from '../src/domain/workflow-ids.js';
 import type { ReportPeriodOutcome, reportPeriodWorkflow } from '../src/workflows/report-period-workflow.js';
 import { periodSearchAttributes } from '../src/workflows/search-attributes.js';
 import { count, heading, line, milliseconds, seconds, spread, table } from './format.js';
-import { actionsOf, sumActions, totalActions, type ActionCounts } from './history-actions.js';
+import { actionsOf, retryReasonsOf, sumActions, totalActions, type ActionCounts } from './history-actions.js';
 import { timingsOf, WORKFLOW_TASK, type WorkflowTimings } from './history-timings.js';
 import { cpuSince, cpuSnapshot, ENDED_CHILDREN_LABEL, SELF_LABEL, type CpuSpent } from './cpu-usage.js';
 import { BenchFailure, verdict, type TargetResult } from './outcome.js';
@@ -81,6 +81,8 @@ interface Round {
   readonly startSeconds: number;
   readonly timings: readonly WorkflowTimings[];
   readonly actions: readonly ActionCounts[];
+  /** Why steps were retried (activity type and the failure before each retry). */
+  readonly retryReasons: readonly string[];
   /** The server's own `action` counter over the round, by action type (heartbeats included). */
   readonly serverActions: ReadonlyMap<string, number>;
 }
@@ -202,6 +204,7 @@ async function runRound(client: Client, metricsUrl: string | null, ids: readonly
     startSeconds: (allStarted - started) / MS_PER_SECOND,
     timings: histories.map(timingsOf),
     actions: histories.map(actionsOf),
+    retryReasons: histories.flatMap(retryReasonsOf),
     serverActions,
   };
 }
@@ -289,6 +292,17 @@ function reportActions(rounds: readonly Round[]): number {
       table(
         ['action_type', 'per period'],
         [...[...server].sort((a, b) => b[1] - a[1]).map(([type, value]) => [type, perPeriod(value, periods)]), ['total', perPeriod(serverTotal, periods)]],
+      ),
+    );
+  }
+  const reasons = new Map<string, number>();
+  for (const reason of rounds.flatMap((round) => round.retryReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  if (reasons.size > 0) {
+    line(`steps retried: ${count(sum([...reasons.values()]))} in ${count(periods)} periods; the failure before each retry:`);
+    line(
+      table(
+        ['retries', 'step: failure'],
+        [...reasons].sort((a, b) => b[1] - a[1]).map(([reason, times]) => [count(times), reason]),
       ),
     );
   }
