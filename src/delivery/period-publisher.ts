@@ -112,10 +112,12 @@ export async function publishPeriodFile(request: PeriodPublishRequest, ledger: P
     if (early.kind !== 'publish') return result(early.kind, early.file);
   }
   return withRemoteFolder(request, options, async (folder, logger, progress) => {
-    for (const file of before.filter((candidate) => candidate.status === 'publishing')) {
+    const unsettled = before.filter((candidate) => candidate.status === 'publishing');
+    for (const file of unsettled) {
       await reconcile(folder, ledger, file, settings, clientId, logger);
     }
-    const reconciled = await ledger.files();
+    // Only this attempt writes the period's rows while it holds the lock: with nothing to reconcile, they are as read.
+    const reconciled = unsettled.length > 0 ? await ledger.files() : before;
     // What crashed attempts and runs that gave up left, of this period or of the client's others.
     await folder.removeLeftoverTemporaries({
       ofThisPeriod: (name) => isPeriodFileName(name, request.baseFileName),
